@@ -1,0 +1,2 @@
+//! The `migplan` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! End-to-end tests: the real `migplan` binary against the real emulator.
