@@ -1,0 +1,92 @@
+//! `migplan validate PLAN...`: offline checks, every error of every file at once.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use miette::IntoDiagnostic;
+use serde::Serialize;
+
+use crate::cli::DiagnosticFormat;
+use crate::exit::ExitStatus;
+use crate::render;
+
+#[derive(Serialize)]
+struct FileResult {
+    file: String,
+    valid: bool,
+    servers: usize,
+    redis: usize,
+    diagnostics: Vec<migplan_parser::JsonDiagnostic>,
+}
+
+#[derive(Serialize)]
+struct Output {
+    format_version: u32,
+    valid: bool,
+    files: Vec<FileResult>,
+}
+
+pub fn run(plans: &[PathBuf], format: DiagnosticFormat) -> miette::Result<ExitStatus> {
+    let mut files = Vec::with_capacity(plans.len());
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    for path in plans {
+        let name = path.display().to_string();
+        match migplan_parser::parse_file(path) {
+            Ok(plan) => {
+                if format == DiagnosticFormat::Human {
+                    writeln!(
+                        stdout,
+                        "{name}: valid ({} server{}, {} redis, {} wave{})",
+                        plan.spec.servers.len(),
+                        plural(plan.spec.servers.len()),
+                        plan.spec.redis.len(),
+                        plan.spec.waves.len(),
+                        plural(plan.spec.waves.len()),
+                    )
+                    .into_diagnostic()?;
+                }
+                files.push(FileResult {
+                    file: name,
+                    valid: true,
+                    servers: plan.spec.servers.len(),
+                    redis: plan.spec.redis.len(),
+                    diagnostics: Vec::new(),
+                });
+            }
+            Err(errors) => {
+                if format == DiagnosticFormat::Human {
+                    let style = render::DiagnosticStyle::for_stderr();
+                    write!(stderr, "{}", render::diagnostics(&errors, style)).into_diagnostic()?;
+                    writeln!(stderr, "{errors}").into_diagnostic()?;
+                }
+                files.push(FileResult {
+                    file: name,
+                    valid: false,
+                    servers: 0,
+                    redis: 0,
+                    diagnostics: errors.to_json(),
+                });
+            }
+        }
+    }
+    let valid = files.iter().all(|f| f.valid);
+    if format == DiagnosticFormat::Json {
+        let out = Output {
+            format_version: 1,
+            valid,
+            files,
+        };
+        let text = serde_json::to_string_pretty(&out).into_diagnostic()?;
+        writeln!(stdout, "{text}").into_diagnostic()?;
+    }
+    Ok(if valid {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Error
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

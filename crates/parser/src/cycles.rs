@@ -1,0 +1,252 @@
+//! Dependency cycles, spelled out.
+//!
+//! Each resource is a chain of stage nodes (`server.a@configured → … → server.a@cutover`); a
+//! dependency adds an edge from the stage waited for to the stage that waits; a wave adds a
+//! barrier node between its members' last stages and the next wave's first stages. A cycle in
+//! this graph is a set of waits that can never all finish. Stage granularity matters: `a`'s
+//! cutover may wait for `b@migrated` while `b` waits for all of `a` only if that is circular.
+
+use std::collections::{HashMap, VecDeque};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::diagnostic::{Code, PlanDiagnostic, Span};
+use crate::spec::{Dependency, ResourceAddr, SourceMap, Spec, Stage};
+
+#[derive(Debug, Clone)]
+enum NodeKind {
+    Stage(ResourceAddr),
+    Wave(String),
+}
+
+#[derive(Debug, Clone)]
+enum Edge {
+    /// Next stage of the same resource.
+    Chain,
+    /// A `depends_on` entry of `waiter`, written at `span`.
+    Depends {
+        waiter: ResourceAddr,
+        dep: Dependency,
+        span: Span,
+    },
+    /// Wave ordering.
+    Wave,
+}
+
+struct Chains {
+    graph: DiGraph<NodeKind, Edge>,
+    /// First and last stage node of each resource.
+    ends: HashMap<ResourceAddr, (NodeIndex, NodeIndex)>,
+    /// Stage nodes by (resource, stage).
+    stages: HashMap<(ResourceAddr, Stage), NodeIndex>,
+}
+
+impl Chains {
+    fn add_chain(&mut self, addr: ResourceAddr, stages: impl Iterator<Item = Stage>) {
+        let mut first = None;
+        let mut prev: Option<NodeIndex> = None;
+        for s in stages {
+            let n = self.graph.add_node(NodeKind::Stage(addr.clone()));
+            self.stages.insert((addr.clone(), s), n);
+            if let Some(p) = prev {
+                self.graph.add_edge(p, n, Edge::Chain);
+            }
+            first.get_or_insert(n);
+            prev = Some(n);
+        }
+        if let (Some(f), Some(l)) = (first, prev) {
+            self.ends.insert(addr, (f, l));
+        }
+    }
+}
+
+/// Reports every dependency cycle in the spec, one diagnostic per cycle.
+pub(crate) fn find_cycles(
+    spec: &Spec,
+    dep_spans: &HashMap<ResourceAddr, Vec<Span>>,
+    map: &SourceMap,
+) -> Vec<PlanDiagnostic> {
+    let mut c = Chains {
+        graph: DiGraph::new(),
+        ends: HashMap::new(),
+        stages: HashMap::new(),
+    };
+    for s in &spec.servers {
+        c.add_chain(
+            ResourceAddr::server(&s.name),
+            s.stage.path().map(Stage::Server),
+        );
+    }
+    for r in &spec.redis {
+        c.add_chain(
+            ResourceAddr::redis(&r.name),
+            r.stage.path().map(Stage::Redis),
+        );
+    }
+    let deps = spec
+        .servers
+        .iter()
+        .map(|s| (ResourceAddr::server(&s.name), &s.depends_on))
+        .chain(
+            spec.redis
+                .iter()
+                .map(|r| (ResourceAddr::redis(&r.name), &r.depends_on)),
+        );
+    for (waiter, list) in deps {
+        let spans = dep_spans.get(&waiter).map(Vec::as_slice).unwrap_or(&[]);
+        for (dep, span) in list.iter().zip(spans) {
+            let Some(&(first, _)) = c.ends.get(&waiter) else {
+                continue;
+            };
+            let to = dep
+                .stage
+                .and_then(|s| c.stages.get(&(waiter.clone(), s)).copied())
+                .unwrap_or(first);
+            let from = match dep.on_stage {
+                Some(s) => c.stages.get(&(dep.on.clone(), s)).copied(),
+                None => c.ends.get(&dep.on).map(|e| e.1),
+            };
+            if let Some(from) = from {
+                c.graph.add_edge(
+                    from,
+                    to,
+                    Edge::Depends {
+                        waiter: waiter.clone(),
+                        dep: dep.clone(),
+                        span: *span,
+                    },
+                );
+            }
+        }
+    }
+    let mut previous: Option<NodeIndex> = None;
+    for w in &spec.waves {
+        let barrier = c.graph.add_node(NodeKind::Wave(w.name.clone()));
+        for m in &w.members {
+            let Some(&(first, last)) = c.ends.get(m) else {
+                continue;
+            };
+            c.graph.add_edge(last, barrier, Edge::Wave);
+            if let Some(p) = previous {
+                c.graph.add_edge(p, first, Edge::Wave);
+            }
+        }
+        previous = Some(barrier);
+    }
+
+    let mut out = Vec::new();
+    for scc in tarjan_scc(&c.graph) {
+        if scc.len() < 2 {
+            continue;
+        }
+        if let Some(d) = describe_cycle(&c.graph, &scc, map) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Finds one concrete cycle inside a strongly connected component and renders it as a chain of
+/// waits: `server.a → redis.b@migrated → server.a` reads "a waits for b@migrated, which waits
+/// for a".
+fn describe_cycle(
+    g: &DiGraph<NodeKind, Edge>,
+    scc: &[NodeIndex],
+    map: &SourceMap,
+) -> Option<PlanDiagnostic> {
+    let inside: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+    // Start at the target of a dependency edge, so the cycle begins at a resource that waits.
+    let start_edge = g
+        .edge_references()
+        .filter(|e| inside.contains(&e.source()) && inside.contains(&e.target()))
+        .filter(|e| matches!(e.weight(), Edge::Depends { .. }))
+        .min_by_key(|e| match e.weight() {
+            Edge::Depends { span, .. } => span.offset,
+            _ => usize::MAX,
+        })?;
+    let start = start_edge.target();
+    // BFS from start back to start within the component, then read the edges on the path.
+    let mut parent: HashMap<NodeIndex, petgraph::graph::EdgeIndex> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut closing = None;
+    while let Some(n) = queue.pop_front() {
+        for e in g.edges(n) {
+            let t = e.target();
+            if !inside.contains(&t) {
+                continue;
+            }
+            if t == start {
+                closing = Some(e.id());
+                queue.clear();
+                break;
+            }
+            if let std::collections::hash_map::Entry::Vacant(v) = parent.entry(t) {
+                v.insert(e.id());
+                queue.push_back(t);
+            }
+        }
+    }
+    let mut path = vec![closing?];
+    let mut n = g.edge_endpoints(path[0])?.0;
+    while n != start {
+        let e = *parent.get(&n)?;
+        path.push(e);
+        n = g.edge_endpoints(e)?.0;
+    }
+    // `path` runs backwards from start (waiter) along "waits for" edges.
+    let mut words: Vec<String> = Vec::new();
+    let mut labels: Vec<(Span, String)> = Vec::new();
+    let node_name = |n: NodeIndex| match &g[n] {
+        NodeKind::Stage(a) => a.to_string(),
+        NodeKind::Wave(w) => format!("wave `{w}`"),
+    };
+    words.push(node_name(start));
+    for e in &path {
+        let (from, _) = g.edge_endpoints(*e)?;
+        match &g[*e] {
+            Edge::Chain => {}
+            Edge::Depends { waiter, dep, span } => {
+                let on = match dep.on_stage {
+                    Some(s) => format!("{}@{s}", dep.on),
+                    None => dep.on.to_string(),
+                };
+                let at = dep.stage.map(|s| format!(" at `{s}`")).unwrap_or_default();
+                labels.push((*span, format!("`{waiter}`{at} waits for `{on}`")));
+                words.push(on);
+            }
+            Edge::Wave => {
+                let w = node_name(from);
+                if words.last() != Some(&w) {
+                    words.push(w);
+                }
+            }
+        }
+    }
+    // Close the loop on the starting resource's name, as users think of it.
+    if let NodeKind::Stage(a) = &g[start]
+        && words.last() != Some(&a.to_string())
+    {
+        words.push(a.to_string());
+    }
+    let (primary, note) = labels.first().cloned()?;
+    let mut d = PlanDiagnostic::new(
+        Code::Cycle,
+        format!("dependency cycle: {}", words.join(" → ")),
+        primary,
+        note,
+    )
+    .with_help("these resources wait for each other, so none of them can proceed; remove or narrow one dependency (e.g. wait for an earlier stage)");
+    for (span, note) in labels.into_iter().skip(1) {
+        d = d.with_related(span, note);
+    }
+    for w in g.node_indices().filter(|n| inside.contains(n)) {
+        if let NodeKind::Wave(name) = &g[w]
+            && let Some(span) = map.waves.get(name)
+        {
+            d = d.with_related(*span, format!("wave `{name}` waits for the wave before it"));
+        }
+    }
+    Some(d)
+}

@@ -1,0 +1,637 @@
+//! Spanned YAML tree → [`PlanDocument`], collecting every shape error (unknown fields, wrong
+//! types, bad keywords, out-of-range numbers, inline secrets) instead of stopping at the first.
+//!
+//! The field names each mapping accepts come from the JSON Schema generated from the document
+//! types, so the schema editors use and the decoder cannot disagree.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use schemars::JsonSchema;
+
+use crate::diagnostic::{Code, PlanDiagnostic, SourceFile, Span};
+use crate::document::*;
+use crate::keyword::Keyword;
+use crate::suggest::closest;
+use crate::tree::Node;
+
+/// Field names accepted by each mapping of the format, read from the generated schema.
+struct KnownFields {
+    plan: BTreeSet<String>,
+    cloud: BTreeSet<String>,
+    defaults: BTreeSet<String>,
+    server_settings: BTreeSet<String>,
+    server: BTreeSet<String>,
+    redis_settings: BTreeSet<String>,
+    redis: BTreeSet<String>,
+    wave: BTreeSet<String>,
+    target: BTreeSet<String>,
+    network: BTreeSet<String>,
+    endpoint: BTreeSet<String>,
+    secret: BTreeSet<String>,
+}
+
+fn properties_of<T: JsonSchema>() -> BTreeSet<String> {
+    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+static KNOWN: LazyLock<KnownFields> = LazyLock::new(|| KnownFields {
+    plan: properties_of::<PlanDocument>(),
+    cloud: properties_of::<CloudSection>(),
+    defaults: properties_of::<Defaults>(),
+    server_settings: properties_of::<ServerSettings>(),
+    server: properties_of::<ServerEntry>(),
+    redis_settings: properties_of::<RedisSettings>(),
+    redis: properties_of::<RedisEntry>(),
+    wave: properties_of::<WaveEntry>(),
+    target: properties_of::<TargetDoc>(),
+    network: properties_of::<NetworkDoc>(),
+    endpoint: properties_of::<EndpointDoc>(),
+    secret: properties_of::<SecretDoc>(),
+});
+
+/// A mapping being decoded: its entries and its own span.
+struct Fields<'a> {
+    entries: &'a [(Sp<String>, Sp<Node>)],
+    span: Span,
+    known: &'static BTreeSet<String>,
+}
+
+impl<'a> Fields<'a> {
+    /// The value of `key`; `null` counts as absent.
+    fn get(&self, key: &str) -> Option<&'a Sp<Node>> {
+        debug_assert!(
+            self.known.contains(key),
+            "decoder reads unknown key `{key}`"
+        );
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
+            .filter(|v| v.value != Node::Null)
+    }
+}
+
+/// Collects diagnostics while decoding.
+pub(crate) struct Decoder<'s> {
+    source: &'s SourceFile,
+    pub(crate) errors: Vec<PlanDiagnostic>,
+}
+
+impl<'s> Decoder<'s> {
+    pub(crate) fn new(source: &'s SourceFile) -> Self {
+        Decoder {
+            source,
+            errors: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, d: PlanDiagnostic) {
+        self.errors.push(d);
+    }
+
+    fn wrong_type(&mut self, node: &Sp<Node>, field: &str, expected: &str) {
+        let found = node.value.type_name();
+        let mut d = PlanDiagnostic::new(
+            Code::WrongType,
+            format!("`{field}` must be {expected}, found {found}"),
+            node.span,
+            format!("expected {expected}"),
+        );
+        if expected.contains("integer") && matches!(node.value, Node::Str(_)) {
+            d = d.with_help("write the number without quotes");
+        }
+        self.error(d);
+    }
+
+    /// Opens a mapping and reports every key it does not know, with a suggestion.
+    fn mapping<'a>(
+        &mut self,
+        node: &'a Sp<Node>,
+        field: &str,
+        known: &'static BTreeSet<String>,
+    ) -> Option<Fields<'a>> {
+        let Node::Map(entries) = &node.value else {
+            self.wrong_type(node, field, "a mapping");
+            return None;
+        };
+        for (key, _) in entries {
+            if !known.contains(&key.value) {
+                self.unknown_field(key, field, known);
+            }
+        }
+        Some(Fields {
+            entries,
+            span: node.span,
+            known,
+        })
+    }
+
+    fn unknown_field(&mut self, key: &Sp<String>, within: &str, known: &BTreeSet<String>) {
+        let mut d = PlanDiagnostic::new(
+            Code::UnknownField,
+            format!("unknown field `{}` in {within}", key.value),
+            key.span,
+            "not a field here",
+        );
+        let hint = if let Some(s) = closest(&key.value, known.iter().map(String::as_str)) {
+            format!("did you mean `{s}`?")
+        } else if within == "defaults"
+            && (KNOWN.server_settings.contains(&key.value)
+                || KNOWN.redis_settings.contains(&key.value))
+        {
+            let section = if KNOWN.server_settings.contains(&key.value) {
+                "servers"
+            } else {
+                "redis"
+            };
+            format!("defaults are per kind: move it under `defaults.{section}`")
+        } else {
+            let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            format!("{within} accepts {}", list.join(", "))
+        };
+        d = d.with_help(hint);
+        self.error(d);
+    }
+
+    fn required<'a>(&mut self, f: &Fields<'a>, key: &str, within: &str) -> Option<&'a Sp<Node>> {
+        let v = f.get(key);
+        if v.is_none() {
+            self.error(
+                PlanDiagnostic::new(
+                    Code::MissingField,
+                    format!("{within} is missing `{key}`"),
+                    f.span,
+                    format!("`{key}` is required here"),
+                )
+                .with_help(format!("add `{key}:` to {within}")),
+            );
+        }
+        v
+    }
+
+    /// A string; plain scalars that YAML typed as numbers or booleans keep their written text,
+    /// so `project_id: 0123456789` is the string the user wrote.
+    fn string(&mut self, node: &Sp<Node>, field: &str) -> Option<Sp<String>> {
+        match &node.value {
+            Node::Str(s) => Some(Sp::new(s.clone(), node.span)),
+            Node::Int(_) | Node::Float(_) | Node::Bool(_) => {
+                let text = self
+                    .source
+                    .text()
+                    .get(node.span.offset..node.span.offset + node.span.len)
+                    .unwrap_or_default()
+                    .to_string();
+                Some(Sp::new(text, node.span))
+            }
+            _ => {
+                self.wrong_type(node, field, "a string");
+                None
+            }
+        }
+    }
+
+    fn opt_string(&mut self, f: &Fields<'_>, key: &str) -> Option<Sp<String>> {
+        f.get(key).and_then(|n| self.string(n, key))
+    }
+
+    fn boolean(&mut self, f: &Fields<'_>, key: &str) -> Option<Sp<bool>> {
+        let node = f.get(key)?;
+        match node.value {
+            Node::Bool(b) => Some(Sp::new(b, node.span)),
+            _ => {
+                self.wrong_type(node, key, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    fn uint(
+        &mut self,
+        node: &Sp<Node>,
+        key: &str,
+        min: u32,
+        max: u32,
+        unit: &str,
+    ) -> Option<Sp<u32>> {
+        let Node::Int(v) = node.value else {
+            self.wrong_type(node, key, "an integer");
+            return None;
+        };
+        match u32::try_from(v) {
+            Ok(v) if (min..=max).contains(&v) => Some(Sp::new(v, node.span)),
+            _ => {
+                let range = if max == u32::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("from {min} to {max}")
+                };
+                self.error(
+                    PlanDiagnostic::new(
+                        Code::OutOfRange,
+                        format!("`{key}` is {v}, outside the range the API accepts"),
+                        node.span,
+                        format!("must be {range}"),
+                    )
+                    .with_help(format!("`{key}` is {unit}, {range}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn opt_uint(
+        &mut self,
+        f: &Fields<'_>,
+        key: &str,
+        min: u32,
+        max: u32,
+        unit: &str,
+    ) -> Option<Sp<u32>> {
+        f.get(key).and_then(|n| self.uint(n, key, min, max, unit))
+    }
+
+    fn keyword<K: Keyword>(&mut self, node: &Sp<Node>, key: &str) -> Option<Sp<K>> {
+        let s = self.string(node, key)?;
+        if let Some(k) = K::parse(&s.value) {
+            return Some(Sp::new(k, s.span));
+        }
+        let names = K::ALL.iter().map(|(n, _)| *n);
+        let help = match closest(&s.value, names) {
+            Some(n) => format!(
+                "did you mean `{n}`? {} is one of {}",
+                K::WHAT,
+                K::expected()
+            ),
+            None => format!("{} is one of {}", K::WHAT, K::expected()),
+        };
+        self.error(
+            PlanDiagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a valid {}", s.value, K::WHAT),
+                s.span,
+                format!("unknown {}", K::WHAT),
+            )
+            .with_help(help),
+        );
+        None
+    }
+
+    fn opt_keyword<K: Keyword>(&mut self, f: &Fields<'_>, key: &str) -> Option<Sp<K>> {
+        f.get(key).and_then(|n| self.keyword(n, key))
+    }
+
+    fn list<'a>(&mut self, node: Option<&'a Sp<Node>>, key: &str) -> &'a [Sp<Node>] {
+        match node.map(|n| (n, &n.value)) {
+            None => &[],
+            Some((_, Node::Seq(items))) => items,
+            Some((n, _)) => {
+                self.wrong_type(n, key, "a list");
+                &[]
+            }
+        }
+    }
+
+    /// Decodes the whole document. `None` when the top level is unusable.
+    pub(crate) fn document(&mut self, root: &Sp<Node>) -> Option<PlanDocument> {
+        if root.value == Node::Null {
+            self.error(
+                PlanDiagnostic::new(
+                    Code::MissingField,
+                    "the plan file is empty",
+                    root.span,
+                    "empty",
+                )
+                .with_help("start with `version: 1`, `name:` and `cloud:`"),
+            );
+            return None;
+        }
+        let f = self.mapping(root, "the plan", &KNOWN.plan)?;
+        let version = self.required(&f, "version", "the plan").and_then(|n| {
+            let v = self.uint(n, "version", 0, u32::MAX, "the plan format version")?;
+            if v.value != 1 {
+                self.error(
+                    PlanDiagnostic::new(
+                        Code::UnsupportedVersion,
+                        format!("plan format version {} is not supported", v.value),
+                        v.span,
+                        "unsupported version",
+                    )
+                    .with_help("this migplan reads format version 1: write `version: 1`"),
+                );
+            }
+            Some(v)
+        });
+        let name = self
+            .required(&f, "name", "the plan")
+            .and_then(|n| self.string(n, "name"));
+        let cloud = self
+            .required(&f, "cloud", "the plan")
+            .and_then(|n| self.cloud(n));
+        let defaults = f.get("defaults").and_then(|n| self.defaults(n));
+        let servers = self
+            .list(f.get("servers"), "servers")
+            .iter()
+            .filter_map(|n| self.server(n))
+            .collect();
+        let redis = self
+            .list(f.get("redis"), "redis")
+            .iter()
+            .filter_map(|n| self.redis(n))
+            .collect();
+        let waves = self
+            .list(f.get("waves"), "waves")
+            .iter()
+            .filter_map(|n| self.wave(n))
+            .collect();
+        Some(PlanDocument {
+            version: version?,
+            name: name?,
+            cloud: cloud?,
+            defaults,
+            servers,
+            redis,
+            waves,
+        })
+    }
+
+    fn cloud(&mut self, node: &Sp<Node>) -> Option<CloudSection> {
+        let f = self.mapping(node, "cloud", &KNOWN.cloud)?;
+        let region = self
+            .required(&f, "region", "cloud")
+            .and_then(|n| self.string(n, "region"));
+        let project_id = self
+            .required(&f, "project_id", "cloud")
+            .and_then(|n| self.string(n, "project_id"));
+        Some(CloudSection {
+            region: region?,
+            project_id: project_id?,
+            project_name: self.opt_string(&f, "project_name"),
+            domain_id: self.opt_string(&f, "domain_id"),
+            enterprise_project_id: self.opt_string(&f, "enterprise_project_id"),
+        })
+    }
+
+    fn defaults(&mut self, node: &Sp<Node>) -> Option<Defaults> {
+        let f = self.mapping(node, "defaults", &KNOWN.defaults)?;
+        let servers = f.get("servers").and_then(|n| {
+            let g = self.mapping(n, "defaults.servers", &KNOWN.server_settings)?;
+            Some(self.server_settings(&g))
+        });
+        let redis = f.get("redis").and_then(|n| {
+            let g = self.mapping(n, "defaults.redis", &KNOWN.redis_settings)?;
+            Some(self.redis_settings(&g))
+        });
+        Some(Defaults { servers, redis })
+    }
+
+    fn server_settings(&mut self, f: &Fields<'_>) -> ServerSettings {
+        ServerSettings {
+            task_type: self.opt_keyword(f, "type"),
+            os_type: self.opt_keyword(f, "os_type"),
+            target: f.get("target").and_then(|n| self.target(n)),
+            speed_limit: self.opt_uint(f, "speed_limit", 0, 1000, "in Mbit/s (0 = unlimited)"),
+            over_speed_threshold: self.opt_uint(
+                f,
+                "over_speed_threshold",
+                10,
+                100,
+                "a percentage of `speed_limit`",
+            ),
+            priority: self.opt_uint(f, "priority", 0, 2, "0 (low), 1 (standard) or 2 (high)"),
+            start_target_server: self.boolean(f, "start_target_server"),
+            syncing: self.boolean(f, "syncing"),
+            use_public_ip: self.boolean(f, "use_public_ip"),
+            use_ipv6: self.boolean(f, "use_ipv6"),
+            start_network_check: self.boolean(f, "start_network_check"),
+            consistency_check: self.boolean(f, "consistency_check"),
+            migration_test: self.boolean(f, "migration_test"),
+            stage: self.opt_keyword(f, "stage"),
+        }
+    }
+
+    fn redis_settings(&mut self, f: &Fields<'_>) -> RedisSettings {
+        RedisSettings {
+            method: self.opt_keyword(f, "method"),
+            resume_mode: self.opt_keyword(f, "resume_mode"),
+            bandwidth_limit_mb: self.opt_uint(f, "bandwidth_limit_mb", 1, 10240, "in MB/s"),
+            network: f.get("network").and_then(|n| self.network(n)),
+            stage: self.opt_keyword(f, "stage"),
+        }
+    }
+
+    fn server(&mut self, node: &Sp<Node>) -> Option<ServerEntry> {
+        let f = self.mapping(node, "a server entry", &KNOWN.server)?;
+        let name = self
+            .required(&f, "name", "a server entry")
+            .and_then(|n| self.string(n, "name"));
+        let source = f.get("source").and_then(|n| self.source(n));
+        let depends_on = self.dependencies(f.get("depends_on"));
+        let settings = self.server_settings(&f);
+        Some(ServerEntry {
+            name: name?,
+            source,
+            depends_on,
+            settings,
+        })
+    }
+
+    fn redis(&mut self, node: &Sp<Node>) -> Option<RedisEntry> {
+        let f = self.mapping(node, "a redis entry", &KNOWN.redis)?;
+        let name = self
+            .required(&f, "name", "a redis entry")
+            .and_then(|n| self.string(n, "name"));
+        let source = self
+            .required(&f, "source", "a redis entry")
+            .and_then(|n| self.endpoint(n, "source"));
+        let target = self
+            .required(&f, "target", "a redis entry")
+            .and_then(|n| self.endpoint(n, "target"));
+        let depends_on = self.dependencies(f.get("depends_on"));
+        let settings = self.redis_settings(&f);
+        let description = self.opt_string(&f, "description");
+        Some(RedisEntry {
+            name: name?,
+            description,
+            source: source?,
+            target: target?,
+            depends_on,
+            settings,
+        })
+    }
+
+    fn wave(&mut self, node: &Sp<Node>) -> Option<WaveEntry> {
+        let f = self.mapping(node, "a wave", &KNOWN.wave)?;
+        let name = self
+            .required(&f, "name", "a wave")
+            .and_then(|n| self.string(n, "name"));
+        let max_parallel = self.opt_uint(&f, "max_parallel", 1, u32::MAX, "a number of resources");
+        let members_node = self.required(&f, "members", "a wave");
+        let members = self
+            .list(members_node, "members")
+            .iter()
+            .filter_map(|n| self.string(n, "members"))
+            .collect();
+        Some(WaveEntry {
+            name: name?,
+            max_parallel,
+            members,
+        })
+    }
+
+    fn source(&mut self, node: &Sp<Node>) -> Option<SourceDoc> {
+        if let Node::Map(_) = node.value {
+            static KEYS: LazyLock<BTreeSet<String>> =
+                LazyLock::new(|| BTreeSet::from(["id".to_string()]));
+            let f = self.mapping(node, "source", &KEYS)?;
+            let id = self.required(&f, "id", "source")?;
+            return self.string(id, "id").map(SourceDoc::Id);
+        }
+        self.string(node, "source").map(SourceDoc::Name)
+    }
+
+    fn target(&mut self, node: &Sp<Node>) -> Option<Sp<TargetDoc>> {
+        let f = self.mapping(node, "target", &KNOWN.target)?;
+        Some(Sp::new(
+            TargetDoc {
+                template: self.opt_string(&f, "template"),
+                server_id: self.opt_string(&f, "server_id"),
+                migration_ip: self.opt_string(&f, "migration_ip"),
+            },
+            node.span,
+        ))
+    }
+
+    fn network(&mut self, node: &Sp<Node>) -> Option<Sp<NetworkDoc>> {
+        let f = self.mapping(node, "network", &KNOWN.network)?;
+        let req = |d: &mut Self, k: &str| d.required(&f, k, "network").and_then(|n| d.string(n, k));
+        let vpc_id = req(self, "vpc_id");
+        let subnet_id = req(self, "subnet_id");
+        let security_group_id = req(self, "security_group_id");
+        Some(Sp::new(
+            NetworkDoc {
+                vpc_id: vpc_id?,
+                subnet_id: subnet_id?,
+                security_group_id: security_group_id?,
+            },
+            node.span,
+        ))
+    }
+
+    fn endpoint(&mut self, node: &Sp<Node>, field: &str) -> Option<Sp<EndpointDoc>> {
+        let f = self.mapping(node, field, &KNOWN.endpoint)?;
+        let addrs = f.get("addrs").and_then(|n| match &n.value {
+            Node::Seq(items) => {
+                let list = items
+                    .iter()
+                    .filter_map(|i| self.string(i, "addrs"))
+                    .collect();
+                Some(Sp::new(AddrsDoc(list), n.span))
+            }
+            _ => {
+                let s = self.string(n, "addrs")?;
+                Some(Sp::new(AddrsDoc(split_addrs(&s)), n.span))
+            }
+        });
+        let password = f.get("password").and_then(|n| self.secret(n, "password"));
+        Some(Sp::new(
+            EndpointDoc {
+                instance_id: self.opt_string(&f, "instance_id"),
+                addrs,
+                password,
+            },
+            node.span,
+        ))
+    }
+
+    fn secret(&mut self, node: &Sp<Node>, field: &str) -> Option<Sp<SecretDoc>> {
+        if !matches!(node.value, Node::Map(_)) {
+            // Never echo the value itself: it is a secret written where a reference belongs.
+            self.error(
+                PlanDiagnostic::new(
+                    Code::InlineSecret,
+                    format!("`{field}` is written inline; secrets must be references"),
+                    node.span,
+                    "a secret value in the plan file",
+                )
+                .with_help(format!(
+                    "plan files are reviewed and committed, so they never hold secrets: write `{field}: {{env: SOME_VAR}}` and export SOME_VAR where migplan runs"
+                )),
+            );
+            return None;
+        }
+        let f = self.mapping(node, field, &KNOWN.secret)?;
+        let env = self
+            .required(&f, "env", field)
+            .and_then(|n| self.string(n, "env"))?;
+        let valid = env
+            .value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && env
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            self.error(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{}` is not an environment variable name", env.value),
+                    env.span,
+                    "not a variable name",
+                )
+                .with_help("use letters, digits and `_`, not starting with a digit"),
+            );
+            return None;
+        }
+        Some(Sp::new(SecretDoc { env }, node.span))
+    }
+
+    fn dependencies(&mut self, node: Option<&Sp<Node>>) -> Vec<DependencyDoc> {
+        let items = self.list(node, "depends_on");
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match &item.value {
+                Node::Map(entries) if entries.len() == 1 => {
+                    let (stage, on) = &entries[0];
+                    if let Some(on) = self.string(on, "depends_on") {
+                        out.push(DependencyDoc {
+                            stage: Some(stage.clone()),
+                            on,
+                        });
+                    }
+                }
+                Node::Map(_) => self.error(
+                    PlanDiagnostic::new(
+                        Code::WrongType,
+                        "a stage-level dependency names exactly one stage",
+                        item.span,
+                        "expected `{STAGE: ADDR}`",
+                    )
+                    .with_help("write one entry per waiting stage, e.g. `- cutover: redis.sessions@migrated`"),
+                ),
+                _ => {
+                    if let Some(on) = self.string(item, "depends_on") {
+                        out.push(DependencyDoc { stage: None, on });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Splits `"a:1, b:2"` into spanned parts. Spans point into the whole string's span, which is
+/// close enough for labels on quoted or plain scalars.
+fn split_addrs(s: &Sp<String>) -> Vec<Sp<String>> {
+    s.value
+        .split(',')
+        .map(|p| Sp::new(p.trim().to_string(), s.span))
+        .collect()
+}

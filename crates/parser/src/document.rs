@@ -1,0 +1,362 @@
+//! The plan file as written: format version 1, before defaults are applied and references checked.
+//!
+//! These types are the single source of the JSON Schema (`migplan schema`): the decoder fills
+//! them field by field from the YAML tree, and the schema is derived from them, so editors and
+//! the validator agree. Values that later checks point at carry their [`Sp`] span.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+use crate::diagnostic::Span;
+use crate::keyword::{Keyword, OsType, RedisMethod, RedisStage, ResumeMode, ServerStage, TaskType};
+
+/// A value and the span of YAML text it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sp<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl<T> Sp<T> {
+    /// Pairs a value with its span.
+    pub fn new(value: T, span: Span) -> Self {
+        Sp { value, span }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A migration plan (format version 1).
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "migplan plan")]
+pub struct PlanDocument {
+    /// Plan format version; only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Sp<u32>,
+    /// Name of the plan (letters, digits, `_`, `-`; 1 to 64 characters). Part of the apply lock.
+    #[schemars(length(min = 1, max = 64))]
+    pub name: Sp<String>,
+    /// Where the migration happens.
+    pub cloud: CloudSection,
+    /// Settings every server or Redis entry inherits unless it sets its own.
+    #[schemars(default)]
+    pub defaults: Option<Defaults>,
+    /// Servers to move with SMS, one SMS task each (named after the entry).
+    #[schemars(default)]
+    pub servers: Vec<ServerEntry>,
+    /// Redis data to move with DCS online migration, one migration task each.
+    #[schemars(default)]
+    pub redis: Vec<RedisEntry>,
+    /// Ordered groups: every member of a wave waits until every member of the previous wave
+    /// reached its stage.
+    #[schemars(default)]
+    pub waves: Vec<WaveEntry>,
+}
+
+/// The cloud account and region the plan targets.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CloudSection {
+    /// Region code, e.g. `ap-southeast-3`.
+    pub region: Sp<String>,
+    /// Project id in that region (32 hexadecimal characters).
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub project_id: Sp<String>,
+    /// Project name sent to SMS as `project_name`; defaults to the region code.
+    #[schemars(default)]
+    pub project_name: Option<Sp<String>>,
+    /// Account (domain) id sent to SMS as `X-Domain-Id`; else `HW_DOMAIN_ID` from the environment.
+    #[schemars(default)]
+    pub domain_id: Option<Sp<String>>,
+    /// Enterprise project for new SMS tasks.
+    #[schemars(default)]
+    pub enterprise_project_id: Option<Sp<String>>,
+}
+
+/// Inherited settings.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Defaults {
+    /// Settings for every entry of `servers`.
+    #[schemars(default)]
+    pub servers: Option<ServerSettings>,
+    /// Settings for every entry of `redis`.
+    #[schemars(default)]
+    pub redis: Option<RedisSettings>,
+}
+
+/// Server settings an entry may inherit from `defaults.servers`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Block- or file-level copy. Default `MIGRATE_BLOCK`.
+    #[schemars(rename = "type", default)]
+    pub task_type: Option<Sp<TaskType>>,
+    /// OS family; taken from the registered source server when omitted.
+    #[schemars(default)]
+    pub os_type: Option<Sp<OsType>>,
+    /// Where the server goes: `{template: NAME_OR_ID}` to create a new ECS from a template, or
+    /// `{server_id: ID, migration_ip: IP}` for an existing ECS.
+    #[schemars(default)]
+    pub target: Option<Sp<TargetDoc>>,
+    /// Bandwidth cap in Mbit/s (0 = unlimited).
+    #[schemars(range(min = 0, max = 1000), default)]
+    pub speed_limit: Option<Sp<u32>>,
+    /// Pause the task when real speed exceeds this percentage of `speed_limit` (10 to 100).
+    #[schemars(range(min = 10, max = 100), default)]
+    pub over_speed_threshold: Option<Sp<u32>>,
+    /// Task priority: 0 low, 1 standard, 2 high.
+    #[schemars(range(min = 0, max = 2), default)]
+    pub priority: Option<Sp<u32>>,
+    /// Launch the target server once the copy is done.
+    #[schemars(default)]
+    pub start_target_server: Option<Sp<bool>>,
+    /// Keep syncing incrementally after the full copy (needed for stage `synced`).
+    #[schemars(default)]
+    pub syncing: Option<Sp<bool>>,
+    /// Reach the target over its public IP.
+    #[schemars(default)]
+    pub use_public_ip: Option<Sp<bool>>,
+    /// Migrate over IPv6.
+    #[schemars(default)]
+    pub use_ipv6: Option<Sp<bool>>,
+    /// Check the network before migrating.
+    #[schemars(default)]
+    pub start_network_check: Option<Sp<bool>>,
+    /// Run a consistency check after the copy.
+    #[schemars(default)]
+    pub consistency_check: Option<Sp<bool>>,
+    /// Enable the migration drill (`migration_test`).
+    #[schemars(default)]
+    pub migration_test: Option<Sp<bool>>,
+    /// How far this server should get.
+    #[schemars(default)]
+    pub stage: Option<Sp<ServerStage>>,
+}
+
+/// One server to migrate.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServerEntry {
+    /// Entry name; also the SMS task name (letters, digits, `_`, `-`; 1 to 64 characters).
+    #[schemars(length(min = 1, max = 64))]
+    pub name: Sp<String>,
+    /// The source server the SMS agent registered: its name, or `{id: ...}`. Defaults to `name`.
+    #[schemars(default)]
+    pub source: Option<SourceDoc>,
+    /// What this server waits for.
+    #[schemars(default)]
+    pub depends_on: Vec<DependencyDoc>,
+    /// Task settings (inherited from `defaults.servers` when omitted).
+    #[schemars(flatten)]
+    pub settings: ServerSettings,
+}
+
+/// Redis settings an entry may inherit from `defaults.redis`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `full` (one copy) or `incremental` (copy, then sync until stopped).
+    #[schemars(default)]
+    pub method: Option<Sp<RedisMethod>>,
+    /// What DCS does when the connection breaks. Default `auto`.
+    #[schemars(default)]
+    pub resume_mode: Option<Sp<ResumeMode>>,
+    /// Bandwidth cap in MB/s (1 to 10240).
+    #[schemars(range(min = 1, max = 10240), default)]
+    pub bandwidth_limit_mb: Option<Sp<u32>>,
+    /// The VPC, subnet and security group for the migration ECS DCS creates.
+    #[schemars(default)]
+    pub network: Option<Sp<NetworkDoc>>,
+    /// How far this migration should get.
+    #[schemars(default)]
+    pub stage: Option<Sp<RedisStage>>,
+}
+
+/// One Redis data migration.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RedisEntry {
+    /// Entry name; also the DCS migration task name (letters, digits, `_`, `-`; 4 to 64 characters).
+    #[schemars(length(min = 4, max = 64))]
+    pub name: Sp<String>,
+    /// Free text stored on the migration task.
+    #[schemars(length(max = 200), default)]
+    pub description: Option<Sp<String>>,
+    /// Where the data comes from.
+    pub source: Sp<EndpointDoc>,
+    /// Where the data goes.
+    pub target: Sp<EndpointDoc>,
+    /// What this migration waits for.
+    #[schemars(default)]
+    pub depends_on: Vec<DependencyDoc>,
+    /// Migration settings (inherited from `defaults.redis` when omitted).
+    #[schemars(flatten)]
+    pub settings: RedisSettings,
+}
+
+/// An ordered group of resources with an optional concurrency cap.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WaveEntry {
+    /// Wave name.
+    #[schemars(length(min = 1, max = 64))]
+    pub name: Sp<String>,
+    /// At most this many members are being worked on at once.
+    #[schemars(range(min = 1), default)]
+    pub max_parallel: Option<Sp<u32>>,
+    /// Resource addresses (`server.NAME`, `redis.NAME`).
+    pub members: Vec<Sp<String>>,
+}
+
+/// The target of a server migration.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TargetDoc {
+    /// Name or id of an SMS server template; SMS creates the target ECS from it.
+    #[schemars(default)]
+    pub template: Option<Sp<String>>,
+    /// Id of an existing ECS to migrate onto.
+    #[schemars(default)]
+    pub server_id: Option<Sp<String>>,
+    /// IP the source reaches the existing ECS on (required with `server_id`).
+    #[schemars(default)]
+    pub migration_ip: Option<Sp<String>>,
+}
+
+/// The network for a DCS migration.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NetworkDoc {
+    /// VPC id.
+    pub vpc_id: Sp<String>,
+    /// Subnet (network) id.
+    pub subnet_id: Sp<String>,
+    /// Security group id.
+    pub security_group_id: Sp<String>,
+}
+
+/// A Redis endpoint: a DCS instance (`instance_id`) or self-hosted addresses (`addrs`).
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EndpointDoc {
+    /// DCS instance id.
+    #[schemars(default)]
+    pub instance_id: Option<Sp<String>>,
+    /// `host:port` addresses, as one comma-separated string or a list.
+    #[schemars(default)]
+    pub addrs: Option<Sp<AddrsDoc>>,
+    /// Password, as a reference: `{env: VAR}`.
+    #[schemars(default)]
+    pub password: Option<Sp<SecretDoc>>,
+}
+
+/// `host:port` addresses.
+#[derive(Debug, Clone)]
+pub struct AddrsDoc(pub Vec<Sp<String>>);
+
+impl JsonSchema for AddrsDoc {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("Addrs")
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "`host:port` addresses: one comma-separated string or a list.",
+            "oneOf": [
+                { "type": "string" },
+                { "type": "array", "items": { "type": "string" }, "minItems": 1 }
+            ]
+        })
+    }
+}
+
+/// A reference to a secret; the value is read from the environment when a request is sent.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SecretDoc {
+    /// Environment variable holding the secret.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub env: Sp<String>,
+}
+
+/// The source server of a server migration: registered name, or `{id}`.
+#[derive(Debug, Clone)]
+pub enum SourceDoc {
+    /// Registered name.
+    Name(Sp<String>),
+    /// Source server id.
+    Id(Sp<String>),
+}
+
+impl JsonSchema for SourceDoc {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("Source")
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The source server the SMS agent registered: its name, or `{id: ...}`.",
+            "oneOf": [
+                { "type": "string", "minLength": 1 },
+                {
+                    "type": "object",
+                    "properties": { "id": { "type": "string", "minLength": 1 } },
+                    "required": ["id"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+/// One `depends_on` entry: `ADDR`, `ADDR@STAGE`, or `{MY_STAGE: ADDR[@STAGE]}`.
+#[derive(Debug, Clone)]
+pub struct DependencyDoc {
+    /// The stage of this resource that waits (map form); `None` means the whole resource waits.
+    pub stage: Option<Sp<String>>,
+    /// What it waits for: `server.NAME` or `redis.NAME`, optionally `@STAGE`.
+    pub on: Sp<String>,
+}
+
+const ADDR_PATTERN: &str = r"^(server|redis)\.[^.@\s]+(@[a-z_]+)?$";
+
+impl JsonSchema for DependencyDoc {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("Dependency")
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let stages: Vec<&str> = ServerStage::ALL
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(RedisStage::ALL.iter().map(|(k, _)| *k))
+            .collect();
+        json_schema!({
+            "description": "`server.NAME` or `redis.NAME` (the whole resource waits until it reached its stage), `ADDR@STAGE` (waits until that stage), or `{MY_STAGE: ADDR[@STAGE]}` (only this resource's stage MY_STAGE waits).",
+            "oneOf": [
+                { "type": "string", "pattern": ADDR_PATTERN },
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "propertyNames": { "enum": stages },
+                    "additionalProperties": { "type": "string", "pattern": ADDR_PATTERN }
+                }
+            ]
+        })
+    }
+}

@@ -1,0 +1,311 @@
+//! The validated plan: defaults applied, references resolved, no spans.
+//!
+//! This is what the planner consumes. Spans live apart in [`SourceMap`], so later diagnostics
+//! (a plan refused for a resource) can still point at the YAML line.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+
+use crate::diagnostic::Span;
+use crate::keyword::{
+    Keyword, OsType, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType,
+};
+
+/// A resource's address: `server.NAME` or `redis.NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceAddr {
+    /// Server or Redis.
+    pub kind: ResourceKind,
+    /// The entry name.
+    pub name: String,
+}
+
+impl ResourceAddr {
+    /// `server.NAME`.
+    pub fn server(name: impl Into<String>) -> Self {
+        ResourceAddr {
+            kind: ResourceKind::Server,
+            name: name.into(),
+        }
+    }
+    /// `redis.NAME`.
+    pub fn redis(name: impl Into<String>) -> Self {
+        ResourceAddr {
+            kind: ResourceKind::Redis,
+            name: name.into(),
+        }
+    }
+    /// Parses `server.NAME` / `redis.NAME` (no stage).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (kind, name) = s.split_once('.')?;
+        let kind = ResourceKind::parse(kind)?;
+        if name.is_empty() || name.contains(['.', '@']) {
+            return None;
+        }
+        Some(ResourceAddr {
+            kind,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for ResourceAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind, self.name)
+    }
+}
+
+impl Serialize for ResourceAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A stage of either resource kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// A server stage.
+    Server(ServerStage),
+    /// A Redis stage.
+    Redis(RedisStage),
+}
+
+impl Stage {
+    /// Parses a stage name valid for `kind`.
+    pub fn parse(kind: ResourceKind, s: &str) -> Option<Self> {
+        match kind {
+            ResourceKind::Server => ServerStage::parse(s).map(Stage::Server),
+            ResourceKind::Redis => RedisStage::parse(s).map(Stage::Redis),
+        }
+    }
+    /// Position in its kind's order (0 = first stage).
+    pub fn rank(self) -> usize {
+        match self {
+            Stage::Server(s) => ServerStage::ALL.iter().position(|(_, v)| *v == s),
+            Stage::Redis(s) => RedisStage::ALL.iter().position(|(_, v)| *v == s),
+        }
+        .unwrap_or(0)
+    }
+    /// The stage's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Server(s) => s.as_str(),
+            Stage::Redis(s) => s.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Stage {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One edge of what a resource waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Dependency {
+    /// The stage of this resource that waits; `None` means the whole resource (its first step).
+    pub stage: Option<Stage>,
+    /// The resource waited for.
+    pub on: ResourceAddr,
+    /// The stage waited for; `None` means the stage that resource declares.
+    pub on_stage: Option<Stage>,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = self.stage {
+            write!(f, "{s}: ")?;
+        }
+        write!(f, "{}", self.on)?;
+        if let Some(s) = self.on_stage {
+            write!(f, "@{s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A validated plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    /// Plan name.
+    pub name: String,
+    /// Target account and region.
+    pub cloud: CloudSpec,
+    /// Server migrations, in file order.
+    pub servers: Vec<ServerSpec>,
+    /// Redis migrations, in file order.
+    pub redis: Vec<RedisSpec>,
+    /// Waves, in order.
+    pub waves: Vec<WaveSpec>,
+}
+
+/// Target account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CloudSpec {
+    /// Region code.
+    pub region: String,
+    /// Project id.
+    pub project_id: String,
+    /// Project name (defaults to the region code).
+    pub project_name: String,
+    /// Domain (account) id, when the plan gives it.
+    pub domain_id: Option<String>,
+    /// Enterprise project for new tasks.
+    pub enterprise_project_id: Option<String>,
+}
+
+/// Which registered source server a migration reads from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceRef {
+    /// By registered name.
+    Name(String),
+    /// By source server id.
+    Id(String),
+}
+
+/// Where a server goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// A new ECS created from this SMS template (name or id).
+    Template(String),
+    /// An existing ECS.
+    Existing {
+        /// ECS id.
+        server_id: String,
+        /// IP the source reaches it on.
+        migration_ip: IpAddr,
+    },
+}
+
+/// A server migration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerSpec {
+    /// Entry name = SMS task name.
+    pub name: String,
+    /// The source server.
+    pub source: SourceRef,
+    /// Block or file copy.
+    pub task_type: TaskType,
+    /// OS family, if the plan says (else taken from the source server).
+    pub os_type: Option<OsType>,
+    /// Where it goes.
+    pub target: Target,
+    /// Mbit/s, 0 = unlimited.
+    pub speed_limit: Option<u32>,
+    /// Percent of speed limit that pauses the task.
+    pub over_speed_threshold: Option<u32>,
+    /// 0..2.
+    pub priority: Option<u32>,
+    /// Launch the target after the copy.
+    pub start_target_server: Option<bool>,
+    /// Continuous incremental sync.
+    pub syncing: bool,
+    /// Use the target's public IP.
+    pub use_public_ip: Option<bool>,
+    /// Migrate over IPv6.
+    pub use_ipv6: Option<bool>,
+    /// Network check before migrating.
+    pub start_network_check: Option<bool>,
+    /// Consistency check after the copy.
+    pub consistency_check: Option<bool>,
+    /// Migration drill.
+    pub migration_test: Option<bool>,
+    /// Desired stage.
+    pub stage: ServerStage,
+    /// What it waits for.
+    pub depends_on: Vec<Dependency>,
+}
+
+/// A Redis endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedisEndpoint {
+    /// A DCS instance or self-hosted addresses.
+    pub instance: RedisInstance,
+    /// Password reference.
+    pub password: Option<SecretRef>,
+}
+
+/// A DCS instance or self-hosted addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisInstance {
+    /// DCS instance id.
+    Id(String),
+    /// `host:port` list.
+    Addrs(Vec<String>),
+}
+
+/// A reference to a secret held in the environment. Only the variable name is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SecretRef {
+    /// Environment variable name.
+    pub env: String,
+}
+
+/// Network for the DCS migration ECS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkSpec {
+    /// VPC id.
+    pub vpc_id: String,
+    /// Subnet id.
+    pub subnet_id: String,
+    /// Security group id.
+    pub security_group_id: String,
+}
+
+/// A Redis migration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedisSpec {
+    /// Entry name = DCS migration task name.
+    pub name: String,
+    /// Task description.
+    pub description: Option<String>,
+    /// Full or incremental.
+    pub method: RedisMethod,
+    /// Auto or manual resume.
+    pub resume_mode: ResumeMode,
+    /// MB/s cap.
+    pub bandwidth_limit_mb: Option<u32>,
+    /// Migration ECS network.
+    pub network: NetworkSpec,
+    /// Source.
+    pub source: RedisEndpoint,
+    /// Target.
+    pub target: RedisEndpoint,
+    /// Desired stage.
+    pub stage: RedisStage,
+    /// What it waits for.
+    pub depends_on: Vec<Dependency>,
+}
+
+/// An ordered group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaveSpec {
+    /// Wave name.
+    pub name: String,
+    /// Concurrency cap.
+    pub max_parallel: Option<u32>,
+    /// Members.
+    pub members: Vec<ResourceAddr>,
+}
+
+/// Where each resource and wave was declared in the plan file.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    /// Span of each resource's `name` value.
+    pub resources: HashMap<ResourceAddr, Span>,
+    /// Span of each wave's `name` value.
+    pub waves: HashMap<String, Span>,
+}

@@ -1,0 +1,849 @@
+//! [`PlanDocument`] → [`Spec`]: defaults applied, then every semantic rule checked: names,
+//! duplicates, impossible combinations, references, stages. Cycles are checked by
+//! [`crate::cycles`] on the result.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use crate::diagnostic::{Code, PlanDiagnostic, Span};
+use crate::document::*;
+use crate::keyword::{
+    Keyword, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType,
+};
+use crate::spec::*;
+use crate::suggest::closest;
+
+/// The validated spec, its source map, and every error found.
+pub(crate) struct Resolved {
+    pub spec: Spec,
+    pub map: SourceMap,
+    /// Span of each dependency entry, parallel to each resource's `depends_on`.
+    pub dep_spans: HashMap<ResourceAddr, Vec<Span>>,
+}
+
+/// Takes the entry's own value, else the default.
+fn pick<T: Clone>(own: &Option<Sp<T>>, default: Option<&Option<Sp<T>>>) -> Option<Sp<T>> {
+    own.clone().or_else(|| default.and_then(|d| d.clone()))
+}
+
+fn value<T: Clone>(v: &Option<Sp<T>>) -> Option<T> {
+    v.as_ref().map(|s| s.value.clone())
+}
+
+struct Ctx<'a> {
+    errors: &'a mut Vec<PlanDiagnostic>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, d: PlanDiagnostic) {
+        self.errors.push(d);
+    }
+
+    /// Names become SMS task names and DCS task names: letters (CJK too), digits, `_`, `-`,
+    /// starting with a letter.
+    fn check_name(&mut self, name: &Sp<String>, what: &str, min: usize, max: usize) {
+        let n = name.value.chars().count();
+        let bad_char = name
+            .value
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || *c == '_' || *c == '-'));
+        let problem = if n < min || n > max {
+            Some(format!(
+                "is {n} characters long; {what} names are {min} to {max}"
+            ))
+        } else if let Some(c) = bad_char {
+            Some(format!("contains `{c}`; use letters, digits, `_` and `-`"))
+        } else if !name.value.chars().next().is_some_and(char::is_alphabetic) {
+            Some("must start with a letter".to_string())
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.push(
+                PlanDiagnostic::new(
+                    Code::InvalidName,
+                    format!("{what} name `{}` {p}", name.value),
+                    name.span,
+                    "invalid name",
+                )
+                .with_help(format!(
+                    "{what} names become cloud task names: {min} to {max} letters, digits, `_` or `-`, starting with a letter"
+                )),
+            );
+        }
+    }
+
+    fn missing(&mut self, what: &str, at: Span, key: &str, help: &str) {
+        self.push(
+            PlanDiagnostic::new(
+                Code::MissingField,
+                format!("{what} has no `{key}`"),
+                at,
+                format!("`{key}` is required"),
+            )
+            .with_help(help.to_string()),
+        );
+    }
+}
+
+/// Remembers the first declaration of each name; reports later ones.
+fn check_unique<'n>(
+    ctx: &mut Ctx<'_>,
+    seen: &mut HashMap<&'n str, Span>,
+    name: &'n Sp<String>,
+    what: &str,
+) -> bool {
+    if let Some(first) = seen.get(name.value.as_str()) {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::DuplicateName,
+                format!("two {what} entries are named `{}`", name.value),
+                name.span,
+                "second declaration",
+            )
+            .with_related(*first, "first declared here")
+            .with_help(format!(
+                "{what} names identify cloud tasks, so each must be unique; rename one"
+            )),
+        );
+        return false;
+    }
+    seen.insert(&name.value, name.span);
+    true
+}
+
+pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> Resolved {
+    let mut ctx = Ctx { errors };
+    ctx.check_name(&doc.name, "plan", 1, 64);
+    let cloud = cloud(&mut ctx, &doc.cloud);
+    let sdef = doc.defaults.as_ref().and_then(|d| d.servers.as_ref());
+    let rdef = doc.defaults.as_ref().and_then(|d| d.redis.as_ref());
+
+    let mut map = SourceMap::default();
+    // Unique entries first: references and stages are checked against every declared entry,
+    // even one whose other settings are wrong, so one mistake does not hide another.
+    let mut seen = HashMap::new();
+    let mut server_docs = Vec::with_capacity(doc.servers.len());
+    for entry in &doc.servers {
+        ctx.check_name(&entry.name, "server", 1, 64);
+        if check_unique(&mut ctx, &mut seen, &entry.name, "server") {
+            map.resources
+                .insert(ResourceAddr::server(&entry.name.value), entry.name.span);
+            server_docs.push(entry);
+        }
+    }
+    let mut seen = HashMap::new();
+    let mut redis_docs = Vec::with_capacity(doc.redis.len());
+    for entry in &doc.redis {
+        ctx.check_name(&entry.name, "redis", 4, 64);
+        if check_unique(&mut ctx, &mut seen, &entry.name, "redis") {
+            map.resources
+                .insert(ResourceAddr::redis(&entry.name.value), entry.name.span);
+            redis_docs.push(entry);
+        }
+    }
+    let desired: HashMap<ResourceAddr, Stage> = server_docs
+        .iter()
+        .filter_map(|e| {
+            let st = pick(&e.settings.stage, sdef.map(|d| &d.stage))?;
+            Some((ResourceAddr::server(&e.name.value), Stage::Server(st.value)))
+        })
+        .chain(redis_docs.iter().filter_map(|e| {
+            let st = pick(&e.settings.stage, rdef.map(|d| &d.stage))?;
+            Some((ResourceAddr::redis(&e.name.value), Stage::Redis(st.value)))
+        }))
+        .collect();
+    let refs = References {
+        declared: &map.resources,
+        desired: &desired,
+    };
+
+    let mut dep_spans = HashMap::new();
+    let mut servers = Vec::with_capacity(server_docs.len());
+    for entry in &server_docs {
+        let me = ResourceAddr::server(&entry.name.value);
+        let goal = desired.get(&me).copied();
+        let (deps, spans) = refs.dependencies(&mut ctx, &me, goal, &entry.depends_on);
+        if let Some(mut s) = server(&mut ctx, entry, sdef) {
+            s.depends_on = deps;
+            dep_spans.insert(me, spans);
+            servers.push(s);
+        }
+    }
+    let mut redis = Vec::with_capacity(redis_docs.len());
+    for entry in &redis_docs {
+        let me = ResourceAddr::redis(&entry.name.value);
+        let goal = desired.get(&me).copied();
+        let (deps, spans) = refs.dependencies(&mut ctx, &me, goal, &entry.depends_on);
+        if let Some(mut r) = redis_entry(&mut ctx, entry, rdef) {
+            r.depends_on = deps;
+            dep_spans.insert(me, spans);
+            redis.push(r);
+        }
+    }
+
+    let mut wave_spans = HashMap::new();
+    let waves = waves(&mut ctx, &doc.waves, &refs, &mut wave_spans);
+    map.waves = wave_spans;
+    Resolved {
+        spec: Spec {
+            name: doc.name.value.clone(),
+            cloud,
+            servers,
+            redis,
+            waves,
+        },
+        map,
+        dep_spans,
+    }
+}
+
+fn cloud(ctx: &mut Ctx<'_>, c: &CloudSection) -> CloudSpec {
+    let region = &c.region;
+    let region_ok = !region.value.is_empty()
+        && region
+            .value
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+    if !region_ok {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a region code", region.value),
+                region.span,
+                "not a region code",
+            )
+            .with_help("region codes look like `ap-southeast-3` or `cn-north-4`"),
+        );
+    }
+    let pid = &c.project_id;
+    if pid.value.len() != 32 || !pid.value.chars().all(|ch| ch.is_ascii_hexdigit()) {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a project id", pid.value),
+                pid.span,
+                "expected 32 hexadecimal characters",
+            )
+            .with_help("find the project id for the region under My Credentials → API Credentials in the console"),
+        );
+    }
+    CloudSpec {
+        region: region.value.clone(),
+        project_id: pid.value.to_ascii_lowercase(),
+        project_name: value(&c.project_name).unwrap_or_else(|| region.value.clone()),
+        domain_id: value(&c.domain_id),
+        enterprise_project_id: value(&c.enterprise_project_id),
+    }
+}
+
+fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> Option<ServerSpec> {
+    let what = format!("server `{}`", e.name.value);
+    let s = &e.settings;
+    let stage = pick(&s.stage, def.map(|d| &d.stage));
+    let syncing = pick(&s.syncing, def.map(|d| &d.syncing));
+    let target = pick(&s.target, def.map(|d| &d.target));
+    let use_ipv6 = pick(&s.use_ipv6, def.map(|d| &d.use_ipv6));
+
+    if stage.is_none() {
+        ctx.missing(
+            &what,
+            e.name.span,
+            "stage",
+            "say how far it should get, e.g. `stage: replicated` (or set `defaults.servers.stage`); stages: `configured`, `replicated`, `synced`, `tested`, `cutover`, `cleared`",
+        );
+    }
+    if let Some(st) = &stage
+        && st.value == ServerStage::Synced
+        && !syncing.as_ref().is_some_and(|s| s.value)
+    {
+        let mut d = PlanDiagnostic::new(
+            Code::Conflict,
+            format!("{what} asks for stage `synced` without continuous sync"),
+            st.span,
+            "needs `syncing: true`",
+        )
+        .with_help("an incremental sync round only happens when `syncing: true`; set it, or choose another stage");
+        if let Some(sy) = &syncing {
+            d = d.with_related(sy.span, "sync is turned off here");
+        }
+        ctx.push(d);
+    }
+    let target = match target {
+        None => {
+            ctx.missing(
+                &what,
+                e.name.span,
+                "target",
+                "add `target: {template: NAME}` to create the target ECS from a template, or `target: {server_id: ID, migration_ip: IP}` for an existing ECS (or set `defaults.servers.target`)",
+            );
+            None
+        }
+        Some(t) => target_of(ctx, &what, &t, use_ipv6.as_ref()),
+    };
+    let source = match &e.source {
+        None => SourceRef::Name(e.name.value.clone()),
+        Some(SourceDoc::Name(n)) => SourceRef::Name(n.value.clone()),
+        Some(SourceDoc::Id(id)) => SourceRef::Id(id.value.clone()),
+    };
+    if let Some(SourceDoc::Name(n) | SourceDoc::Id(n)) = &e.source
+        && n.value.trim().is_empty()
+    {
+        ctx.push(PlanDiagnostic::new(
+            Code::InvalidValue,
+            format!("{what} has an empty `source`"),
+            n.span,
+            "empty",
+        ));
+    }
+    Some(ServerSpec {
+        name: e.name.value.clone(),
+        source,
+        task_type: value(&pick(&s.task_type, def.map(|d| &d.task_type)))
+            .unwrap_or(TaskType::MigrateBlock),
+        os_type: value(&pick(&s.os_type, def.map(|d| &d.os_type))),
+        target: target?,
+        speed_limit: value(&pick(&s.speed_limit, def.map(|d| &d.speed_limit))),
+        over_speed_threshold: value(&pick(
+            &s.over_speed_threshold,
+            def.map(|d| &d.over_speed_threshold),
+        )),
+        priority: value(&pick(&s.priority, def.map(|d| &d.priority))),
+        start_target_server: value(&pick(
+            &s.start_target_server,
+            def.map(|d| &d.start_target_server),
+        )),
+        syncing: value(&syncing).unwrap_or(false),
+        use_public_ip: value(&pick(&s.use_public_ip, def.map(|d| &d.use_public_ip))),
+        use_ipv6: value(&use_ipv6),
+        start_network_check: value(&pick(
+            &s.start_network_check,
+            def.map(|d| &d.start_network_check),
+        )),
+        consistency_check: value(&pick(
+            &s.consistency_check,
+            def.map(|d| &d.consistency_check),
+        )),
+        migration_test: value(&pick(&s.migration_test, def.map(|d| &d.migration_test))),
+        stage: stage?.value,
+        depends_on: Vec::new(),
+    })
+}
+
+fn target_of(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    t: &Sp<TargetDoc>,
+    use_ipv6: Option<&Sp<bool>>,
+) -> Option<Target> {
+    let TargetDoc {
+        template,
+        server_id,
+        migration_ip,
+    } = &t.value;
+    match (template, server_id) {
+        (Some(tpl), Some(id)) => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::Conflict,
+                    format!("{what} has both a template and an existing server as target"),
+                    id.span,
+                    "existing server",
+                )
+                .with_related(tpl.span, "template")
+                .with_help("choose one: `template` creates a new ECS, `server_id` migrates onto an existing one"),
+            );
+            None
+        }
+        (Some(tpl), None) => {
+            if let Some(ip) = migration_ip {
+                ctx.push(
+                    PlanDiagnostic::new(
+                        Code::Conflict,
+                        format!("{what} sets `migration_ip` for a target created from a template"),
+                        ip.span,
+                        "only used with `server_id`",
+                    )
+                    .with_help("SMS assigns the address of a new ECS itself; remove `migration_ip`, or target an existing ECS with `server_id`"),
+                );
+                return None;
+            }
+            Some(Target::Template(tpl.value.clone()))
+        }
+        (None, Some(id)) => {
+            let Some(ip) = migration_ip else {
+                ctx.push(
+                    PlanDiagnostic::new(
+                        Code::Conflict,
+                        format!("{what} targets an existing server without `migration_ip`"),
+                        id.span,
+                        "needs `migration_ip`",
+                    )
+                    .with_help("add `migration_ip: IP`, the address the source reaches the existing ECS on"),
+                );
+                return None;
+            };
+            let Ok(addr) = ip.value.parse::<IpAddr>() else {
+                ctx.push(
+                    PlanDiagnostic::new(
+                        Code::InvalidValue,
+                        format!("`{}` is not an IP address", ip.value),
+                        ip.span,
+                        "not an IPv4 or IPv6 address",
+                    )
+                    .with_help("write an address like `192.168.0.10` or `fd00::10`"),
+                );
+                return None;
+            };
+            let wants_v6 = use_ipv6.is_some_and(|u| u.value);
+            if addr.is_ipv6() != wants_v6 {
+                let mut d = PlanDiagnostic::new(
+                    Code::Conflict,
+                    format!(
+                        "{what} has an {} `migration_ip` but {}",
+                        if addr.is_ipv6() { "IPv6" } else { "IPv4" },
+                        if wants_v6 {
+                            "`use_ipv6: true`"
+                        } else {
+                            "IPv6 is not enabled"
+                        }
+                    ),
+                    ip.span,
+                    "address family does not match `use_ipv6`",
+                )
+                .with_help("set `use_ipv6: true` for an IPv6 address, or give an IPv4 address");
+                if let Some(u) = use_ipv6 {
+                    d = d.with_related(u.span, "set here");
+                }
+                ctx.push(d);
+                return None;
+            }
+            Some(Target::Existing {
+                server_id: id.value.clone(),
+                migration_ip: addr,
+            })
+        }
+        (None, None) => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::MissingField,
+                    format!("{what} has an empty target"),
+                    t.span,
+                    "no `template` or `server_id`",
+                )
+                .with_help("write `{template: NAME}` or `{server_id: ID, migration_ip: IP}`"),
+            );
+            None
+        }
+    }
+}
+
+fn redis_entry(
+    ctx: &mut Ctx<'_>,
+    e: &RedisEntry,
+    def: Option<&RedisSettings>,
+) -> Option<RedisSpec> {
+    let what = format!("redis `{}`", e.name.value);
+    let s = &e.settings;
+    let method = pick(&s.method, def.map(|d| &d.method));
+    let stage = pick(&s.stage, def.map(|d| &d.stage));
+    let network = pick(&s.network, def.map(|d| &d.network));
+    if method.is_none() {
+        ctx.missing(&what, e.name.span, "method", "add `method: full` (one copy) or `method: incremental` (copy, then sync until stopped), or set `defaults.redis.method`");
+    }
+    if stage.is_none() {
+        ctx.missing(&what, e.name.span, "stage", "say how far it should get: `created`, `migrated` or `stopped` (or set `defaults.redis.stage`)");
+    }
+    if network.is_none() {
+        ctx.missing(&what, e.name.span, "network", "add `network: {vpc_id: ..., subnet_id: ..., security_group_id: ...}` for the migration ECS (or set `defaults.redis.network`)");
+    }
+    if let (Some(m), Some(st)) = (&method, &stage)
+        && m.value == RedisMethod::Full
+        && st.value == RedisStage::Stopped
+    {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::Conflict,
+                format!("{what} is a full migration but asks for stage `stopped`"),
+                st.span,
+                "only incremental migrations are stopped",
+            )
+            .with_related(m.span, "full migration")
+            .with_help("a full migration ends on its own once copied: use `stage: migrated`, or `method: incremental`"),
+        );
+    }
+    let source = endpoint(ctx, &what, "source", &e.source);
+    let target = endpoint(ctx, &what, "target", &e.target);
+    if let (Some(a), Some(b)) = (&source, &target)
+        && a.instance == b.instance
+    {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::Conflict,
+                format!("{what} migrates an instance onto itself"),
+                e.target.span,
+                "same as the source",
+            )
+            .with_related(e.source.span, "source")
+            .with_help("source and target must be different Redis instances"),
+        );
+    }
+    Some(RedisSpec {
+        name: e.name.value.clone(),
+        description: value(&e.description),
+        method: method?.value,
+        resume_mode: value(&pick(&s.resume_mode, def.map(|d| &d.resume_mode)))
+            .unwrap_or(ResumeMode::Auto),
+        bandwidth_limit_mb: value(&pick(
+            &s.bandwidth_limit_mb,
+            def.map(|d| &d.bandwidth_limit_mb),
+        )),
+        network: network.map(|n| NetworkSpec {
+            vpc_id: n.value.vpc_id.value,
+            subnet_id: n.value.subnet_id.value,
+            security_group_id: n.value.security_group_id.value,
+        })?,
+        source: source?,
+        target: target?,
+        stage: stage?.value,
+        depends_on: Vec::new(),
+    })
+}
+
+fn endpoint(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    side: &str,
+    ep: &Sp<EndpointDoc>,
+) -> Option<RedisEndpoint> {
+    let e = &ep.value;
+    let password = e.password.as_ref().map(|p| SecretRef {
+        env: p.value.env.value.clone(),
+    });
+    let instance = match (&e.instance_id, &e.addrs) {
+        (Some(id), Some(addrs)) => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::Conflict,
+                    format!("{what} {side} has both `instance_id` and `addrs`"),
+                    addrs.span,
+                    "addresses",
+                )
+                .with_related(id.span, "instance id")
+                .with_help("use `instance_id` for a DCS instance, `addrs` for a self-hosted Redis; not both"),
+            );
+            return None;
+        }
+        (Some(id), None) => RedisInstance::Id(id.value.clone()),
+        (None, Some(addrs)) => {
+            let mut ok = true;
+            for a in &addrs.value.0 {
+                if !valid_host_port(&a.value) {
+                    ok = false;
+                    ctx.push(
+                        PlanDiagnostic::new(
+                            Code::InvalidValue,
+                            format!("`{}` is not a `host:port` address", a.value),
+                            a.span,
+                            "expected `host:port`",
+                        )
+                        .with_help("write addresses like `10.0.0.1:6379`, separated by commas"),
+                    );
+                }
+            }
+            if addrs.value.0.is_empty() {
+                ok = false;
+                ctx.missing(
+                    &format!("{what} {side}"),
+                    addrs.span,
+                    "addrs",
+                    "list at least one `host:port`",
+                );
+            }
+            if !ok {
+                return None;
+            }
+            RedisInstance::Addrs(addrs.value.0.iter().map(|a| a.value.clone()).collect())
+        }
+        (None, None) => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::MissingField,
+                    format!("{what} {side} has no `instance_id` or `addrs`"),
+                    ep.span,
+                    "which Redis?",
+                )
+                .with_help("use `instance_id` for a DCS instance, `addrs: \"host:port\"` for a self-hosted Redis"),
+            );
+            return None;
+        }
+    };
+    Some(RedisEndpoint { instance, password })
+}
+
+fn valid_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !host.is_empty()
+        && !host.contains(char::is_whitespace)
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+/// What references resolve against.
+struct References<'a> {
+    declared: &'a HashMap<ResourceAddr, Span>,
+    desired: &'a HashMap<ResourceAddr, Stage>,
+}
+
+impl References<'_> {
+    /// Parses `server.NAME` / `redis.NAME[@STAGE]` and checks it names a declared resource.
+    fn address(
+        &self,
+        ctx: &mut Ctx<'_>,
+        text: &Sp<String>,
+        allow_stage: bool,
+    ) -> Option<(ResourceAddr, Option<Stage>)> {
+        let (addr_text, stage_text) = match text.value.split_once('@') {
+            Some((a, s)) => (a, Some(s)),
+            None => (text.value.as_str(), None),
+        };
+        let Some((kind_text, name)) = addr_text.split_once('.') else {
+            let guess = self
+                .declared
+                .keys()
+                .find(|a| a.name == addr_text)
+                .map(|a| format!("did you mean `{a}`? "))
+                .unwrap_or_default();
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{}` is not a resource address", text.value),
+                    text.span,
+                    "expected `server.NAME` or `redis.NAME`",
+                )
+                .with_help(format!("{guess}addresses are `server.NAME` or `redis.NAME`, optionally followed by `@STAGE`")),
+            );
+            return None;
+        };
+        let Some(kind) = ResourceKind::parse(kind_text) else {
+            let help = match closest(kind_text, ["server", "redis"]) {
+                Some(k) => format!("did you mean `{k}.{name}`?"),
+                None => "addresses start with `server.` or `redis.`".to_string(),
+            };
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("unknown resource kind `{kind_text}` in `{}`", text.value),
+                    text.span,
+                    "unknown kind",
+                )
+                .with_help(help),
+            );
+            return None;
+        };
+        let addr = ResourceAddr {
+            kind,
+            name: name.to_string(),
+        };
+        if !self.declared.contains_key(&addr) {
+            let same_kind = self
+                .declared
+                .keys()
+                .filter(|a| a.kind == kind)
+                .map(|a| a.name.as_str());
+            let other = ResourceAddr {
+                kind: if kind == ResourceKind::Server {
+                    ResourceKind::Redis
+                } else {
+                    ResourceKind::Server
+                },
+                name: name.to_string(),
+            };
+            let help = if let Some(n) = closest(name, same_kind) {
+                format!("did you mean `{kind}.{n}`?")
+            } else if self.declared.contains_key(&other) {
+                format!("there is no {kind} entry `{name}`, but there is `{other}`")
+            } else {
+                format!("declare a {kind} entry named `{name}`, or fix the reference")
+            };
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::UnknownReference,
+                    format!("`{addr}` is not declared in this plan"),
+                    text.span,
+                    "no such resource",
+                )
+                .with_help(help),
+            );
+            return None;
+        }
+        let stage = match stage_text {
+            None => None,
+            Some(_) if !allow_stage => {
+                ctx.push(
+                    PlanDiagnostic::new(
+                        Code::InvalidValue,
+                        format!(
+                            "wave members are whole resources; `{}` names a stage",
+                            text.value
+                        ),
+                        text.span,
+                        "stage not allowed here",
+                    )
+                    .with_help(format!("write `{addr}`")),
+                );
+                return None;
+            }
+            Some(st) => {
+                let Some(stage) = Stage::parse(kind, st) else {
+                    self.unknown_stage(ctx, kind, st, text.span);
+                    return None;
+                };
+                if let Some(goal) = self.desired.get(&addr)
+                    && stage.rank() > goal.rank()
+                {
+                    let decl = self.declared.get(&addr).copied().unwrap_or_default();
+                    ctx.push(
+                        PlanDiagnostic::new(
+                            Code::Conflict,
+                            format!(
+                                "`{addr}` stops at stage `{goal}`, so `@{stage}` is never reached"
+                            ),
+                            text.span,
+                            "this would wait forever",
+                        )
+                        .with_related(decl, format!("declared with stage `{goal}`"))
+                        .with_help(format!(
+                            "wait for `{addr}@{goal}` or an earlier stage, or raise its stage"
+                        )),
+                    );
+                    return None;
+                }
+                Some(stage)
+            }
+        };
+        Some((addr, stage))
+    }
+
+    fn unknown_stage(&self, ctx: &mut Ctx<'_>, kind: ResourceKind, st: &str, span: Span) {
+        let (names, expected): (Vec<&str>, String) = match kind {
+            ResourceKind::Server => (
+                ServerStage::ALL.iter().map(|(k, _)| *k).collect(),
+                ServerStage::expected(),
+            ),
+            ResourceKind::Redis => (
+                RedisStage::ALL.iter().map(|(k, _)| *k).collect(),
+                RedisStage::expected(),
+            ),
+        };
+        let hint = closest(st, names)
+            .map(|n| format!("did you mean `{n}`? "))
+            .unwrap_or_default();
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::UnknownStage,
+                format!("`{st}` is not a {kind} stage"),
+                span,
+                "unknown stage",
+            )
+            .with_help(format!("{hint}{kind} stages are {expected}")),
+        );
+    }
+
+    fn dependencies(
+        &self,
+        ctx: &mut Ctx<'_>,
+        me: &ResourceAddr,
+        my_goal: Option<Stage>,
+        docs: &[DependencyDoc],
+    ) -> (Vec<Dependency>, Vec<Span>) {
+        let mut deps = Vec::with_capacity(docs.len());
+        let mut spans = Vec::with_capacity(docs.len());
+        for d in docs {
+            let stage = match &d.stage {
+                None => None,
+                Some(st) => match Stage::parse(me.kind, &st.value) {
+                    None => {
+                        self.unknown_stage(ctx, me.kind, &st.value, st.span);
+                        continue;
+                    }
+                    Some(s) if my_goal.is_some_and(|g| s.rank() > g.rank()) => {
+                        let my_goal = my_goal.map_or("", Stage::as_str);
+                        ctx.push(
+                            PlanDiagnostic::new(
+                                Code::Conflict,
+                                format!("`{me}` waits at stage `{s}` but only goes to `{my_goal}`"),
+                                st.span,
+                                "this stage is never reached",
+                            )
+                            .with_help(format!(
+                                "wait at `{my_goal}` or earlier, or raise this resource's stage"
+                            )),
+                        );
+                        continue;
+                    }
+                    Some(s) => Some(s),
+                },
+            };
+            let Some((on, on_stage)) = self.address(ctx, &d.on, true) else {
+                continue;
+            };
+            deps.push(Dependency {
+                stage,
+                on,
+                on_stage,
+            });
+            spans.push(d.on.span);
+        }
+        (deps, spans)
+    }
+}
+
+fn waves(
+    ctx: &mut Ctx<'_>,
+    docs: &[WaveEntry],
+    refs: &References<'_>,
+    spans: &mut HashMap<String, Span>,
+) -> Vec<WaveSpec> {
+    let mut seen = HashMap::new();
+    let mut member_of: HashMap<ResourceAddr, (String, Span)> = HashMap::new();
+    let mut out = Vec::with_capacity(docs.len());
+    for w in docs {
+        ctx.check_name(&w.name, "wave", 1, 64);
+        if !check_unique(ctx, &mut seen, &w.name, "wave") {
+            continue;
+        }
+        spans.insert(w.name.value.clone(), w.name.span);
+        let mut members = Vec::with_capacity(w.members.len());
+        let mut here = HashSet::new();
+        for m in &w.members {
+            let Some((addr, _)) = refs.address(ctx, m, false) else {
+                continue;
+            };
+            if let Some((other, first)) = member_of.get(&addr) {
+                let what = if *other == w.name.value && here.contains(&addr) {
+                    format!("`{addr}` is listed twice in wave `{other}`")
+                } else {
+                    format!("`{addr}` is in two waves, `{other}` and `{}`", w.name.value)
+                };
+                ctx.push(
+                    PlanDiagnostic::new(Code::Conflict, what, m.span, "listed again")
+                        .with_related(*first, "first listed here")
+                        .with_help("a resource belongs to at most one wave"),
+                );
+                continue;
+            }
+            member_of.insert(addr.clone(), (w.name.value.clone(), m.span));
+            here.insert(addr.clone());
+            members.push(addr);
+        }
+        out.push(WaveSpec {
+            name: w.name.value.clone(),
+            max_parallel: w.max_parallel.as_ref().map(|m| m.value),
+            members,
+        });
+    }
+    out
+}
