@@ -225,10 +225,12 @@ fn describe_cycle(
         }
     }
     // Close the loop on the starting resource's name, as users think of it.
-    if let NodeKind::Stage(a) = &g[start]
-        && words.last() != Some(&a.to_string())
-    {
-        words.push(a.to_string());
+    if let NodeKind::Stage(a) = &g[start] {
+        let name = a.to_string();
+        let last_resource = words.last().map(|w| w.split('@').next().unwrap_or(w));
+        if last_resource != Some(name.as_str()) {
+            words.push(name);
+        }
     }
     let (primary, note) = labels.first().cloned()?;
     let mut d = PlanDiagnostic::new(
@@ -245,7 +247,10 @@ fn describe_cycle(
         if let NodeKind::Wave(name) = &g[w]
             && let Some(span) = map.waves.get(name)
         {
-            d = d.with_related(*span, format!("wave `{name}` waits for the wave before it"));
+            d = d.with_related(
+                *span,
+                format!("wave `{name}` must finish before the next wave starts"),
+            );
         }
     }
     Some(d)

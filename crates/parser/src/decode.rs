@@ -63,6 +63,15 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Keys of `known` that are written (non-null), whatever their value.
+    fn written(&self, known: &BTreeSet<String>) -> BTreeSet<String> {
+        self.entries
+            .iter()
+            .filter(|(k, v)| v.value != Node::Null && known.contains(&k.value))
+            .map(|(k, _)| k.value.clone())
+            .collect()
+    }
+
     /// The value of `key`; `null` counts as absent.
     fn get(&self, key: &str) -> Option<&'a Sp<Node>> {
         debug_assert!(
@@ -81,6 +90,7 @@ impl<'a> Fields<'a> {
 pub(crate) struct Decoder<'s> {
     source: &'s SourceFile,
     pub(crate) errors: Vec<PlanDiagnostic>,
+    undecodable_redis: Vec<Sp<String>>,
 }
 
 impl<'s> Decoder<'s> {
@@ -88,6 +98,7 @@ impl<'s> Decoder<'s> {
         Decoder {
             source,
             errors: Vec::new(),
+            undecodable_redis: Vec::new(),
         }
     }
 
@@ -103,8 +114,25 @@ impl<'s> Decoder<'s> {
             node.span,
             format!("expected {expected}"),
         );
-        if expected.contains("integer") && matches!(node.value, Node::Str(_)) {
-            d = d.with_help("write the number without quotes");
+        let field_ref = if field.contains(' ') {
+            field.to_string()
+        } else {
+            format!("`{field}`")
+        };
+        d.message = format!("{field_ref} must be {expected}, found {found}");
+        match (&node.value, expected) {
+            (Node::Str(s), e) if e.contains("integer") && s.trim().parse::<i64>().is_ok() => {
+                d = d.with_help("write the number without quotes");
+            }
+            (Node::Str(s), e) if e.contains("true") => {
+                d = d.with_help(format!(
+                    "plan files are YAML 1.2, where `{s}` is a string: write `true` or `false`"
+                ));
+            }
+            (_, "a list") => {
+                d = d.with_help(format!("write one `- ` item per entry under `{field}`"));
+            }
+            _ => {}
         }
         self.error(d);
     }
@@ -357,6 +385,7 @@ impl<'s> Decoder<'s> {
             servers,
             redis,
             waves,
+            undecodable_redis: std::mem::take(&mut self.undecodable_redis),
         })
     }
 
@@ -412,6 +441,7 @@ impl<'s> Decoder<'s> {
             consistency_check: self.boolean(f, "consistency_check"),
             migration_test: self.boolean(f, "migration_test"),
             stage: self.opt_keyword(f, "stage"),
+            written: f.written(&KNOWN.server_settings),
         }
     }
 
@@ -422,6 +452,7 @@ impl<'s> Decoder<'s> {
             bandwidth_limit_mb: self.opt_uint(f, "bandwidth_limit_mb", 1, 10240, "in MB/s"),
             network: f.get("network").and_then(|n| self.network(n)),
             stage: self.opt_keyword(f, "stage"),
+            written: f.written(&KNOWN.redis_settings),
         }
     }
 
@@ -455,11 +486,16 @@ impl<'s> Decoder<'s> {
         let depends_on = self.dependencies(f.get("depends_on"));
         let settings = self.redis_settings(&f);
         let description = self.opt_string(&f, "description");
+        let name = name?;
+        let (Some(source), Some(target)) = (source, target) else {
+            self.undecodable_redis.push(name);
+            return None;
+        };
         Some(RedisEntry {
-            name: name?,
+            name,
             description,
-            source: source?,
-            target: target?,
+            source,
+            target,
             depends_on,
             settings,
         })

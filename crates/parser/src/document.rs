@@ -5,6 +5,7 @@
 //! the validator agree. Values that later checks point at carry their [`Sp`] span.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
@@ -67,6 +68,10 @@ pub struct PlanDocument {
     /// reached its stage.
     #[schemars(default)]
     pub waves: Vec<WaveEntry>,
+    /// Names of Redis entries that could not be decoded; they still count as declared, so
+    /// references to them are not reported a second time.
+    #[schemars(skip)]
+    pub undecodable_redis: Vec<Sp<String>>,
 }
 
 /// The cloud account and region the plan targets.
@@ -148,6 +153,10 @@ pub struct ServerSettings {
     /// How far this server should get.
     #[schemars(default)]
     pub stage: Option<Sp<ServerStage>>,
+    /// Keys written in the file, valid or not: a key written with a bad value is reported for
+    /// its value, never again as missing.
+    #[schemars(skip)]
+    pub written: BTreeSet<String>,
 }
 
 /// One server to migrate.
@@ -187,6 +196,9 @@ pub struct RedisSettings {
     /// How far this migration should get.
     #[schemars(default)]
     pub stage: Option<Sp<RedisStage>>,
+    /// Keys written in the file, valid or not (see [`ServerSettings::written`]).
+    #[schemars(skip)]
+    pub written: BTreeSet<String>,
 }
 
 /// One Redis data migration.

@@ -206,7 +206,12 @@ fn strip_position(msg: &str) -> String {
         },
         None => msg,
     };
-    msg.lines().next().unwrap_or(msg).trim().to_string()
+    let first = msg.lines().next().unwrap_or(msg).trim();
+    // Some messages repeat the position at the end ("... at line 10, column 10").
+    match first.rfind(" at line ") {
+        Some(i) if first[i..].contains("column") => first[..i].to_string(),
+        _ => first.to_string(),
+    }
 }
 
 #[cfg(test)]

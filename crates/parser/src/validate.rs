@@ -133,6 +133,12 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
         }
     }
     let mut seen = HashMap::new();
+    for name in &doc.undecodable_redis {
+        if check_unique(&mut ctx, &mut seen, name, "redis") {
+            map.resources
+                .insert(ResourceAddr::redis(&name.value), name.span);
+        }
+    }
     let mut redis_docs = Vec::with_capacity(doc.redis.len());
     for entry in &doc.redis {
         ctx.check_name(&entry.name, "redis", 4, 64);
@@ -245,7 +251,9 @@ fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> O
     let target = pick(&s.target, def.map(|d| &d.target));
     let use_ipv6 = pick(&s.use_ipv6, def.map(|d| &d.use_ipv6));
 
-    if stage.is_none() {
+    let written =
+        |key: &str| s.written.contains(key) || def.is_some_and(|d| d.written.contains(key));
+    if stage.is_none() && !written("stage") {
         ctx.missing(
             &what,
             e.name.span,
@@ -270,6 +278,7 @@ fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> O
         ctx.push(d);
     }
     let target = match target {
+        None if written("target") => None,
         None => {
             ctx.missing(
                 &what,
@@ -448,13 +457,15 @@ fn redis_entry(
     let method = pick(&s.method, def.map(|d| &d.method));
     let stage = pick(&s.stage, def.map(|d| &d.stage));
     let network = pick(&s.network, def.map(|d| &d.network));
-    if method.is_none() {
+    let written =
+        |key: &str| s.written.contains(key) || def.is_some_and(|d| d.written.contains(key));
+    if method.is_none() && !written("method") {
         ctx.missing(&what, e.name.span, "method", "add `method: full` (one copy) or `method: incremental` (copy, then sync until stopped), or set `defaults.redis.method`");
     }
-    if stage.is_none() {
+    if stage.is_none() && !written("stage") {
         ctx.missing(&what, e.name.span, "stage", "say how far it should get: `created`, `migrated` or `stopped` (or set `defaults.redis.stage`)");
     }
-    if network.is_none() {
+    if network.is_none() && !written("network") {
         ctx.missing(&what, e.name.span, "network", "add `network: {vpc_id: ..., subnet_id: ..., security_group_id: ...}` for the migration ECS (or set `defaults.redis.network`)");
     }
     if let (Some(m), Some(st)) = (&method, &stage)
