@@ -217,6 +217,14 @@ fn describe_cycle(
                 words.push(on);
             }
             Edge::Wave => {
+                if let NodeKind::Wave(name) = &g[from]
+                    && let Some(span) = map.waves.get(name)
+                {
+                    labels.push((
+                        *span,
+                        format!("wave `{name}` must finish before the next wave starts"),
+                    ));
+                }
                 let w = node_name(from);
                 if words.last() != Some(&w) {
                     words.push(w);
@@ -242,16 +250,6 @@ fn describe_cycle(
     .with_help("these resources wait for each other, so none of them can proceed; remove or narrow one dependency (e.g. wait for an earlier stage)");
     for (span, note) in labels.into_iter().skip(1) {
         d = d.with_related(span, note);
-    }
-    for w in g.node_indices().filter(|n| inside.contains(n)) {
-        if let NodeKind::Wave(name) = &g[w]
-            && let Some(span) = map.waves.get(name)
-        {
-            d = d.with_related(
-                *span,
-                format!("wave `{name}` must finish before the next wave starts"),
-            );
-        }
     }
     Some(d)
 }
