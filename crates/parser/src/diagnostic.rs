@@ -80,7 +80,7 @@ impl SourceFile {
             .map_or(start + end, |(i, _)| start + i)
     }
     fn named_source(&self) -> NamedSource<String> {
-        NamedSource::new(self.name.to_string(), self.text.to_string()).with_language("yaml")
+        NamedSource::new(&self.name, self.text.to_string()).with_language("yaml")
     }
 }
 
