@@ -27,6 +27,40 @@ pub enum Command {
     },
     /// Print the JSON Schema of the plan format.
     Schema,
+    /// Run the local SMS v3 + DCS v2 emulator until Ctrl-C.
+    ///
+    /// Serves `/v3/...` (SMS) and `/v2/{project_id}/...` (DCS) on one address, with AK/SK
+    /// signature or token checking, state machines on a virtual clock, fault injection, and
+    /// admin endpoints under `/_emulator/` (stats, request log, reset).
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8980")]
+    pub listen: std::net::SocketAddr,
+    /// Access key clients sign with.
+    #[arg(long, env = "MIGPLAN_EMULATOR_AK")]
+    pub access_key: String,
+    /// Secret key clients sign with.
+    #[arg(long, env = "MIGPLAN_EMULATOR_SK", hide_env_values = true)]
+    pub secret_key: String,
+    /// Also accept this IAM token in `X-Auth-Token`.
+    #[arg(long, env = "MIGPLAN_EMULATOR_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Simulated seconds per real second (1000 makes an hour of replication take 3.6 s).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Source servers (and other state) to start with; see the emulator docs for the format.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`.
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Option<String>,
+    /// Save state to this file on shutdown and load it on start.
+    #[arg(long, value_name = "FILE")]
+    pub persist: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,1 +1,95 @@
-//! placeholder
+//! migplan-emulator: a local Huawei Cloud SMS v3 + DCS v2 server for tests, demos and
+//! benchmarks, with the real paths, bodies, status codes and error bodies
+//! (`shared/api/REFERENCE.md`), AK/SK signature and token checking, state machines on a
+//! virtual clock, request counters and fault injection. The official Python SDKs
+//! (`huaweicloudsdksms`, `huaweicloudsdkdcs`) drive it in `tests/sdk/`.
+//!
+//! Principal types: [`EmulatorConfig`] (what to run), [`RunningEmulator`] (a started server:
+//! [`RunningEmulator::start`], [`RunningEmulator::base_url`], [`RunningEmulator::shutdown`],
+//! [`RunningEmulator::register_source`], [`RunningEmulator::advance`],
+//! [`RunningEmulator::fail_task`]), [`FaultSpec`] (parsed from `latency=20ms,throttle=0.1,...`,
+//! see [`faults`]) and [`EmulatorError`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), migplan_emulator::EmulatorError> {
+//! use migplan_emulator::{EmulatorConfig, RunningEmulator};
+//! let mut cfg = EmulatorConfig::new("AK", "SK");
+//! cfg.time_scale = 1000.0;
+//! let emu = RunningEmulator::start(cfg).await?;
+//! let source_id = emu.register_source_named("db-01")?;
+//! // point SMS and DCS clients at emu.base_url(), signing with AK/SK
+//! emu.shutdown().await?;
+//! # let _ = source_id; Ok(()) }
+//! ```
+//!
+//! # Serving
+//!
+//! One address serves `/v3/...` (SMS), `/v2/{project_id}/...` (DCS) and `/_emulator/...`
+//! (admin, see [`admin`]). Every API request needs a valid `SDK-HMAC-SHA256` signature
+//! (checked with [`migplan_wire::signing::verify`] against the client's own `SignedHeaders`
+//! list, date skew 15 min unless disabled) or `X-Auth-Token` equal to the configured token;
+//! otherwise 401 `APIG.0301`. A signed `X-Project-Id` that differs from the DCS path's
+//! project gives 401 `DCS.1004`. Every response carries `X-Request-Id`. Unknown paths answer
+//! 404 `APIG.0101`.
+//!
+//! # Time and state machines
+//!
+//! Virtual time = start + real elapsed × `time_scale` + admin advances. States are computed
+//! lazily from timestamps on each access; nothing ticks. A full copy runs the subtasks
+//! `CREATE_CLOUD_SERVER` (60 s, skipped for existing targets), `SSL_CONFIG` (10 s),
+//! `ATTACH_AGENT_IMAGE` (30 s), `FORMAT_DISK_*` (30 s), `MIGRATE_*` (the sources' used disk
+//! bytes at the effective speed), `CONFIGURE_*` (60 s), `DETTACH_AGENT_IMAGE` (30 s). The
+//! effective speed is the speed window covering the virtual time of day, else the task's
+//! `speed_limit`, else 1000 Mbit/s. A sync round copies 2 % of the bytes. See
+//! [`state::sms_task`], [`state::sms_action`] and [`state::dcs`] for the state tables.
+//! Sources whose name starts with `fail-` fail every replication halfway; `POST
+//! /_emulator/fail/{id}` fails one task.
+//!
+//! # Error codes
+//!
+//! | case | status | code |
+//! |---|---|---|
+//! | SMS invalid parameter or body | 400 | `SMS.1001` (emulator choice) |
+//! | SMS source already has a task | 400 | `SMS.1002` (emulator choice) |
+//! | SMS `stop` when not running / `start` not allowed / `restart` not allowed | 400 | `SMS.1038` / `SMS.1039` / `SMS.1040` |
+//! | SMS other operation in the wrong state | 400 | `SMS.2009` |
+//! | SMS delete of a running task | 400 | `SMS.2015` |
+//! | SMS unknown source (task create: 400) | 404 | `SMS.2216` |
+//! | SMS unknown task / template | 404 | `SMS.2252` / `SMS.2253` |
+//! | DCS unknown task or job | 400 | `DCS.4133` |
+//! | DCS operation in the wrong state | 400 | `DCS.4957` |
+//! | DCS invalid parameter / body not JSON / empty batch | 400 | `DCS.4800` / `DCS.4005` / `DCS.4855` |
+//! | throttled / injected 5xx | 429 / 500 | `APIG.0308` / `APIG.0201` |
+//!
+//! # Paging
+//!
+//! Item-offset paging; `count` is the total, an offset past the end gives `[]`. Page sizes
+//! (default / max): SMS sources 200/200 (`limit=0` means default), SMS tasks 200/200,
+//! templates 50/100, DCS migration tasks 100/1000. [`EmulatorConfig::page_limit_max`] caps
+//! them further. Lists are newest first; `name` filters match substrings.
+//!
+//! # Seed file and persistence
+//!
+//! See [`seed`] for the seed format. With `persist`, the world and the virtual time are saved
+//! as JSON on shutdown and loaded on start (the seed is then not applied again).
+
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod api_error;
+mod app;
+mod auth;
+pub mod clock;
+mod config;
+mod error;
+pub mod faults;
+mod listener;
+mod routes;
+pub mod seed;
+mod server;
+pub mod state;
+
+pub use config::EmulatorConfig;
+pub use error::EmulatorError;
+pub use faults::{FaultSpec, FaultSpecError};
+pub use server::RunningEmulator;

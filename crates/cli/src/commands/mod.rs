@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the exit status it decided.
 
+mod emulator;
 mod schema;
 mod validate;
 
@@ -10,5 +11,6 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
     match cli.command {
         Command::Validate { plans, format } => validate::run(&plans, format),
         Command::Schema => schema::run(),
+        Command::Emulator(args) => emulator::run(args),
     }
 }

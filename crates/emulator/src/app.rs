@@ -1,0 +1,143 @@
+//! The shared application state behind every handler: config, clock, world, faults, log.
+
+use crate::clock::VirtualClock;
+use crate::config::EmulatorConfig;
+use crate::faults::{Fault, FaultInjector};
+use crate::state::World;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Requests kept in the log (older ones are dropped, counters keep counting).
+pub const LOG_CAPACITY: usize = 100_000;
+
+/// One handled API request.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    /// Arrival order, from 1.
+    pub seq: u64,
+    /// Virtual time of arrival, epoch ms.
+    pub virtual_time_ms: i64,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Route template, e.g. `/v3/tasks/{task_id}/action`.
+    pub route: String,
+    /// Answered status (0 when the response was dropped before it was sent... it is still the
+    /// status the handler produced).
+    pub status: u16,
+    /// `operation` of an SMS action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Injected fault, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// `X-Request-Id` answered.
+    pub request_id: String,
+}
+
+/// Request log and counters.
+#[derive(Debug, Default)]
+pub struct RequestLog {
+    /// Recent entries.
+    pub entries: std::collections::VecDeque<LogEntry>,
+    /// Count per `METHOD route`.
+    pub by_route: BTreeMap<String, u64>,
+    /// Count per status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Count per fault.
+    pub faults: BTreeMap<String, u64>,
+    /// Total requests.
+    pub total: u64,
+}
+
+impl RequestLog {
+    /// Records an entry.
+    pub fn record(&mut self, e: LogEntry) {
+        self.total += 1;
+        *self
+            .by_route
+            .entry(format!("{} {}", e.method, e.route))
+            .or_default() += 1;
+        *self.by_status.entry(e.status).or_default() += 1;
+        if let Some(f) = e.fault {
+            let name = serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *self.faults.entry(name).or_default() += 1;
+        }
+        if self.entries.len() >= LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(e);
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Debug)]
+pub struct App {
+    /// The configuration.
+    pub cfg: EmulatorConfig,
+    /// The virtual clock.
+    pub clock: VirtualClock,
+    world: Mutex<World>,
+    faults: Mutex<FaultInjector>,
+    log: Mutex<RequestLog>,
+    seq: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind; keep serving.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl App {
+    /// Builds the shared state.
+    pub fn new(cfg: EmulatorConfig, clock: VirtualClock, world: World) -> Self {
+        let faults = FaultInjector::new(cfg.faults.clone());
+        App {
+            cfg,
+            clock,
+            world: Mutex::new(world),
+            faults: Mutex::new(faults),
+            log: Mutex::new(RequestLog::default()),
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    /// Locks the world.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.world)
+    }
+
+    /// Locks the fault injector.
+    pub fn faults(&self) -> MutexGuard<'_, FaultInjector> {
+        lock(&self.faults)
+    }
+
+    /// Locks the request log.
+    pub fn log(&self) -> MutexGuard<'_, RequestLog> {
+        lock(&self.log)
+    }
+
+    /// The next request sequence number.
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Virtual now.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Clears the world, the log and the counters, and re-seeds the fault RNG.
+    pub fn reset(&self, world: World) {
+        *self.world() = world;
+        *self.log() = RequestLog::default();
+        self.faults().reseed();
+        self.seq.store(0, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,81 @@
+//! Emulator configuration.
+
+use crate::faults::FaultSpec;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How to run an emulator. Build with [`EmulatorConfig::new`] and adjust the public fields.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind; default `127.0.0.1:0` (a free loopback port).
+    pub listen: SocketAddr,
+    /// Accepted AK/SK pairs.
+    pub credentials: Vec<(String, String)>,
+    /// An IAM token accepted in `X-Auth-Token`, if any.
+    pub token: Option<String>,
+    /// Virtual seconds per real second (default 1.0; 1000 makes an hour pass in 3.6 s).
+    pub time_scale: f64,
+    /// Seed file (JSON or YAML) loaded at start and on reset; see the crate docs.
+    pub seed: Option<PathBuf>,
+    /// Faults to inject on API paths.
+    pub faults: FaultSpec,
+    /// JSON file the state is loaded from at start (if it exists) and saved to on shutdown.
+    pub persist: Option<PathBuf>,
+    /// Caps every list's page size below the API maximum (to exercise client paging).
+    pub page_limit_max: Option<u32>,
+    /// Reject requests whose `X-Sdk-Date` is more than 15 minutes off (default true).
+    pub check_date_skew: bool,
+}
+
+impl EmulatorConfig {
+    /// A configuration accepting one AK/SK pair, with every other field at its default.
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            credentials: vec![(access_key.into(), secret_key.into())],
+            token: None,
+            time_scale: 1.0,
+            seed: None,
+            faults: FaultSpec::default(),
+            persist: None,
+            page_limit_max: None,
+            check_date_skew: true,
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let aks: Vec<&str> = self.credentials.iter().map(|(ak, _)| ak.as_str()).collect();
+        f.debug_struct("EmulatorConfig")
+            .field("listen", &self.listen)
+            .field("access_keys", &aks)
+            .field("secret_keys", &"****")
+            .field("token", &self.token.as_ref().map(|_| "****"))
+            .field("time_scale", &self.time_scale)
+            .field("seed", &self.seed)
+            .field("faults", &self.faults)
+            .field("persist", &self.persist)
+            .field("page_limit_max", &self.page_limit_max)
+            .field("check_date_skew", &self.check_date_skew)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut c = EmulatorConfig::new("AK1", "super-secret-sk");
+        c.token = Some("tok-secret".into());
+        let d = format!("{c:?}");
+        assert!(d.contains("AK1"));
+        assert!(
+            !d.contains("super-secret-sk") && !d.contains("tok-secret"),
+            "{d}"
+        );
+    }
+}
