@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `migplan` binary, and (in later modules) the real emulator.
 
+mod plan;
 mod validate;
 
 use std::path::{Path, PathBuf};

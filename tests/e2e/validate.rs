@@ -18,8 +18,17 @@ fn files_in(dir: &str) -> Vec<PathBuf> {
 fn every_example_plan_is_valid() {
     let plans = files_in("plans");
     assert!(plans.len() >= 3);
-    let out = migplan().arg("validate").args(&plans).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = migplan()
+        .arg("validate")
+        .args(&plans)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches(": valid (").count(), plans.len(), "{stdout}");
 }
@@ -37,11 +46,17 @@ fn every_corpus_file_exits_1_with_a_located_diagnostic() {
         assert_eq!(out.status.code(), Some(1), "{}", file.display());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
         assert_eq!(json["valid"], false);
-        let diags = json["files"][0]["diagnostics"].as_array().expect("diagnostics");
+        let diags = json["files"][0]["diagnostics"]
+            .as_array()
+            .expect("diagnostics");
         assert!(!diags.is_empty(), "{}", file.display());
         for d in diags {
             assert!(d["line"].as_u64().is_some_and(|l| l >= 1));
-            assert!(d["code"].as_str().is_some_and(|c| c.starts_with("migplan::plan::")));
+            assert!(
+                d["code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("migplan::plan::"))
+            );
         }
     }
 }
@@ -50,14 +65,22 @@ fn every_corpus_file_exits_1_with_a_located_diagnostic() {
 fn one_bad_file_fails_the_run_and_each_file_is_reported() {
     let good = repo_root().join("plans/quickstart.yaml");
     let bad = repo_root().join("crates/parser/tests/invalid/unknown_server_field.yaml");
-    let out = migplan().arg("validate").arg(&good).arg(&bad).output().expect("runs");
+    let out = migplan()
+        .arg("validate")
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("quickstart.yaml: valid"), "{stdout}");
     // Plain rendering off a terminal: no ANSI escapes, the file:line:col header, the help.
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
-    assert!(stderr.contains("unknown_server_field.yaml:11:5"), "{stderr}");
+    assert!(
+        stderr.contains("unknown_server_field.yaml:11:5"),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean `speed_limit`?"), "{stderr}");
 }
 
@@ -99,7 +122,8 @@ fn checked_in_schema_matches_the_code() {
     let out = migplan().arg("schema").output().expect("runs");
     assert_eq!(out.status.code(), Some(0));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let file = std::fs::read_to_string(repo_root().join("schemas/plan.schema.json")).expect("schema file");
+    let file =
+        std::fs::read_to_string(repo_root().join("schemas/plan.schema.json")).expect("schema file");
     let checked_in: serde_json::Value = serde_json::from_str(&file).expect("JSON");
     assert_eq!(
         printed, checked_in,

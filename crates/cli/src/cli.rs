@@ -25,6 +25,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
         format: DiagnosticFormat,
     },
+    /// Show what applying the plan would do: read live state, diff, steps. Never writes.
+    ///
+    /// Exit codes: 0 success; 1 error; with --detailed-exitcode, 0 no changes, 2 changes
+    /// present, 3 something blocked.
+    Plan(PlanArgs),
+    /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
+    Graph(GraphArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
     /// Run the local SMS v3 + DCS v2 emulator until Ctrl-C.
@@ -69,4 +76,53 @@ pub enum DiagnosticFormat {
     Human,
     /// One JSON document: files, diagnostics with line, column, code and message.
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Exit 2 when there are changes, 3 when something is blocked, 0 when nothing changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Only plan these resources (and what they depend on). Repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+    /// Save the plan, with fingerprints of the live state it used, for a later `apply`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: crate::connect::ConnectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-style text (colour on a terminal, `NO_COLOR` respected).
+    Human,
+    /// Versioned JSON, described by schemas/plan-output.schema.json.
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
 }

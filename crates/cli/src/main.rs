@@ -3,7 +3,9 @@
 
 mod cli;
 mod commands;
+mod connect;
 mod exit;
+mod live;
 mod render;
 
 use std::process::ExitCode;

@@ -1,6 +1,8 @@
 //! One module per subcommand; each returns the exit status it decided.
 
 mod emulator;
+mod graph;
+mod plan;
 mod schema;
 mod validate;
 
@@ -10,6 +12,8 @@ use crate::exit::ExitStatus;
 pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
     match cli.command {
         Command::Validate { plans, format } => validate::run(&plans, format),
+        Command::Plan(args) => plan::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Schema => schema::run(),
         Command::Emulator(args) => emulator::run(args),
     }

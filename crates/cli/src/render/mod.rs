@@ -1,7 +1,10 @@
 //! Rendering of diagnostics and errors for people. Commands decide what to show; this module
 //! decides how it looks (graphical on a terminal, plain text in CI, `NO_COLOR` respected).
 
-use std::io::IsTerminal;
+pub mod plan_human;
+pub mod plan_markdown;
+
+use std::io::{IsTerminal, Write};
 
 use miette::{GraphicalReportHandler, GraphicalTheme, ThemeCharacters, ThemeStyles};
 use migplan_parser::PlanErrors;
@@ -53,9 +56,36 @@ pub fn diagnostics(errors: &PlanErrors, style: DiagnosticStyle) -> String {
     out
 }
 
+/// Whether stdout gets colour: a terminal, and `NO_COLOR` unset.
+pub fn color_on_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// A plan file that failed validation, reported by a command that needed it (`plan`, `graph`):
+/// diagnostics on stderr, or the JSON diagnostics on stdout when JSON output was asked for.
+pub fn plan_file_errors(
+    errors: &PlanErrors,
+    json: bool,
+) -> miette::Result<crate::exit::ExitStatus> {
+    use miette::IntoDiagnostic;
+    if json {
+        let out = serde_json::json!({ "format_version": 1, "valid": false, "diagnostics": errors.to_json() });
+        writeln!(std::io::stdout().lock(), "{out:#}").into_diagnostic()?;
+    } else {
+        let mut err = std::io::stderr().lock();
+        write!(
+            err,
+            "{}",
+            diagnostics(errors, DiagnosticStyle::for_stderr())
+        )
+        .into_diagnostic()?;
+        writeln!(err, "{errors}").into_diagnostic()?;
+    }
+    Ok(crate::exit::ExitStatus::Error)
+}
+
 /// An error that ended a command.
 pub fn report_error(report: &miette::Report) {
-    use std::io::Write;
     let handler = handler(DiagnosticStyle::for_stderr());
     let mut out = String::new();
     if handler.render_report(&mut out, report.as_ref()).is_err() {

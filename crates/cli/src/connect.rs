@@ -1,0 +1,119 @@
+//! Where `plan` and `apply` talk to: the real cloud (endpoints and credentials from flags and
+//! environment) or, with `--local`, an in-process emulator on an ephemeral loopback port with the
+//! plan's sources registered and its templates created, as agents and admins would have done.
+
+use std::collections::BTreeSet;
+
+use miette::{IntoDiagnostic, WrapErr};
+use migplan_cloud::{Auth, Cloud, CloudConfig};
+use migplan_emulator::{EmulatorConfig, RunningEmulator};
+use migplan_parser::{SourceRef, Spec, Target};
+use migplan_wire::sms::Template;
+
+/// Connection flags shared by `plan`, `apply` and `status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectArgs {
+    /// Use a local in-process emulator instead of the cloud (the plan's sources are registered
+    /// and its templates created automatically).
+    #[arg(long)]
+    pub local: bool,
+    /// SMS endpoint (default: from the plan's region).
+    #[arg(long, env = "MIGPLAN_SMS_ENDPOINT", value_name = "URL")]
+    pub sms_endpoint: Option<String>,
+    /// DCS endpoint (default: from the plan's region).
+    #[arg(long, env = "MIGPLAN_DCS_ENDPOINT", value_name = "URL")]
+    pub dcs_endpoint: Option<String>,
+}
+
+/// A connected target: the clients, and the emulator kept alive while `--local` is in use.
+pub struct Connection {
+    pub cloud: Cloud,
+    /// Human description of the target, shown in every output.
+    pub target: String,
+    pub emulator: Option<RunningEmulator>,
+}
+
+impl Connection {
+    pub async fn close(self) {
+        if let Some(e) = self.emulator {
+            let _ = e.shutdown().await;
+        }
+    }
+}
+
+pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connection> {
+    if args.local {
+        return connect_local(spec).await;
+    }
+    let mut cfg = CloudConfig::from_process_env(&spec.cloud.region)
+        .into_diagnostic()
+        .wrap_err("cannot configure the cloud connection (use --local to try the plan against the local emulator)")?
+        .with_project_id(spec.cloud.project_id.clone());
+    if let Some(d) = &spec.cloud.domain_id {
+        cfg = cfg.with_domain_id(d.clone());
+    }
+    if let Some(e) = &args.sms_endpoint {
+        cfg.sms_endpoint = e.clone();
+    }
+    if let Some(e) = &args.dcs_endpoint {
+        cfg.dcs_endpoint = e.clone();
+    }
+    let target = format!(
+        "{} (SMS {}, DCS {})",
+        spec.cloud.region, cfg.sms_endpoint, cfg.dcs_endpoint
+    );
+    let cloud = Cloud::new(&cfg).into_diagnostic()?;
+    Ok(Connection {
+        cloud,
+        target,
+        emulator: None,
+    })
+}
+
+async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
+    // Throwaway credentials: the emulator only lives as long as this process.
+    let ak = format!("LOCAL{}", uuid::Uuid::new_v4().simple());
+    let sk = uuid::Uuid::new_v4().simple().to_string();
+    let mut emu_cfg = EmulatorConfig::new(ak.clone(), sk.clone());
+    emu_cfg.time_scale = 1000.0;
+    let emulator = RunningEmulator::start(emu_cfg)
+        .await
+        .into_diagnostic()
+        .wrap_err("cannot start the local emulator")?;
+    let mut registered = BTreeSet::new();
+    for s in &spec.servers {
+        if let SourceRef::Name(name) = &s.source
+            && registered.insert(name.clone())
+        {
+            emulator.register_source_named(name).into_diagnostic()?;
+        }
+    }
+    let cfg = CloudConfig::local(&emulator.base_url(), Auth::aksk(ak, sk))
+        .into_diagnostic()?
+        .with_project_id(spec.cloud.project_id.clone());
+    let cloud = Cloud::new(&cfg).into_diagnostic()?;
+    let mut templates = BTreeSet::new();
+    for s in &spec.servers {
+        if let Target::Template(t) = &s.target
+            && templates.insert(t.clone())
+        {
+            let tpl = Template {
+                name: t.clone(),
+                is_template: Some(true),
+                region: Some(spec.cloud.region.clone()),
+                projectid: Some(spec.cloud.project_id.clone()),
+                ..Template::default()
+            };
+            cloud.sms().create_template(&tpl).await.into_diagnostic()?;
+        }
+    }
+    let target = format!(
+        "the local emulator at {} (--local; nothing in the cloud is touched)",
+        emulator.base_url()
+    );
+    Ok(Connection {
+        cloud,
+        target,
+        emulator: Some(emulator),
+    })
+}

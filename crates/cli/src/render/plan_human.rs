@@ -1,0 +1,190 @@
+//! The human plan view: Terraform-style text for a terminal or a CI log.
+//!
+//! Reads only the [`Plan`] model; every value (diffs, labels, reasons, remedies) was computed by
+//! the planner, so this view and the JSON output cannot disagree. Secrets never reach the model
+//! except as `{env: NAME}` references.
+
+use std::fmt::Write;
+
+use migplan_planner::{Change, FieldDiff, Plan, ResourcePlan};
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const RED: &str = "\x1b[31m";
+const DIM: &str = "\x1b[2m";
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, style: &str, text: &str) -> String {
+        if self.on {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+    fn symbol(&self, symbol: &str) -> String {
+        let style = match symbol {
+            "+" => GREEN,
+            "~" => YELLOW,
+            ">" => CYAN,
+            "!" => RED,
+            _ => DIM,
+        };
+        self.wrap(style, symbol)
+    }
+}
+
+/// Renders a plan for people. `color` adds ANSI colours (the caller decides: TTY, `NO_COLOR`).
+pub fn render(plan: &Plan, color: bool) -> String {
+    let paint = Paint { on: color };
+    let mut out = String::new();
+    let shown: Vec<&ResourcePlan> = plan
+        .resources
+        .iter()
+        .filter(|r| r.is_blocked() || !r.steps.is_empty())
+        .collect();
+    if !shown.is_empty() {
+        let _ = writeln!(out, "migplan will perform the following steps:\n");
+    }
+    for r in shown {
+        resource(&mut out, plan, r, &paint);
+    }
+    out.push_str(&summary_line(plan, color));
+    out.push('\n');
+    out
+}
+
+fn resource(out: &mut String, plan: &Plan, r: &ResourcePlan, paint: &Paint) {
+    let head = format!("{}: {} → {}", r.addr, r.current.label(), r.desired);
+    if r.is_blocked() {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            paint.wrap(BOLD, &head),
+            paint.wrap(RED, "(blocked)")
+        );
+    } else {
+        let _ = writeln!(out, "  {}", paint.wrap(BOLD, &head));
+    }
+    for d in &r.diffs {
+        let _ = writeln!(out, "      {} {}", paint.symbol(d.symbol()), field_line(d));
+    }
+    for id in &r.steps {
+        if let Some(s) = plan.steps.iter().find(|s| &s.id == id) {
+            let _ = writeln!(out, "    {} {}", paint.symbol(&s.symbol), s.label);
+        }
+    }
+    for b in &r.blocked {
+        let _ = writeln!(out, "    {} {}", paint.wrap(RED, "✗"), b.message);
+        let _ = writeln!(out, "      {} {}", paint.wrap(DIM, "→"), b.remedy);
+    }
+    out.push('\n');
+}
+
+fn field_line(d: &FieldDiff) -> String {
+    let before = d.before.as_deref().unwrap_or("(none)");
+    let after = d.after.as_deref().unwrap_or("(none)");
+    match &d.change {
+        Change::Create { .. } => format!("{} = {after}", d.field),
+        Change::InPlace { .. } => format!("{}: {before} → {after}", d.field),
+        Change::Forbidden { reason, .. } => {
+            format!("{}: {before} → {after}  (refused: {reason})", d.field)
+        }
+    }
+}
+
+/// `Plan: 3 to create, 1 to update, 7 actions, 2 blocked.` or the no-changes sentence.
+pub fn summary_line(plan: &Plan, color: bool) -> String {
+    let s = plan.summary;
+    if !plan.has_changes() && !plan.is_blocked() {
+        return "No changes. Live state matches the plan.".into();
+    }
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} actions, ",
+        s.create, s.update, s.action
+    );
+    if s.wait > 0 {
+        let _ = write!(line, "{} waits, ", s.wait);
+    }
+    let blocked = format!("{} blocked", s.blocked);
+    if s.blocked > 0 && color {
+        line.push_str(&format!("{RED}{blocked}{RESET}"));
+    } else {
+        line.push_str(&blocked);
+    }
+    line.push('.');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migplan_planner::{LiveSnapshot, PlanOptions};
+
+    const HEAD: &str = "version: 1\nname: t\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n";
+
+    fn plan_of(body: &str) -> Plan {
+        let spec = migplan_parser::parse("t.yaml", &format!("{HEAD}{body}"))
+            .expect("valid")
+            .spec;
+        migplan_planner::plan(&spec, &LiveSnapshot::default(), &PlanOptions::default())
+            .expect("plans")
+    }
+
+    const REDIS: &str = "redis:\n  - name: sessions\n    method: incremental\n    resume_mode: auto\n    network: {vpc_id: v, subnet_id: s, security_group_id: g}\n    source: {addrs: \"10.0.0.1:6379\", password: {env: SECRET_VAR}}\n    target: {instance_id: inst-1}\n    stage: migrated\n";
+
+    #[test]
+    fn new_resource_shows_fields_steps_and_summary() {
+        let text = render(&plan_of(REDIS), false);
+        assert!(text.contains("redis.sessions: (new) → migrated"), "{text}");
+        assert!(
+            text.contains("+ source.password = {env: SECRET_VAR}"),
+            "{text}"
+        );
+        assert!(text.contains("    + create DCS migration task\n"), "{text}");
+        assert!(text.contains("    … wait for INCRMIGEATING\n"), "{text}");
+        assert!(
+            text.ends_with("Plan: 1 to create, 0 to update, 1 actions, 1 waits, 0 blocked.\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+        assert!(render(&plan_of(REDIS), true).contains('\x1b'));
+    }
+
+    #[test]
+    fn blocked_resource_shows_reason_and_remedy() {
+        let text = render(
+            &plan_of(
+                "servers:\n  - name: web-01\n    target: {server_id: e, migration_ip: 10.0.0.1}\n    stage: replicated\n",
+            ),
+            false,
+        );
+        assert!(
+            text.contains("server.web-01: (new) → replicated (blocked)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("✗ source server `web-01` is not registered with SMS"),
+            "{text}"
+        );
+        assert!(text.contains("→ install and start the SMS Agent"), "{text}");
+        assert!(
+            text.ends_with("Plan: 0 to create, 0 to update, 0 actions, 1 blocked.\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_plan_says_no_changes() {
+        assert_eq!(
+            render(&plan_of(""), false),
+            "No changes. Live state matches the plan.\n"
+        );
+    }
+}

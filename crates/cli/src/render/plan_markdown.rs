@@ -1,0 +1,141 @@
+//! The markdown plan view: ready to paste as a pull-request comment (summary table, one
+//! `<details>` per resource with a ```diff block). Reads only the [`Plan`] model; secrets appear
+//! only as `{env: NAME}` references.
+
+use std::fmt::Write;
+
+use migplan_planner::{Plan, ResourcePlan};
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Renders a plan as GitHub-flavoured markdown.
+pub fn render(plan: &Plan) -> String {
+    let s = plan.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "### migplan plan `{}`\n", plan.name);
+    if !plan.has_changes() && !plan.is_blocked() {
+        out.push_str("**No changes.** Live state matches the plan.\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "| create | update | actions | waits | blocked | unchanged |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n",
+        s.create, s.update, s.action, s.wait, s.blocked, s.unchanged
+    );
+    let shown: Vec<&ResourcePlan> = plan
+        .resources
+        .iter()
+        .filter(|r| r.is_blocked() || !r.steps.is_empty())
+        .collect();
+    out.push_str("| resource | current | desired | steps | status |\n|---|---|---|---:|---|\n");
+    for r in &shown {
+        let status = if r.is_blocked() {
+            "⛔ blocked"
+        } else {
+            "changes"
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            r.addr,
+            cell(&r.current.label()),
+            r.desired,
+            r.steps.len(),
+            status
+        );
+    }
+    out.push('\n');
+    for r in shown {
+        details(&mut out, plan, r);
+    }
+    let _ = writeln!(
+        out,
+        "**Plan:** {} to create, {} to update, {} actions, {} waits, {} blocked.",
+        s.create, s.update, s.action, s.wait, s.blocked
+    );
+    out
+}
+
+fn details(out: &mut String, plan: &Plan, r: &ResourcePlan) {
+    let _ = writeln!(
+        out,
+        "<details><summary><code>{}</code>: {} → {}{}</summary>\n",
+        r.addr,
+        html(&r.current.label()),
+        r.desired,
+        if r.is_blocked() { " ⛔" } else { "" }
+    );
+    if !r.diff_text.is_empty() {
+        let _ = writeln!(out, "```diff\n{}```\n", r.diff_text);
+    }
+    if !r.steps.is_empty() {
+        out.push_str("Steps:\n\n");
+        for (i, id) in r.steps.iter().enumerate() {
+            if let Some(s) = plan.steps.iter().find(|s| &s.id == id) {
+                let _ = writeln!(out, "{}. `{}` {}", i + 1, s.symbol, s.label);
+            }
+        }
+        out.push('\n');
+    }
+    for b in &r.blocked {
+        let _ = writeln!(
+            out,
+            "- **Blocked:** {}  \n  _Remedy:_ {}",
+            b.message, b.remedy
+        );
+    }
+    out.push_str("\n</details>\n\n");
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migplan_planner::{LiveSnapshot, PlanOptions};
+
+    const HEAD: &str = "version: 1\nname: t\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n";
+
+    fn plan_of(body: &str) -> Plan {
+        let spec = migplan_parser::parse("t.yaml", &format!("{HEAD}{body}"))
+            .expect("valid")
+            .spec;
+        migplan_planner::plan(&spec, &LiveSnapshot::default(), &PlanOptions::default())
+            .expect("plans")
+    }
+
+    #[test]
+    fn summary_table_details_and_diff_block() {
+        let body = "redis:\n  - name: sessions\n    method: full\n    resume_mode: auto\n    network: {vpc_id: v, subnet_id: s, security_group_id: g}\n    source: {addrs: \"10.0.0.1:6379\", password: {env: SECRET_VAR}}\n    target: {instance_id: inst-1}\n    stage: migrated\nservers:\n  - name: web-01\n    target: {server_id: e, migration_ip: 10.0.0.1}\n    stage: replicated\n";
+        let md = render(&plan_of(body));
+        assert!(md.starts_with("### migplan plan `t`\n"), "{md}");
+        assert!(md.contains("| 1 | 0 | 1 | 1 | 1 | 0 |"), "{md}");
+        assert!(
+            md.contains(
+                "<details><summary><code>redis.sessions</code>: (new) → migrated</summary>"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("```diff\n--- live\n+++ plan\n"), "{md}");
+        assert!(md.contains("+source.password = {env: SECRET_VAR}"), "{md}");
+        assert!(
+            md.contains("- **Blocked:** source server `web-01` is not registered"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `server.web-01` | (new) | replicated | 0 | ⛔ blocked |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn no_changes() {
+        assert!(render(&plan_of("")).contains("**No changes.**"));
+    }
+}

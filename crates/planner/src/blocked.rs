@@ -1,0 +1,165 @@
+//! Why a resource cannot move: reasons are data, with a message and a remedy for people.
+
+use migplan_parser::{ResourceAddr, Stage};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// One reason a resource is blocked. Drives apply (a blocked resource gets no steps); the
+/// [`Blocked`] wrapper adds display text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum BlockedReason {
+    /// No source server with this name or id is registered with SMS.
+    SourceNotRegistered {
+        /// The name or id the plan gives.
+        source: String,
+    },
+    /// The SMS Agent on the source is not connected (`connected == false`).
+    SourceDisconnected {
+        /// Source server id.
+        source_id: String,
+    },
+    /// Several live objects carry the name; the planner never guesses.
+    Ambiguous {
+        /// What was looked up: `SMS task`, `source server`, `template`, `DCS migration task`.
+        what: String,
+        /// The name.
+        name: String,
+        /// Ids of every match.
+        ids: Vec<String>,
+    },
+    /// The target template does not exist.
+    TemplateNotFound {
+        /// Template name or id from the plan.
+        template: String,
+    },
+    /// Live is past the desired stage: moving backwards is refused, never attempted.
+    Backward {
+        /// Stage reached live.
+        #[schemars(with = "String")]
+        live: Stage,
+        /// Stage the plan asks for.
+        #[schemars(with = "String")]
+        desired: Stage,
+    },
+    /// The task failed and must be restarted before it can go on.
+    NeedsRestart {
+        /// Live state, e.g. `MIGRATE_FAIL`.
+        state: String,
+        /// The API's error text.
+        error: Option<String>,
+    },
+    /// The task is busy with a transition the planner does not drive.
+    Busy {
+        /// Live state.
+        state: String,
+    },
+    /// A live state this version does not know.
+    UnknownState {
+        /// Live state verbatim.
+        state: String,
+    },
+    /// Fields differ that cannot change on an existing task (see the resource's diffs).
+    ForbiddenChange {
+        /// The fields.
+        fields: Vec<String>,
+    },
+    /// A resource this one waits for is blocked; its own reasons are shown there, once.
+    DependencyBlocked {
+        /// The resource waited for directly (or the wave barrier's member).
+        #[schemars(with = "String")]
+        on: ResourceAddr,
+        /// The blocked resource at the root of the chain.
+        #[schemars(with = "String")]
+        root: ResourceAddr,
+    },
+    /// A resource this one waits for will never reach the stage waited for.
+    DependencyUnreachable {
+        /// The resource waited for.
+        #[schemars(with = "String")]
+        on: ResourceAddr,
+        /// The stage waited for.
+        #[schemars(with = "String")]
+        stage: Stage,
+    },
+}
+
+/// A blocked reason with its display text (computed once; renderers only print it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Blocked {
+    /// The reason as data. Drives apply and exit code 3.
+    #[serde(flatten)]
+    pub reason: BlockedReason,
+    /// What is wrong, one line. Display only.
+    pub message: String,
+    /// What the user can do. Display only.
+    pub remedy: String,
+}
+
+impl From<BlockedReason> for Blocked {
+    fn from(reason: BlockedReason) -> Self {
+        let (message, remedy) = texts(&reason);
+        Blocked {
+            reason,
+            message,
+            remedy,
+        }
+    }
+}
+
+fn texts(r: &BlockedReason) -> (String, String) {
+    use BlockedReason as B;
+    match r {
+        B::SourceNotRegistered { source } => (
+            format!("source server `{source}` is not registered with SMS"),
+            "install and start the SMS Agent on the source, or fix `source:` in the plan".into(),
+        ),
+        B::SourceDisconnected { source_id } => (
+            format!("the SMS Agent of source {source_id} is disconnected"),
+            "restart the Agent on the source server and check it can reach SMS".into(),
+        ),
+        B::Ambiguous { what, name, ids } => (
+            format!("{} {what}s are named `{name}` ({})", ids.len(), ids.join(", ")),
+            format!("delete or rename the extra {what}s so exactly one is named `{name}`"),
+        ),
+        B::TemplateNotFound { template } => (
+            format!("template `{template}` does not exist"),
+            "create the template in SMS, or fix `target.template` in the plan".into(),
+        ),
+        B::Backward { live, desired } => (
+            format!("live is already at `{live}`, past the desired `{desired}`; migplan never moves backwards"),
+            format!("set `stage: {live}` (or later) in the plan; undoing a stage is a manual operation"),
+        ),
+        B::NeedsRestart { state, error } => (
+            match error {
+                Some(e) => format!("the task failed ({state}): {e}"),
+                None => format!("the task failed ({state})"),
+            },
+            "fix the cause, then restart the task (SMS `restart` / DCS batch-restart) and plan again".into(),
+        ),
+        B::Busy { state } => (
+            format!("the task is busy ({state})"),
+            "wait until the transition finishes, then plan again".into(),
+        ),
+        B::UnknownState { state } => (
+            format!("the live state `{state}` is not known to this version of migplan"),
+            "check the task in the console; upgrade migplan if the state is new".into(),
+        ),
+        B::ForbiddenChange { fields } => (
+            format!("cannot change {} on an existing task", fields.join(", ")),
+            "revert these fields in the plan, or delete the task to recreate it".into(),
+        ),
+        B::DependencyBlocked { on, root } => (
+            if on == root {
+                format!("waits for {on}, which is blocked")
+            } else {
+                format!("waits for {on}, which is blocked by {root}")
+            },
+            format!("resolve {root} first"),
+        ),
+        B::DependencyUnreachable { on, stage } => (
+            format!("waits for {on}@{stage}, which its plan never reaches"),
+            format!("raise the stage of {on} or drop the dependency"),
+        ),
+    }
+}

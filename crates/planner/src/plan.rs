@@ -1,0 +1,172 @@
+//! [`Plan`]: the planner's output, a documented value (JSON format version 1).
+//!
+//! # Wire format
+//!
+//! `migplan plan --format json` prints a [`Plan`]; its JSON Schema (draft 2020-12) is
+//! [`plan_output_schema`], checked in as `schemas/plan-output.schema.json`. Each field's doc says
+//! whether it drives apply or is for display only. Secrets never appear: a Redis password shows
+//! as `{env: NAME}`.
+
+use std::collections::BTreeMap;
+
+use migplan_parser::{ResourceAddr, ResourceKind, Stage};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::blocked::Blocked;
+use crate::current::Current;
+use crate::diff::FieldDiff;
+use crate::error::PlanError;
+use crate::step::{Step, StepClass, StepId};
+use crate::step_graph::StepGraph;
+
+/// The version of the plan output format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Options of one planning run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `--target`: when non-empty, only these resources and everything they (transitively)
+    /// depend on, waves included.
+    pub targets: Vec<ResourceAddr>,
+}
+
+/// A migration plan: per resource, where it is and what will happen; and every step in order.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Plan {
+    /// Always 1 for this format. Drives apply (a saved plan of another version is refused).
+    pub format_version: u32,
+    /// The plan's `name`. Display only.
+    pub name: String,
+    /// The `--target` addresses this plan was limited to (empty = all). Display only.
+    #[schemars(with = "Vec<String>")]
+    pub targets: Vec<ResourceAddr>,
+    /// Resources in file order (servers, then Redis).
+    pub resources: Vec<ResourcePlan>,
+    /// Every step in a deterministic topological order. Drives apply.
+    pub steps: Vec<Step>,
+    /// Counts for the summary line. Display only.
+    pub summary: Summary,
+}
+
+/// One resource of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ResourcePlan {
+    /// `server.NAME` / `redis.NAME`. Drives apply.
+    #[schemars(with = "String")]
+    pub addr: ResourceAddr,
+    /// `server` or `redis`. Display only.
+    pub kind: ResourceKind,
+    /// Id of the live SMS / DCS task it matched, if any. Drives apply (re-attach).
+    pub live_id: Option<String>,
+    /// Where it is now. Display only (apply re-reads live state).
+    pub current: Current,
+    /// The stage the plan asks for. Display only.
+    #[schemars(with = "String")]
+    pub desired: Stage,
+    /// Field-level changes. Display only (in-place changes become an update step).
+    pub diffs: Vec<FieldDiff>,
+    /// `diffs` as a unified diff (`--- live` / `+++ plan`), empty when none. Display only.
+    pub diff_text: String,
+    /// Ids of its steps, in chain order. Drives apply.
+    pub steps: Vec<StepId>,
+    /// Why it cannot move (empty = not blocked). Drives the exit code (3).
+    pub blocked: Vec<Blocked>,
+    /// Lower-case hex sha256 of `fingerprint_inputs`' canonical JSON. Drives apply (staleness).
+    pub fingerprint: String,
+    /// The live fields the decisions used, by name. Drives apply (naming what changed).
+    pub fingerprint_inputs: BTreeMap<String, serde_json::Value>,
+}
+
+impl ResourcePlan {
+    /// True when it has reasons to be blocked.
+    pub fn is_blocked(&self) -> bool {
+        !self.blocked.is_empty()
+    }
+}
+
+/// Counts of steps by class and of resources by outcome. Display only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Summary {
+    /// Create steps (`+`).
+    pub create: usize,
+    /// Update steps (`~`).
+    pub update: usize,
+    /// Action steps (`>`).
+    pub action: usize,
+    /// Wait steps (`…`).
+    pub wait: usize,
+    /// Blocked resources.
+    pub blocked: usize,
+    /// Resources with nothing to do and nothing blocking.
+    pub unchanged: usize,
+}
+
+impl Summary {
+    /// True when some step would call the API or wait (same as [`Plan::has_changes`]).
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.action + self.wait > 0
+    }
+
+    /// Counts of a plan's steps and resources.
+    pub fn of(resources: &[ResourcePlan], steps: &[Step]) -> Summary {
+        let mut s = Summary::default();
+        for step in steps {
+            match step.kind.class() {
+                StepClass::Create => s.create += 1,
+                StepClass::Update => s.update += 1,
+                StepClass::Action => s.action += 1,
+                StepClass::Wait => s.wait += 1,
+                StepClass::Barrier => {}
+            }
+        }
+        for r in resources {
+            if r.is_blocked() {
+                s.blocked += 1;
+            } else if r.steps.is_empty() {
+                s.unchanged += 1;
+            }
+        }
+        s
+    }
+}
+
+impl Plan {
+    /// True when apply would call the API or wait (`plan --detailed-exitcode` → 2).
+    pub fn has_changes(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.kind.class() != StepClass::Barrier)
+    }
+
+    /// True when some resource is blocked (exit code 3).
+    pub fn is_blocked(&self) -> bool {
+        self.resources.iter().any(ResourcePlan::is_blocked)
+    }
+
+    /// The step DAG, for `migplan graph` and the executor.
+    pub fn graph(&self) -> Result<StepGraph, PlanError> {
+        StepGraph::from_steps(&self.steps)
+    }
+
+    /// A resource by address.
+    pub fn resource(&self, addr: &ResourceAddr) -> Option<&ResourcePlan> {
+        self.resources.iter().find(|r| &r.addr == addr)
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of [`Plan`], as checked in at
+/// `schemas/plan-output.schema.json`.
+pub fn plan_output_schema() -> serde_json::Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<Plan>();
+    let mut value = schema.to_value();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            "https://migplan.dev/schemas/plan-output.schema.json".into(),
+        );
+    }
+    value
+}

@@ -1,0 +1,365 @@
+//! [`plan`]: spec + live snapshot → resources, blocked reasons, step DAG → [`Plan`].
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use migplan_parser::{
+    Dependency, RedisSpec, ResourceAddr, ResourceKind, ServerSpec, SourceRef, Spec, Stage, Target,
+};
+
+use crate::blocked::{Blocked, BlockedReason};
+use crate::chain::{RedisChainInput, ServerChainInput, redis_steps, server_steps};
+use crate::current::{Current, redis_current, server_current};
+use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
+use crate::error::PlanError;
+use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
+use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary};
+use crate::snapshot::{LiveIndex, LiveSnapshot, Match};
+use crate::step::StepKind;
+use crate::wiring::{Item, build_graph, propagate_blocked};
+
+/// Plans `spec` against `live`. Pure: no I/O, no clock.
+///
+/// Resources are matched to live objects by name; each gets its current stage, field diffs,
+/// blocked reasons and a chain of steps; dependencies and waves become edges of one DAG whose
+/// deterministic topological order is [`Plan::steps`].
+pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let keep = select(spec, &opts.targets)?;
+    let kept = |a: &ResourceAddr| keep.as_ref().is_none_or(|k| k.contains(a));
+    let ix = LiveIndex::new(live);
+    let mut items: Vec<Item<'_>> = Vec::new();
+    for s in &spec.servers {
+        if kept(&ResourceAddr::server(&s.name)) {
+            items.push(plan_server(s, &ix));
+        }
+    }
+    for r in &spec.redis {
+        if kept(&ResourceAddr::redis(&r.name)) {
+            items.push(plan_redis(r, &ix));
+        }
+    }
+    let pos: HashMap<ResourceAddr, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.plan.addr.clone(), i))
+        .collect();
+    let waves: Vec<(&str, Vec<usize>)> = spec
+        .waves
+        .iter()
+        .map(|w| {
+            let members = w
+                .members
+                .iter()
+                .filter_map(|m| pos.get(m).copied())
+                .collect();
+            (w.name.as_str(), members)
+        })
+        .collect();
+    propagate_blocked(&mut items, &pos, &waves);
+    let graph = build_graph(&mut items, &pos, &waves)?;
+    let steps = graph.into_steps();
+    let resources: Vec<ResourcePlan> = items.into_iter().map(|i| i.plan).collect();
+    let summary = Summary::of(&resources, &steps);
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        name: spec.name.clone(),
+        targets: opts.targets.clone(),
+        resources,
+        steps,
+        summary,
+    })
+}
+
+/// The resources `--target` keeps (with their transitive dependencies and earlier waves), or
+/// `None` for all.
+fn select(
+    spec: &Spec,
+    targets: &[ResourceAddr],
+) -> Result<Option<HashSet<ResourceAddr>>, PlanError> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut deps: HashMap<ResourceAddr, &[Dependency]> = HashMap::new();
+    for s in &spec.servers {
+        deps.insert(ResourceAddr::server(&s.name), &s.depends_on);
+    }
+    for r in &spec.redis {
+        deps.insert(ResourceAddr::redis(&r.name), &r.depends_on);
+    }
+    let mut wave_of: HashMap<&ResourceAddr, usize> = HashMap::new();
+    for (k, w) in spec.waves.iter().enumerate() {
+        for m in &w.members {
+            wave_of.insert(m, k);
+        }
+    }
+    let mut seen: HashSet<ResourceAddr> = HashSet::new();
+    let mut waves_done = vec![false; spec.waves.len()];
+    let mut queue: VecDeque<ResourceAddr> = VecDeque::new();
+    for t in targets {
+        if !deps.contains_key(t) {
+            return Err(PlanError::UnknownTarget {
+                addr: t.to_string(),
+            });
+        }
+        queue.push_back(t.clone());
+    }
+    while let Some(a) = queue.pop_front() {
+        if !seen.insert(a.clone()) {
+            continue;
+        }
+        if let Some(ds) = deps.get(&a) {
+            queue.extend(ds.iter().map(|d| d.on.clone()));
+        }
+        if let Some(&k) = wave_of.get(&a)
+            && k > 0
+            && !waves_done[k - 1]
+        {
+            waves_done[k - 1] = true;
+            queue.extend(spec.waves[k - 1].members.iter().cloned());
+        }
+    }
+    Ok(Some(seen))
+}
+
+fn source_text(s: &SourceRef) -> String {
+    match s {
+        SourceRef::Name(n) => n.clone(),
+        SourceRef::Id(id) => format!("id {id}"),
+    }
+}
+
+/// Blocked reasons every kind shares: live state and direction.
+fn state_reasons(current: &Current, desired: Stage, out: &mut Vec<Blocked>) {
+    match current {
+        Current::Failed {
+            state,
+            error,
+            reached,
+        } if reached.is_none_or(|r| r < desired) => out.push(
+            BlockedReason::NeedsRestart {
+                state: state.clone(),
+                error: error.clone(),
+            }
+            .into(),
+        ),
+        Current::Busy { state } => out.push(
+            BlockedReason::Busy {
+                state: state.clone(),
+            }
+            .into(),
+        ),
+        Current::Unknown { state } if !state.starts_with('(') => out.push(
+            BlockedReason::UnknownState {
+                state: state.clone(),
+            }
+            .into(),
+        ),
+        _ => {}
+    }
+    if let Some(r) = current.reached()
+        && r > desired
+    {
+        out.push(BlockedReason::Backward { live: r, desired }.into());
+    }
+}
+
+fn forbidden_reason(diffs: &[FieldDiff], out: &mut Vec<Blocked>) {
+    let fields: Vec<String> = diffs
+        .iter()
+        .filter(|d| matches!(d.change, Change::Forbidden { .. }))
+        .map(|d| d.field.clone())
+        .collect();
+    if !fields.is_empty() {
+        out.push(BlockedReason::ForbiddenChange { fields }.into());
+    }
+}
+
+fn ambiguous<T>(what: &str, name: &str, m: &Match<'_, T>, out: &mut Vec<Blocked>) -> bool {
+    if let Match::Ambiguous(ids) = m {
+        out.push(
+            BlockedReason::Ambiguous {
+                what: what.into(),
+                name: name.into(),
+                ids: ids.clone(),
+            }
+            .into(),
+        );
+        return true;
+    }
+    false
+}
+
+fn resource_plan(
+    (addr, kind, live_id): (ResourceAddr, ResourceKind, Option<String>),
+    current: Current,
+    desired: Stage,
+    diffs: Vec<FieldDiff>,
+    blocked: Vec<Blocked>,
+    inputs: FingerprintInputs,
+) -> ResourcePlan {
+    ResourcePlan {
+        addr,
+        kind,
+        live_id,
+        current,
+        desired,
+        diff_text: unified(&diffs),
+        diffs,
+        steps: Vec::new(),
+        blocked,
+        fingerprint: inputs.digest(),
+        fingerprint_inputs: inputs.0,
+    }
+}
+
+fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
+    let addr = ResourceAddr::server(&spec.name);
+    let desired = Stage::Server(spec.stage);
+    let mut blocked = Vec::new();
+    let task_m = ix.task(&spec.name);
+    let is_ambiguous = ambiguous("SMS task", &spec.name, &task_m, &mut blocked);
+    let task = task_m.one();
+    let source_m = ix.source(&spec.source);
+    let source = source_m.one();
+    let template = match &spec.target {
+        Target::Template(t) => Some((t, ix.template(t))),
+        Target::Existing { .. } => None,
+    };
+    let template_id = template
+        .as_ref()
+        .and_then(|(_, m)| m.one())
+        .and_then(|t| t.id.clone());
+    let current = if is_ambiguous {
+        Current::Unknown {
+            state: "(ambiguous)".into(),
+        }
+    } else {
+        server_current(task, source)
+    };
+    let diffs = server_diffs(spec, task, source, template_id.as_deref());
+    state_reasons(&current, desired, &mut blocked);
+    forbidden_reason(&diffs, &mut blocked);
+    let updates: Vec<(String, String)> = diffs
+        .iter()
+        .filter(|d| matches!(d.change, Change::InPlace { .. }))
+        .filter_map(|d| Some((d.field.clone(), d.after.clone()?)))
+        .collect();
+    let mut steps = Vec::new();
+    if blocked.is_empty() {
+        let input = ServerChainInput {
+            task_id: task.map(|t| t.id.clone()),
+            source_id: source.map(|s| s.id.clone()),
+            template_id: template_id.clone(),
+            updates,
+            syncing: spec.syncing,
+        };
+        steps = server_steps(&addr, &current, spec.stage, &input);
+    }
+    if !steps.is_empty() {
+        match &source_m {
+            Match::None => blocked.push(
+                BlockedReason::SourceNotRegistered {
+                    source: source_text(&spec.source),
+                }
+                .into(),
+            ),
+            Match::Ambiguous(_) => {
+                ambiguous(
+                    "source server",
+                    &source_text(&spec.source),
+                    &source_m,
+                    &mut blocked,
+                );
+            }
+            Match::One(s) if s.connected == Some(false) => blocked.push(
+                BlockedReason::SourceDisconnected {
+                    source_id: s.id.clone(),
+                }
+                .into(),
+            ),
+            Match::One(_) => {}
+        }
+        let creates = matches!(
+            steps.first().map(|s| &s.kind),
+            Some(StepKind::CreateTask(_))
+        );
+        if let (true, Some((name, m))) = (creates, &template) {
+            match m {
+                Match::None => blocked.push(
+                    BlockedReason::TemplateNotFound {
+                        template: (*name).clone(),
+                    }
+                    .into(),
+                ),
+                Match::Ambiguous(_) => {
+                    ambiguous("template", name, m, &mut blocked);
+                }
+                Match::One(_) => {}
+            }
+        }
+        if !blocked.is_empty() {
+            steps.clear();
+        }
+    }
+    let root = (!blocked.is_empty()).then(|| addr.clone());
+    let plan = resource_plan(
+        (addr, ResourceKind::Server, task.map(|t| t.id.clone())),
+        current,
+        desired,
+        diffs,
+        blocked,
+        server_inputs(spec, ix),
+    );
+    Item {
+        plan,
+        steps,
+        deps: &spec.depends_on,
+        root,
+    }
+}
+
+fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
+    let addr = ResourceAddr::redis(&spec.name);
+    let desired = Stage::Redis(spec.stage);
+    let mut blocked = Vec::new();
+    let m = ix.migration(&spec.name);
+    let is_ambiguous = ambiguous("DCS migration task", &spec.name, &m, &mut blocked);
+    let task = m.one();
+    let current = if is_ambiguous {
+        Current::Unknown {
+            state: "(ambiguous)".into(),
+        }
+    } else {
+        redis_current(task, spec.method)
+    };
+    let configured = !matches!(current, Current::Absent | Current::Exists { .. });
+    let diffs = redis_diffs(spec, task, configured);
+    state_reasons(&current, desired, &mut blocked);
+    forbidden_reason(&diffs, &mut blocked);
+    let steps = if blocked.is_empty() {
+        let input = RedisChainInput {
+            task_id: task.map(|t| t.task_id.clone()),
+            method: spec.method,
+            update_resume_mode: diffs
+                .iter()
+                .any(|d| d.field == "resume_mode" && matches!(d.change, Change::InPlace { .. })),
+        };
+        redis_steps(&addr, &current, spec.stage, &input)
+    } else {
+        Vec::new()
+    };
+    let root = (!blocked.is_empty()).then(|| addr.clone());
+    let plan = resource_plan(
+        (addr, ResourceKind::Redis, task.map(|t| t.task_id.clone())),
+        current,
+        desired,
+        diffs,
+        blocked,
+        redis_inputs(spec, ix),
+    );
+    Item {
+        plan,
+        steps,
+        deps: &spec.depends_on,
+        root,
+    }
+}

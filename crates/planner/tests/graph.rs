@@ -1,0 +1,227 @@
+//! Dependency, stage and wave edges, blocked propagation, targeting, DOT and mermaid output.
+
+mod common;
+
+use common::{deps, position, run, source, sources_for, spec};
+use migplan_parser::ResourceAddr;
+use migplan_planner::{BlockedReason, PlanError, PlanOptions, plan};
+use migplan_wire::sms::{SourceState, Task, TaskState};
+
+const SHOP: &str = r#"servers:
+  - name: db-01
+    target: {server_id: ecs-db, migration_ip: 10.0.0.21}
+    stage: cutover
+  - name: web-01
+    target: {server_id: ecs-web, migration_ip: 10.0.0.22}
+    stage: cutover
+    depends_on:
+      - cutover: server.db-01
+      - cutover: redis.sessions@migrated
+redis:
+  - name: sessions
+    method: incremental
+    resume_mode: auto
+    network: {vpc_id: v, subnet_id: s, security_group_id: g}
+    source: {addrs: "10.0.0.15:6379", password: {env: SESSIONS_PW}}
+    target: {instance_id: inst-1}
+    stage: stopped
+    depends_on:
+      - stopped: server.web-01
+"#;
+
+#[test]
+fn stage_level_dependencies_wait_at_the_right_steps() {
+    let s = spec(SHOP);
+    let p = run(&s, &sources_for(&s));
+    assert_eq!(
+        deps(&p, "server.web-01#cutover"),
+        [
+            "redis.sessions#wait.migrated",
+            "server.db-01#cutover",
+            "server.web-01#test"
+        ]
+    );
+    assert_eq!(
+        deps(&p, "server.web-01#create"),
+        Vec::<String>::new(),
+        "replication starts now"
+    );
+    assert_eq!(
+        deps(&p, "redis.sessions#stop"),
+        ["redis.sessions#wait.migrated", "server.web-01#cutover"]
+    );
+    assert!(position(&p, "server.db-01#cutover") < position(&p, "server.web-01#cutover"));
+    // Topological order is deterministic: same input, same order.
+    let again = run(&s, &sources_for(&s));
+    assert_eq!(p.steps, again.steps);
+}
+
+#[test]
+fn a_dependency_already_reached_live_gives_no_edge() {
+    let s = spec(SHOP);
+    let mut live = sources_for(&s);
+    live.tasks.push(Task {
+        id: "t-db".into(),
+        name: "db-01".into(),
+        state: Some(TaskState::MigrateSuccess),
+        ..Task::default()
+    });
+    live.sources[0].state = Some(SourceState::Finished);
+    let p = run(&s, &live);
+    assert!(p.resources[0].steps.is_empty());
+    assert_eq!(
+        deps(&p, "server.web-01#cutover"),
+        ["redis.sessions#wait.migrated", "server.web-01#test"]
+    );
+}
+
+const WAVES: &str = r#"servers:
+  - {name: s1, target: {server_id: e1, migration_ip: 10.0.0.1}, stage: replicated}
+  - {name: s2, target: {server_id: e2, migration_ip: 10.0.0.2}, stage: replicated}
+  - {name: s3, target: {server_id: e3, migration_ip: 10.0.0.3}, stage: replicated}
+  - {name: s4, target: {server_id: e4, migration_ip: 10.0.0.4}, stage: replicated}
+waves:
+  - {name: a, members: [server.s1]}
+  - {name: b, members: [server.s2, server.s3]}
+  - {name: c, members: [server.s4]}
+"#;
+
+#[test]
+fn waves_are_barriers_with_linear_edges() {
+    let s = spec(WAVES);
+    let p = run(&s, &sources_for(&s));
+    assert_eq!(deps(&p, "wave.a#barrier"), ["server.s1#wait.replicated"]);
+    assert_eq!(deps(&p, "server.s2#create"), ["wave.a#barrier"]);
+    assert_eq!(deps(&p, "server.s3#create"), ["wave.a#barrier"]);
+    assert_eq!(
+        deps(&p, "wave.b#barrier"),
+        [
+            "server.s2#wait.replicated",
+            "server.s3#wait.replicated",
+            "wave.a#barrier"
+        ]
+    );
+    assert_eq!(deps(&p, "server.s4#create"), ["wave.b#barrier"]);
+    assert_eq!(p.summary.create, 4);
+    insta::assert_snapshot!("waves_dot", p.graph().expect("acyclic").to_dot());
+}
+
+#[test]
+fn blocked_dependencies_propagate_with_the_root_cause_once() {
+    let body = r#"servers:
+  - {name: s1, target: {server_id: e1, migration_ip: 10.0.0.1}, stage: replicated}
+  - {name: s2, target: {server_id: e2, migration_ip: 10.0.0.2}, stage: replicated, depends_on: [server.s1]}
+  - {name: s3, target: {server_id: e3, migration_ip: 10.0.0.3}, stage: replicated, depends_on: [server.s2]}
+  - {name: s4, target: {server_id: e4, migration_ip: 10.0.0.4}, stage: replicated}
+"#;
+    let s = spec(body);
+    let mut live = sources_for(&s);
+    live.sources.retain(|x| x.name.as_deref() != Some("s1"));
+    let p = run(&s, &live);
+    let reason = |i: usize| p.resources[i].blocked[0].reason.clone();
+    assert!(matches!(
+        reason(0),
+        BlockedReason::SourceNotRegistered { .. }
+    ));
+    let s1 = ResourceAddr::server("s1");
+    assert_eq!(
+        reason(1),
+        BlockedReason::DependencyBlocked {
+            on: s1.clone(),
+            root: s1.clone()
+        }
+    );
+    assert_eq!(
+        reason(2),
+        BlockedReason::DependencyBlocked {
+            on: ResourceAddr::server("s2"),
+            root: s1.clone()
+        }
+    );
+    assert!(!p.resources[3].is_blocked(), "independent chains go on");
+    assert_eq!(p.summary.blocked, 3);
+    assert!(p.is_blocked() && p.has_changes());
+
+    // A wave member blocked blocks the next wave.
+    let s = spec(WAVES);
+    let mut live = sources_for(&s);
+    live.sources[0].connected = Some(false);
+    let p = run(&s, &live);
+    assert!(
+        matches!(p.resources[1].blocked[0].reason, BlockedReason::DependencyBlocked { ref root, .. } if *root == s1)
+    );
+    assert!(p.resources[3].is_blocked());
+}
+
+#[test]
+fn targeting_keeps_targets_and_what_they_depend_on() {
+    let s = spec(SHOP);
+    let opts = PlanOptions {
+        targets: vec![ResourceAddr::server("db-01")],
+    };
+    let p = plan(&s, &sources_for(&s), &opts).expect("plans");
+    let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
+    assert_eq!(addrs, ["server.db-01"]);
+
+    let opts = PlanOptions {
+        targets: vec![ResourceAddr::redis("sessions")],
+    };
+    let p = plan(&s, &sources_for(&s), &opts).expect("plans");
+    let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
+    assert_eq!(addrs, ["server.db-01", "server.web-01", "redis.sessions"]);
+
+    let s = spec(WAVES);
+    let opts = PlanOptions {
+        targets: vec![ResourceAddr::server("s4")],
+    };
+    let p = plan(&s, &sources_for(&s), &opts).expect("plans");
+    assert_eq!(p.resources.len(), 4, "waves c → b → a are all kept");
+    let opts = PlanOptions {
+        targets: vec![ResourceAddr::server("s2")],
+    };
+    let p = plan(&s, &sources_for(&s), &opts).expect("plans");
+    let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
+    assert_eq!(addrs, ["server.s1", "server.s2"]);
+
+    let err = plan(
+        &s,
+        &sources_for(&s),
+        &PlanOptions {
+            targets: vec![ResourceAddr::server("nope")],
+        },
+    );
+    assert_eq!(
+        err,
+        Err(PlanError::UnknownTarget {
+            addr: "server.nope".into()
+        })
+    );
+}
+
+#[test]
+fn dot_and_mermaid_snapshots() {
+    let s = spec(SHOP);
+    let p = run(&s, &sources_for(&s));
+    let g = p.graph().expect("acyclic");
+    assert_eq!(g.len(), p.steps.len());
+    insta::assert_snapshot!("shop_dot", g.to_dot());
+    insta::assert_snapshot!("shop_mermaid", g.to_mermaid());
+}
+
+#[test]
+fn plan_json_never_contains_secret_values_and_round_trips_order() {
+    let s = spec(SHOP);
+    let mut live = sources_for(&s);
+    live.sources.push(source("unrelated"));
+    let p = run(&s, &live);
+    let json = serde_json::to_string(&p).expect("serializes");
+    assert!(json.contains("{env: SESSIONS_PW}"));
+    assert!(json.contains("\"format_version\":1"));
+    let g = p.graph().expect("acyclic");
+    let ids: Vec<_> = g.steps().map(|s| s.id.clone()).collect();
+    let orig: Vec<_> = p.steps.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(
+        ids, orig,
+        "rebuilding the graph from the plan keeps its order"
+    );
+}

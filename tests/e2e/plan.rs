@@ -1,0 +1,144 @@
+//! `migplan plan` and `migplan graph` through the real binary, against the in-process emulator
+//! (`--local`), which serves the real API over HTTP.
+
+use crate::{migplan, repo_root};
+
+#[test]
+fn plan_from_nothing_reports_changes_with_exit_2_and_versioned_json() {
+    let out = migplan()
+        .args([
+            "plan",
+            "--local",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+            "plans/quickstart.yaml",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["summary"]["create"], 1);
+    assert_eq!(plan["summary"]["blocked"], 0);
+    let kinds: Vec<&str> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["label"].as_str())
+        .collect();
+    assert!(kinds.iter().any(|k| k.contains("create")), "{kinds:?}");
+}
+
+#[test]
+fn a_source_that_is_not_registered_blocks_with_exit_3_and_says_why() {
+    // web-01 names its source by id, which no agent registered in the local emulator.
+    let out = migplan()
+        .args([
+            "plan",
+            "--local",
+            "--detailed-exitcode",
+            "plans/shop-cutover.yaml",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("local emulator"),
+        "the target must be named: {text}"
+    );
+    assert!(text.contains("is not registered"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour when not a terminal");
+}
+
+#[test]
+fn markdown_plan_is_a_pr_comment_without_secrets() {
+    let out = migplan()
+        .args([
+            "plan",
+            "--local",
+            "--format",
+            "markdown",
+            "plans/shop-cutover.yaml",
+        ])
+        .env("SESSIONS_SOURCE_PASSWORD", "do-not-print-me-4711")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("redis.sessions"), "{text}");
+    assert!(!text.contains("do-not-print-me-4711"));
+}
+
+#[test]
+fn saved_plan_records_the_plan_and_the_file_digest() {
+    let dir = std::env::temp_dir().join(format!("migplan-e2e-saved-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let saved = dir.join("quickstart.plan.json");
+    let out = migplan()
+        .args(["plan", "--local", "plans/quickstart.yaml", "--out"])
+        .arg(&saved)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("JSON");
+    assert_eq!(json["saved_plan_version"], 1);
+    assert_eq!(json["plan_file_sha256"].as_str().map(str::len), Some(64));
+    let fingerprint = &json["plan"]["resources"][0]["fingerprint"];
+    assert!(
+        fingerprint.as_str().is_some_and(|f| f.len() == 64),
+        "{fingerprint}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plan_without_credentials_is_a_clear_error_not_a_fallback() {
+    let out = migplan()
+        .args(["plan", "plans/quickstart.yaml"])
+        .env_remove("HW_ACCESS_KEY")
+        .env_remove("HW_SECRET_KEY")
+        .env_remove("CLOUD_SDK_AK")
+        .env_remove("CLOUD_SDK_SK")
+        .env_remove("MIGPLAN_AUTH_TOKEN")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--local"),
+        "the error should point at --local: {err}"
+    );
+}
+
+#[test]
+fn graph_prints_dot_and_mermaid_offline() {
+    for (format, marker) in [("dot", "digraph"), ("mermaid", "flowchart")] {
+        let out = migplan()
+            .args(["graph", "--format", format])
+            .arg(repo_root().join("plans/shop-cutover.yaml"))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{text}");
+        assert!(text.contains("server.web-01"), "{text}");
+    }
+}
