@@ -3,6 +3,8 @@
 
 pub mod plan_human;
 pub mod plan_markdown;
+#[cfg(test)]
+mod test_support;
 
 use std::io::{IsTerminal, Write};
 

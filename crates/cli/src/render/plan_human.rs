@@ -125,17 +125,7 @@ pub fn summary_line(plan: &Plan, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use migplan_planner::{LiveSnapshot, PlanOptions};
-
-    const HEAD: &str = "version: 1\nname: t\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n";
-
-    fn plan_of(body: &str) -> Plan {
-        let spec = migplan_parser::parse("t.yaml", &format!("{HEAD}{body}"))
-            .expect("valid")
-            .spec;
-        migplan_planner::plan(&spec, &LiveSnapshot::default(), &PlanOptions::default())
-            .expect("plans")
-    }
+    use crate::render::test_support::plan_of;
 
     const REDIS: &str = "redis:\n  - name: sessions\n    method: incremental\n    resume_mode: auto\n    network: {vpc_id: v, subnet_id: s, security_group_id: g}\n    source: {addrs: \"10.0.0.1:6379\", password: {env: SECRET_VAR}}\n    target: {instance_id: inst-1}\n    stage: migrated\n";
 

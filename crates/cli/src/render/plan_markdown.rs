@@ -98,17 +98,7 @@ fn html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use migplan_planner::{LiveSnapshot, PlanOptions};
-
-    const HEAD: &str = "version: 1\nname: t\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n";
-
-    fn plan_of(body: &str) -> Plan {
-        let spec = migplan_parser::parse("t.yaml", &format!("{HEAD}{body}"))
-            .expect("valid")
-            .spec;
-        migplan_planner::plan(&spec, &LiveSnapshot::default(), &PlanOptions::default())
-            .expect("plans")
-    }
+    use crate::render::test_support::plan_of;
 
     #[test]
     fn summary_table_details_and_diff_block() {
