@@ -11,7 +11,9 @@ use migplan_emulator::{EmulatorConfig, RunningEmulator};
 use std::io::Write;
 
 fn usage(msg: &str) -> String {
-    format!("{msg}\nusage: serve --access-key AK --secret-key SK [--listen ADDR] [--token T] [--time-scale N] [--seed FILE] [--fault SPEC] [--persist FILE] [--page-limit-max N] [--no-date-skew]")
+    format!(
+        "{msg}\nusage: serve --access-key AK --secret-key SK [--listen ADDR] [--token T] [--time-scale N] [--seed FILE] [--fault SPEC] [--persist FILE] [--page-limit-max N] [--no-date-skew]"
+    )
 }
 
 fn parse(args: Vec<String>) -> Result<EmulatorConfig, String> {
@@ -23,17 +25,27 @@ fn parse(args: Vec<String>) -> Result<EmulatorConfig, String> {
             cfg.check_date_skew = false;
             continue;
         }
-        let value = it.next().ok_or_else(|| usage(&format!("{flag} needs a value")))?;
+        let value = it
+            .next()
+            .ok_or_else(|| usage(&format!("{flag} needs a value")))?;
         match flag.as_str() {
             "--listen" => cfg.listen = value.parse().map_err(|_| usage("bad --listen address"))?,
             "--access-key" => ak = Some(value),
             "--secret-key" => sk = Some(value),
             "--token" => cfg.token = Some(value),
-            "--time-scale" => cfg.time_scale = value.parse().map_err(|_| usage("bad --time-scale"))?,
+            "--time-scale" => {
+                cfg.time_scale = value.parse().map_err(|_| usage("bad --time-scale"))?
+            }
             "--seed" => cfg.seed = Some(value.into()),
-            "--fault" => cfg.faults = value.parse().map_err(|e| usage(&format!("bad --fault: {e}")))?,
+            "--fault" => {
+                cfg.faults = value
+                    .parse()
+                    .map_err(|e| usage(&format!("bad --fault: {e}")))?
+            }
             "--persist" => cfg.persist = Some(value.into()),
-            "--page-limit-max" => cfg.page_limit_max = Some(value.parse().map_err(|_| usage("bad --page-limit-max"))?),
+            "--page-limit-max" => {
+                cfg.page_limit_max = Some(value.parse().map_err(|_| usage("bad --page-limit-max"))?)
+            }
             other => return Err(usage(&format!("unknown flag {other}"))),
         }
     }

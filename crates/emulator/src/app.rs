@@ -25,8 +25,8 @@ pub struct LogEntry {
     pub path: String,
     /// Route template, e.g. `/v3/tasks/{task_id}/action`.
     pub route: String,
-    /// Answered status (0 when the response was dropped before it was sent... it is still the
-    /// status the handler produced).
+    /// Status the request was answered with (for a dropped response: the status the handler
+    /// produced before the connection was closed).
     pub status: u16,
     /// `operation` of an SMS action.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -29,6 +29,9 @@ impl VirtualClock {
         }
     }
 
+    /// The clock never goes past this, so `now + duration` arithmetic cannot overflow.
+    pub const MAX_MS: i64 = i64::MAX / 4;
+
     /// The current real time in epoch milliseconds.
     pub fn real_epoch_ms() -> i64 {
         let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
@@ -39,13 +42,21 @@ impl VirtualClock {
     pub fn now_ms(&self) -> i64 {
         let real = self.real_start.elapsed().as_secs_f64() * 1000.0 * self.scale;
         // Saturating float→int conversion; a clock running for centuries is not a concern.
-        self.virtual_start_ms + real as i64 + self.advanced_ms.load(Ordering::Relaxed)
+        self.virtual_start_ms
+            .saturating_add(real as i64)
+            .saturating_add(self.advanced_ms.load(Ordering::Relaxed))
+            .min(Self::MAX_MS)
     }
 
     /// Jumps the clock forward by `ms` milliseconds (negative values are ignored).
     pub fn advance_ms(&self, ms: i64) {
         if ms > 0 {
-            self.advanced_ms.fetch_add(ms, Ordering::Relaxed);
+            // Saturate instead of wrapping: an absurd advance pins the clock at the far future.
+            let _ = self
+                .advanced_ms
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |a| {
+                    Some(a.saturating_add(ms))
+                });
         }
     }
 
@@ -67,6 +78,14 @@ mod tests {
         assert_eq!(c.now_ms(), 6_000);
         c.advance_ms(-10);
         assert_eq!(c.now_ms(), 6_000);
+    }
+
+    #[test]
+    fn huge_advances_saturate() {
+        let c = VirtualClock::new(1_000, 0.0);
+        c.advance_ms(i64::MAX);
+        c.advance_ms(i64::MAX);
+        assert_eq!(c.now_ms(), VirtualClock::MAX_MS);
     }
 
     #[test]

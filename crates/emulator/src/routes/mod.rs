@@ -41,7 +41,8 @@ pub fn router(app: AppState) -> Router {
 }
 
 async fn not_found(uri: Uri) -> Response {
-    apig_response(
+    let request_id = new_request_id();
+    let mut resp = apig_response(
         &ApiError::apig(
             404,
             codes::APIG_NOT_FOUND,
@@ -50,8 +51,12 @@ async fn not_found(uri: Uri) -> Response {
                 uri.path()
             ),
         ),
-        &new_request_id(),
-    )
+        &request_id,
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 /// A fresh `X-Request-Id`.

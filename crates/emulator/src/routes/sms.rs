@@ -67,33 +67,48 @@ async fn list_sources(State(app): State<AppState>, uri: Uri) -> Res {
     let now = app.now();
     let mut w = app.world();
     sms_task::resolve_all(&mut w, now);
-    let views: Vec<_> = w
+    let matching: Vec<_> = w
         .sources
         .iter()
         .rev()
-        .map(|s| sms_task::source_view(&w, s, now, false))
-        .filter(|v| q.id.as_deref().is_none_or(|id| v.id == id))
-        .filter(|v| {
-            q.name
-                .as_deref()
-                .is_none_or(|n| v.name.as_deref().is_some_and(|name| name.contains(n)))
+        .filter(|s| q.id.as_deref().is_none_or(|id| s.id == id))
+        .filter(|s| q.name.as_deref().is_none_or(|n| s.reg.name.contains(n)))
+        .filter(|s| q.ip.as_deref().is_none_or(|ip| s.ip() == ip))
+        .filter(|s| {
+            q.state
+                .as_ref()
+                .is_none_or(|st| s.timeline.value(now).0 == *st)
         })
-        .filter(|v| q.ip.as_deref().is_none_or(|ip| v.ip.as_deref() == Some(ip)))
-        .filter(|v| q.state.as_ref().is_none_or(|s| v.state.as_ref() == Some(s)))
-        .filter(|v| {
+        .filter(|s| {
             q.migration_cycle
                 .as_ref()
-                .is_none_or(|c| v.migration_cycle.as_ref() == Some(c))
+                .is_none_or(|c| s.timeline.value(now).1 == *c)
         })
-        .filter(|v| q.connected.is_none_or(|c| v.connected == Some(c)))
+        .filter(|s| q.connected.is_none_or(|c| s.connected == c))
+        .filter(|s| {
+            q.enterprise_project_id
+                .as_deref()
+                .is_none_or(|e| s.reg.enterprise_project_id.as_deref().unwrap_or("0") == e)
+        })
         .collect();
-    let (count, source_servers) = page(
-        views,
+    let (count, page) = page(
+        matching,
         q.offset,
         q.limit,
         SMS_SOURCES_PAGE,
         app.cfg.page_limit_max,
     );
+    let tasks = sms_task::tasks_by_id(&w);
+    let source_servers = page
+        .into_iter()
+        .map(|s| {
+            let task = s
+                .current_task
+                .as_deref()
+                .and_then(|id| tasks.get(id).copied());
+            sms_task::source_view(s, task, now, false)
+        })
+        .collect();
     Ok(json(
         200,
         &ListSourcesResponse {
@@ -155,7 +170,11 @@ async fn show_source(State(app): State<AppState>, Path(id): Path<String>) -> Res
         .iter()
         .find(|s| s.id == id)
         .ok_or_else(|| sms_source::not_found(&id))?;
-    Ok(json(200, &sms_task::source_view(&w, src, now, true)))
+    let task = src
+        .current_task
+        .as_deref()
+        .and_then(|t| w.tasks.iter().find(|task| task.id == t));
+    Ok(json(200, &sms_task::source_view(src, task, now, true)))
 }
 
 async fn update_source(State(app): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Res {
@@ -228,7 +247,7 @@ async fn list_tasks(State(app): State<AppState>, uri: Uri) -> Res {
     let now = app.now();
     let mut w = app.world();
     sms_task::resolve_all(&mut w, now);
-    let views: Vec<_> = w
+    let matching: Vec<_> = w
         .tasks
         .iter()
         .rev()
@@ -245,15 +264,25 @@ async fn list_tasks(State(app): State<AppState>, uri: Uri) -> Res {
                 .as_deref()
                 .is_none_or(|e| t.req.enterprise_project_id.as_deref().unwrap_or("0") == e)
         })
-        .map(|t| sms_task::view(t, sms_task::source_of(&w, t), now))
         .collect();
-    let (count, tasks) = page(
-        views,
+    let (count, page) = page(
+        matching,
         q.offset,
         q.limit,
         SMS_TASKS_PAGE,
         app.cfg.page_limit_max,
     );
+    let sources = sms_task::sources_by_id(&w);
+    let tasks = page
+        .into_iter()
+        .map(|t| {
+            sms_task::view(
+                t,
+                sources.get(t.req.source_server.id.as_str()).copied(),
+                now,
+            )
+        })
+        .collect();
     Ok(json(200, &ListTasksResponse { count, tasks }))
 }
 

@@ -9,6 +9,7 @@ pub mod sms_action;
 pub mod sms_source;
 pub mod sms_task;
 pub mod sms_template;
+pub mod sms_view;
 pub mod timeline;
 
 use serde::{Deserialize, Serialize};

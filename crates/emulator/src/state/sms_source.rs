@@ -37,14 +37,18 @@ impl SourceRec {
         self.reg
             .disks
             .iter()
-            .map(|d| d.used_size.filter(|u| *u > 0).unwrap_or(d.size))
-            .sum::<i64>()
+            .map(|d| d.used_size.filter(|u| *u > 0).unwrap_or(d.size).max(0))
+            .fold(0i64, i64::saturating_add)
             .max(1)
     }
 
     /// Total disk bytes.
     pub fn total_bytes(&self) -> i64 {
-        self.reg.disks.iter().map(|d| d.size).sum()
+        self.reg
+            .disks
+            .iter()
+            .map(|d| d.size.max(0))
+            .fold(0i64, i64::saturating_add)
     }
 
     /// Whether replications of this source are set up to fail.

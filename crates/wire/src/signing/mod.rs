@@ -161,6 +161,15 @@ pub fn payload_hash(req: &SigningRequest<'_>) -> String {
 /// A signed header missing from `req.headers` contributes an empty value here; [`verify`]
 /// rejects that case before calling this.
 pub fn canonical_request(req: &SigningRequest<'_>, signed_headers: &[String]) -> String {
+    canonical_request_with_hash(req, signed_headers, &payload_hash(req))
+}
+
+/// [`canonical_request`] with an explicit payload hash.
+pub(crate) fn canonical_request_with_hash(
+    req: &SigningRequest<'_>,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> String {
     let mut canonical_headers = String::new();
     for name in signed_headers {
         let value = header_value(req.headers, name).unwrap_or("").trim();
@@ -176,7 +185,7 @@ pub fn canonical_request(req: &SigningRequest<'_>, signed_headers: &[String]) ->
         canonical_query(req.query),
         canonical_headers,
         signed_headers.join(";"),
-        payload_hash(req),
+        payload_hash,
     )
 }
 

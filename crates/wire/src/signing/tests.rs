@@ -435,3 +435,53 @@ fn errors_never_show_the_secret_key() {
     assert!(!err.to_string().contains(SK));
     assert!(!format!("{err:?}").contains(SK));
 }
+
+#[test]
+fn python_empty_body_with_unsigned_payload_header_is_accepted() {
+    // Python signs an empty body with the empty hash even when X-Sdk-Content-Sha256 is set.
+    let mut headers = h(&[
+        ("X-Sdk-Date", "20060102T150405Z"),
+        ("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD),
+        ("Content-Type", "text/plain"),
+    ]);
+    let names = vec![
+        "content-type".to_string(),
+        "x-sdk-content-sha256".to_string(),
+        "x-sdk-date".to_string(),
+    ];
+    let req = SigningRequest {
+        method: "GET",
+        path: "/x",
+        query: &[],
+        headers: &headers,
+        body: b"",
+    };
+    let canonical = canonical_request_with_hash(&req, &names, EMPTY_BODY_SHA256);
+    let sig = signature(SK, &string_to_sign(&canonical, "20060102T150405Z"));
+    headers.push((
+        "Authorization".into(),
+        format!(
+            "SDK-HMAC-SHA256 Access={AK}, SignedHeaders={}, Signature={sig}",
+            names.join(";")
+        ),
+    ));
+    let req = SigningRequest {
+        method: "GET",
+        path: "/x",
+        query: &[],
+        headers: &headers,
+        body: b"",
+    };
+    assert_eq!(verify(&req, &creds(), &VerifyOptions::at(NOW)).unwrap(), AK);
+    let req = SigningRequest {
+        method: "GET",
+        path: "/y",
+        query: &[],
+        headers: &headers,
+        body: b"",
+    };
+    assert_eq!(
+        verify(&req, &creds(), &VerifyOptions::at(NOW)),
+        Err(VerifyError::BadSignature)
+    );
+}

@@ -1,8 +1,9 @@
 //! Server-side verification of `SDK-HMAC-SHA256` signatures.
 
 use super::{
-    ALGORITHM, HEADER_CONTENT_SHA256, HEADER_SDK_DATE, SigningRequest, UNSIGNED_PAYLOAD,
-    canonical_request, header_value, mac, parse_sdk_date, string_to_sign,
+    ALGORITHM, EMPTY_BODY_SHA256, HEADER_CONTENT_SHA256, HEADER_SDK_DATE, SigningRequest,
+    UNSIGNED_PAYLOAD, canonical_request, canonical_request_with_hash, header_value, mac,
+    parse_sdk_date, string_to_sign,
 };
 use hmac::Mac;
 use sha2::{Digest, Sha256};
@@ -221,12 +222,24 @@ pub fn verify<C: CredentialStore + ?Sized>(
     }
     let expected =
         hex::decode(auth.signature).map_err(|_| VerifyError::Malformed("Signature= is not hex"))?;
-    let canonical = canonical_request(req, &auth.signed_headers);
-    let sts = string_to_sign(&canonical, date);
-    let mut m = mac(secret);
-    m.update(sts.as_bytes());
-    m.verify_slice(&expected)
-        .map_err(|_| VerifyError::BadSignature)?;
+    let matches = |canonical: &str| {
+        let mut m = mac(secret);
+        m.update(string_to_sign(canonical, date).as_bytes());
+        m.verify_slice(&expected).is_ok()
+    };
+    // Go and Java hash an explicit X-Sdk-Content-Sha256 even for an empty body; Python uses
+    // the empty-body hash then. Accept either for an empty body.
+    let signed = matches(&canonical_request(req, &auth.signed_headers))
+        || (req.body.is_empty()
+            && header_value(req.headers, HEADER_CONTENT_SHA256).is_some()
+            && matches(&canonical_request_with_hash(
+                req,
+                &auth.signed_headers,
+                EMPTY_BODY_SHA256,
+            )));
+    if !signed {
+        return Err(VerifyError::BadSignature);
+    }
     if let Some(limit) = options.max_skew_seconds {
         let skew = date_unix - options.now_unix;
         if skew.abs() > limit {

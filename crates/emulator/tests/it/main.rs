@@ -1,0 +1,11 @@
+//! Integration tests: a real emulator over real HTTP, requests signed with
+//! `migplan_wire::signing` like any SDK would.
+
+mod admin;
+mod auth;
+mod common;
+mod dcs;
+mod faults;
+mod paging;
+mod persist;
+mod sms;
