@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `migplan` binary, and (in later modules) the real emulator.
 
 mod plan;
+mod plan_states;
+mod support;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -30,6 +30,8 @@ pub enum Command {
     /// Exit codes: 0 success; 1 error; with --detailed-exitcode, 0 no changes, 2 changes
     /// present, 3 something blocked.
     Plan(PlanArgs),
+    /// Render a saved plan (from `plan --out FILE`).
+    Show(ShowArgs),
     /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
     Graph(GraphArgs),
     /// Print the JSON Schema of the plan format.
@@ -125,4 +127,14 @@ pub enum GraphFormat {
     Dot,
     /// Mermaid flowchart.
     Mermaid,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The saved plan file.
+    #[arg(value_name = "SAVED")]
+    pub saved: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::diagnostic::Span;
 use crate::keyword::{
@@ -64,6 +64,14 @@ impl Serialize for ResourceAddr {
     }
 }
 
+impl<'de> Deserialize<'de> for ResourceAddr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ResourceAddr::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a resource address")))
+    }
+}
+
 /// A stage of either resource kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
@@ -107,6 +115,16 @@ impl fmt::Display for Stage {
 impl Serialize for Stage {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Stage {
+    /// Stage names are distinct across kinds, so a bare name identifies the kind.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Stage::parse(ResourceKind::Server, &s)
+            .or_else(|| Stage::parse(ResourceKind::Redis, &s))
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a stage")))
     }
 }
 

@@ -2,11 +2,11 @@
 
 use migplan_parser::{ResourceAddr, Stage};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One reason a resource is blocked. Drives apply (a blocked resource gets no steps); the
 /// [`Blocked`] wrapper adds display text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum BlockedReason {
     /// No source server with this name or id is registered with SMS.
@@ -85,7 +85,7 @@ pub enum BlockedReason {
 }
 
 /// A blocked reason with its display text (computed once; renderers only print it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Blocked {
     /// The reason as data. Drives apply and exit code 3.
     #[serde(flatten)]

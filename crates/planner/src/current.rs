@@ -36,13 +36,13 @@ use migplan_parser::{Keyword, RedisMethod, RedisStage, ServerStage, Stage};
 use migplan_wire::dcs::{MigrationStatus, MigrationTaskListItem};
 use migplan_wire::sms::{MigrationCycle, SourceServer, SourceState, Task, TaskState};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The current stage of a resource, including in-between and failed states.
 ///
 /// Drives apply: the steps of a resource are derived from it. `state` fields carry the raw live
 /// value for display.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Current {
     /// No live object with this name: everything is still to do.

@@ -5,10 +5,10 @@ use migplan_parser::{RedisEndpoint, RedisInstance, RedisSpec, SecretRef, ServerS
 use migplan_wire::dcs::MigrationTaskListItem;
 use migplan_wire::sms::{SourceServer, Task, TaskState};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a field change is applied, or why it cannot be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     /// Set when the object is created (or configured) by this plan.
@@ -31,7 +31,7 @@ pub enum Change {
 }
 
 /// One field whose plan value differs from live (or that a create sets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldDiff {
     /// Field name as in the plan file, e.g. `speed_limit`, `target.template`.
     pub field: String,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use migplan_parser::{ResourceAddr, ResourceKind, Stage};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::blocked::Blocked;
 use crate::current::Current;
@@ -32,7 +32,7 @@ pub struct PlanOptions {
 }
 
 /// A migration plan: per resource, where it is and what will happen; and every step in order.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Always 1 for this format. Drives apply (a saved plan of another version is refused).
     pub format_version: u32,
@@ -50,7 +50,7 @@ pub struct Plan {
 }
 
 /// One resource of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourcePlan {
     /// `server.NAME` / `redis.NAME`. Drives apply.
     #[schemars(with = "String")]
@@ -86,7 +86,7 @@ impl ResourcePlan {
 }
 
 /// Counts of steps by class and of resources by outcome. Display only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Create steps (`+`).
     pub create: usize,

@@ -4,11 +4,13 @@ use std::fmt;
 
 use migplan_parser::{ResourceAddr, Stage};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A step's identity: `server.db-01#start`, `redis.sessions#wait.migrated`, `wave.a#barrier`.
 /// Stable across plans of the same spec and live state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct StepId(pub String);
 
@@ -19,7 +21,7 @@ impl fmt::Display for StepId {
 }
 
 /// Which service a call goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Service {
     /// SMS v3.
@@ -29,7 +31,7 @@ pub enum Service {
 }
 
 /// The API call a step makes (for a wait: the list call it polls).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApiCall {
     /// Service.
     pub service: Service,
@@ -61,7 +63,7 @@ fn call(
 }
 
 /// A live field a [`Condition`] reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LiveField {
     /// SMS task `state`.
@@ -75,7 +77,7 @@ pub enum LiveField {
 }
 
 /// An expectation on live state: a step's precondition, or the postcondition it waits for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Condition {
     /// No expectation.
@@ -107,14 +109,14 @@ impl Condition {
 }
 
 /// Payload of an SMS task action (`start`, `test`, `cutover`, `clear`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskAction {
     /// Live task id; `None` when the task is created earlier in this plan.
     pub task_id: Option<String>,
 }
 
 /// Payload of creating an SMS task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateTask {
     /// Task name (= server entry name).
     pub name: String,
@@ -125,7 +127,7 @@ pub struct CreateTask {
 }
 
 /// Payload of an in-place task update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateTask {
     /// Live task id.
     pub task_id: Option<String>,
@@ -134,7 +136,7 @@ pub struct UpdateTask {
 }
 
 /// Payload of a wait: the step completes when the postcondition holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WaitFor {
     /// What is waited for, for display (`MIGRATE_SUCCESS`, `TERMINATED`, ...).
     pub until: String,
@@ -143,21 +145,21 @@ pub struct WaitFor {
 }
 
 /// Payload of creating a DCS online migration task (then waiting for its job).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateMigration {
     /// Task name (= Redis entry name).
     pub name: String,
 }
 
 /// Payload of a DCS task call (configure, update resume mode, stop).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MigrationAction {
     /// Live task id; `None` when created earlier in this plan.
     pub task_id: Option<String>,
 }
 
 /// Payload of a wave barrier: waits for every member of `wave`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Barrier {
     /// The wave that must finish.
     pub wave: String,
@@ -166,7 +168,7 @@ pub struct Barrier {
 }
 
 /// What a step does. Serialized with `"kind"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {
     /// `POST /v3/tasks`.
@@ -333,7 +335,7 @@ impl StepKind {
 }
 
 /// One node of the plan's DAG.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     /// Identity. Drives apply.
     pub id: StepId,

@@ -2,8 +2,9 @@
 
 mod emulator;
 mod graph;
-mod plan;
+pub mod plan;
 mod schema;
+mod show;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
     match cli.command {
         Command::Validate { plans, format } => validate::run(&plans, format),
         Command::Plan(args) => plan::run(args),
+        Command::Show(args) => show::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Schema => schema::run(),
         Command::Emulator(args) => emulator::run(args),

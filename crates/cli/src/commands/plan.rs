@@ -5,7 +5,7 @@ use std::path::Path;
 
 use miette::{IntoDiagnostic, WrapErr};
 use migplan_parser::ResourceAddr;
-use migplan_planner::{Plan, PlanOptions};
+use migplan_planner::{Plan, PlanOptions, SavedPlan};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::exit::ExitStatus;
@@ -38,21 +38,26 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
         Ok::<_, miette::Report>((plan, target))
     })?;
     if let Some(out) = &args.out {
-        write_saved_plan(out, &plan, parsed.source.text(), &target)?;
+        write_saved_plan(out, &plan, &args.plan, parsed.source.text(), &target)?;
     }
-    let text = match args.format {
+    print_plan(&plan, &target, args.format)?;
+    Ok(exit_status(&plan, args.detailed_exitcode))
+}
+
+/// Prints a plan in the chosen format; shared by `plan` and `show`.
+pub fn print_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Result<()> {
+    let text = match format {
         PlanFormat::Human => format!(
             "Target: {target}\n\n{}",
-            render::plan_human::render(&plan, render::color_on_stdout())
+            render::plan_human::render(plan, render::color_on_stdout())
         ),
         PlanFormat::Markdown => format!(
             "{}\n<sub>Target: {target}</sub>\n",
-            render::plan_markdown::render(&plan)
+            render::plan_markdown::render(plan)
         ),
-        PlanFormat::Json => serde_json::to_string_pretty(&plan).into_diagnostic()?,
+        PlanFormat::Json => serde_json::to_string_pretty(plan).into_diagnostic()?,
     };
-    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()?;
-    Ok(exit_status(&plan, args.detailed_exitcode))
+    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()
 }
 
 fn parse_targets(raw: &[String]) -> miette::Result<Vec<ResourceAddr>> {
@@ -82,27 +87,15 @@ fn exit_status(plan: &Plan, detailed: bool) -> ExitStatus {
     }
 }
 
-/// A saved plan: the plan itself plus what `apply` needs to refuse a stale one.
-#[derive(serde::Serialize)]
-struct SavedPlan<'a> {
-    saved_plan_version: u32,
-    /// sha256 of the plan file text the plan was made from.
-    plan_file_sha256: String,
-    /// Where the live state was read.
-    target: &'a str,
-    plan: &'a Plan,
-}
-
-fn write_saved_plan(path: &Path, plan: &Plan, text: &str, target: &str) -> miette::Result<()> {
-    use sha2::{Digest, Sha256};
-    let saved = SavedPlan {
-        saved_plan_version: 1,
-        plan_file_sha256: hex::encode(Sha256::digest(text.as_bytes())),
-        target,
-        plan,
-    };
-    let json = serde_json::to_string_pretty(&saved).into_diagnostic()?;
-    std::fs::write(path, json)
+fn write_saved_plan(
+    path: &Path,
+    plan: &Plan,
+    plan_file: &Path,
+    text: &str,
+    target: &str,
+) -> miette::Result<()> {
+    let saved = SavedPlan::new(plan.clone(), &plan_file.display().to_string(), text, target);
+    std::fs::write(path, saved.to_json())
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write the saved plan to {}", path.display()))
 }
