@@ -142,3 +142,33 @@ fn graph_prints_dot_and_mermaid_offline() {
         assert!(text.contains("server.web-01"), "{text}");
     }
 }
+
+#[test]
+fn refresh_reads_each_list_once_per_page_not_once_per_resource() {
+    let out = migplan()
+        .args(["plan", "--local", "--timings", "plans/fleet-waves.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timings: "))
+        .expect("a timings line on stderr");
+    let t: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    // 7 servers and 2 migrations fit in one page each: one request per list, nothing else.
+    let calls = t["api_calls"].as_object().expect("api_calls");
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    for (route, n) in calls {
+        assert_eq!(n.as_u64(), Some(1), "{route}");
+        assert!(route.contains(" GET "), "refresh only reads: {route}");
+    }
+    for phase in ["parse_ms", "refresh_ms", "plan_ms", "render_ms", "total_ms"] {
+        assert!(t[phase].as_f64().is_some(), "{phase} missing");
+    }
+}

@@ -97,6 +97,10 @@ pub struct PlanArgs {
     /// Save the plan, with fingerprints of the live state it used, for a later `apply`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print to stderr where the time went (parse, refresh, plan, render), the API requests per
+    /// route, and peak memory, as one JSON line.
+    #[arg(long)]
+    pub timings: bool,
     #[command(flatten)]
     pub connect: crate::connect::ConnectArgs,
 }

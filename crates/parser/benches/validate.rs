@@ -8,7 +8,6 @@
 #![allow(unsafe_code, clippy::print_stdout)] // a counting allocator; a bench prints its figures
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::fmt::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -41,52 +40,6 @@ const SERVERS: usize = 10_000;
 const REDIS: usize = 2_000;
 const WAVES: usize = 10;
 
-fn generate() -> String {
-    let mut s = String::with_capacity(4 << 20);
-    s.push_str("version: 1\nname: fleet\ncloud:\n  region: ap-southeast-3\n  project_id: 0123456789abcdef0123456789abcdef\n");
-    s.push_str("defaults:\n  servers:\n    type: MIGRATE_BLOCK\n    os_type: LINUX\n    target: {template: tpl-standard}\n    speed_limit: 200\n    stage: cutover\n");
-    s.push_str("  redis:\n    method: incremental\n    network: {vpc_id: vpc-1, subnet_id: subnet-1, security_group_id: sg-1}\n    stage: migrated\n");
-    s.push_str("servers:\n");
-    for i in 0..SERVERS {
-        // Every 10th server is a database; the others cut over after their database and after
-        // their cache reached `migrated`.
-        let _ = writeln!(s, "  - name: srv-{i:05}");
-        if i % 10 == 0 {
-            let _ = writeln!(s, "    syncing: true\n    speed_limit: 500");
-        } else {
-            // The database and the cache are in this server's own wave.
-            let db = i - i % 10;
-            let wave = i / (SERVERS / WAVES);
-            let cache = wave * (REDIS / WAVES) + i % (REDIS / WAVES);
-            let _ = writeln!(
-                s,
-                "    depends_on:\n      - cutover: server.srv-{db:05}\n      - cutover: redis.cache-{cache:05}@migrated"
-            );
-        }
-    }
-    s.push_str("redis:\n");
-    for i in 0..REDIS {
-        let _ = writeln!(
-            s,
-            "  - name: cache-{i:05}\n    source: {{addrs: \"10.{}.{}.{}:6379\", password: {{env: CACHE_PASSWORD}}}}\n    target: {{instance_id: dcs-{i:05}}}",
-            i / 65536,
-            (i / 256) % 256,
-            i % 256
-        );
-    }
-    s.push_str("waves:\n");
-    for w in 0..WAVES {
-        let _ = writeln!(s, "  - name: wave-{w}\n    max_parallel: 50\n    members:");
-        for i in (w * SERVERS / WAVES)..((w + 1) * SERVERS / WAVES) {
-            let _ = writeln!(s, "      - server.srv-{i:05}");
-        }
-        for i in (w * REDIS / WAVES)..((w + 1) * REDIS / WAVES) {
-            let _ = writeln!(s, "      - redis.cache-{i:05}");
-        }
-    }
-    s
-}
-
 /// Best of `runs` wall times and the peak heap above the starting level during one run.
 fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, usize) {
     let mut best = Duration::MAX;
@@ -108,7 +61,7 @@ fn mib(bytes: usize) -> f64 {
 }
 
 fn main() {
-    let text = generate();
+    let text = migplan_parser::generate::fleet_plan(SERVERS, REDIS, WAVES);
     let plan = migplan_parser::parse("fleet.yaml", &text).expect("the generated plan is valid");
     assert_eq!(plan.spec.servers.len(), SERVERS);
     assert_eq!(plan.spec.redis.len(), REDIS);

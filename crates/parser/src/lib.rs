@@ -27,6 +27,8 @@ mod cycles;
 mod decode;
 pub mod diagnostic;
 pub mod document;
+#[doc(hidden)]
+pub mod generate;
 pub mod keyword;
 pub mod spec;
 mod suggest;

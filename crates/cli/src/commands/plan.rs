@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Instant;
 
 use miette::{IntoDiagnostic, WrapErr};
 use migplan_parser::ResourceAddr;
@@ -12,6 +13,7 @@ use crate::exit::ExitStatus;
 use crate::{connect, live, render};
 
 pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
+    let started = Instant::now();
     let parsed = match migplan_parser::parse_file(&args.plan) {
         Ok(p) => p,
         Err(errors) => return render::plan_file_errors(&errors, args.format == PlanFormat::Json),
@@ -22,31 +24,92 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
             miette::bail!("--target {t}: no such resource in {}", args.plan.display());
         }
     }
+    let mut timings = Timings {
+        parse_ms: ms(started.elapsed()),
+        ..Timings::default()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
     let (plan, target) = runtime.block_on(async {
         let conn = connect::connect(&parsed.spec, &args.connect).await?;
+        conn.cloud.reset_stats(); // count the refresh only, not --local's setup
+        let refresh = Instant::now();
         let snapshot = live::read_snapshot(&conn.cloud)
             .await
             .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
+        timings.refresh_ms = ms(refresh.elapsed());
+        timings.api_calls = conn
+            .cloud
+            .stats()
+            .routes
+            .into_iter()
+            .map(|(route, s)| (route, s.requests))
+            .collect();
         let target = conn.target.clone();
         conn.close().await;
+        let planning = Instant::now();
         let plan = migplan_planner::plan(&parsed.spec, &snapshot, &PlanOptions { targets })
             .into_diagnostic()?;
+        timings.plan_ms = ms(planning.elapsed());
         Ok::<_, miette::Report>((plan, target))
     })?;
     if let Some(out) = &args.out {
         write_saved_plan(out, &plan, &args.plan, parsed.source.text(), &target)?;
     }
-    print_plan(&plan, &target, args.format)?;
+    let rendering = Instant::now();
+    let text = render_plan(&plan, &target, args.format)?;
+    timings.render_ms = ms(rendering.elapsed());
+    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()?;
+    if args.timings {
+        timings.total_ms = ms(started.elapsed());
+        timings.peak_rss_mib = peak_rss_mib();
+        let line = serde_json::to_string(&timings).into_diagnostic()?;
+        writeln!(std::io::stderr().lock(), "timings: {line}").into_diagnostic()?;
+    }
     Ok(exit_status(&plan, args.detailed_exitcode))
+}
+
+/// `--timings`: where a plan run spent its time, what it asked the API, and its peak memory.
+#[derive(Debug, Default, serde::Serialize)]
+struct Timings {
+    parse_ms: f64,
+    refresh_ms: f64,
+    plan_ms: f64,
+    render_ms: f64,
+    total_ms: f64,
+    /// HTTP requests per route during refresh.
+    api_calls: std::collections::BTreeMap<String, u64>,
+    /// Peak resident memory of the process (Linux `VmHWM`), if known.
+    peak_rss_mib: Option<f64>,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kib / 1024.0 * 10.0).round() / 10.0)
 }
 
 /// Prints a plan in the chosen format; shared by `plan` and `show`.
 pub fn print_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Result<()> {
-    let text = match format {
+    let text = render_plan(plan, target, format)?;
+    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()
+}
+
+fn render_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Result<String> {
+    Ok(match format {
         PlanFormat::Human => format!(
             "Target: {target}\n\n{}",
             render::plan_human::render(plan, render::color_on_stdout())
@@ -56,8 +119,7 @@ pub fn print_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Resu
             render::plan_markdown::render(plan)
         ),
         PlanFormat::Json => serde_json::to_string_pretty(plan).into_diagnostic()?,
-    };
-    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()
+    })
 }
 
 fn parse_targets(raw: &[String]) -> miette::Result<Vec<ResourceAddr>> {
