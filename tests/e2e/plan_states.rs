@@ -57,6 +57,16 @@ fn nothing_created_yet() {
 /// Creates the SMS task for `name` by hand, as someone using the console would, and returns
 /// its id.
 fn create_task(cloud: &TestCloud, name: &str, task_type: TaskType, template: &str) -> String {
+    create_task_with(cloud, name, task_type, template, None)
+}
+
+fn create_task_with(
+    cloud: &TestCloud,
+    name: &str,
+    task_type: TaskType,
+    template: &str,
+    speed_limit: Option<i32>,
+) -> String {
     let client = cloud.cloud();
     cloud.block_on(async {
         let sources = client
@@ -94,6 +104,7 @@ fn create_task(cloud: &TestCloud, name: &str, task_type: TaskType, template: &st
             project_name: "ap-southeast-3".into(),
             project_id: PROJECT_ID.into(),
             vm_template_id: Some(tpl),
+            speed_limit,
             ..CreateTaskRequest::default()
         };
         client.sms().create_task(&req).await.expect("task created")
@@ -153,5 +164,27 @@ fn half_way_some_running_one_failed_one_source_missing() {
         // shop-cutover: web-01 failed and web-02 has no source, so the plan is blocked.
         let text = plan_output(&cloud, "shop-cutover", format, 3);
         insta::assert_snapshot!(format!("half_way__shop-cutover__{format}"), text);
+    }
+}
+
+#[test]
+fn fully_applied_reports_no_changes_and_exits_0() {
+    let cloud = TestCloud::start(EXAMPLES_SEED, 1e-9);
+    // What the quickstart asks for, done by hand: the task with the plan's settings, started,
+    // and a virtual day later the full copy is done.
+    let app = create_task_with(
+        &cloud,
+        "app-01",
+        TaskType::MigrateBlock,
+        "tpl-app",
+        Some(100),
+    );
+    start(&cloud, &app);
+    cloud
+        .emulator()
+        .advance(std::time::Duration::from_secs(24 * 3600));
+    for format in FORMATS {
+        let text = plan_output(&cloud, "quickstart", format, 0);
+        insta::assert_snapshot!(format!("fully_applied__quickstart__{format}"), text);
     }
 }
