@@ -171,6 +171,13 @@ pub fn server_diffs(
     template_id: Option<&str>,
 ) -> Vec<FieldDiff> {
     let fields = server_fields(spec, source, template_id);
+    // Compared by id, shown as the user wrote it: `tpl-web (id ...)`.
+    let shown = |field: &str, value: String| match &spec.target {
+        Target::Template(name) if field == "target.template" && *name != value => {
+            format!("{name} (id {value})")
+        }
+        _ => value,
+    };
     let Some(task) = task else {
         return fields
             .into_iter()
@@ -178,7 +185,7 @@ pub fn server_diffs(
                 after.map(|a| FieldDiff {
                     field: f.into(),
                     before: None,
-                    after: Some(a),
+                    after: Some(shown(f, a)),
                     change: Change::Create {
                         endpoint: POST_TASK.into(),
                     },
@@ -214,7 +221,7 @@ pub fn server_diffs(
         out.push(FieldDiff {
             field: field.into(),
             before: Some(before),
-            after: Some(after),
+            after: Some(shown(field, after)),
             change,
         });
     }

@@ -416,7 +416,7 @@ fn template_must_exist_for_a_create() {
         .iter()
         .find(|d| d.field == "target.template")
         .expect("diff");
-    assert_eq!(d.after.as_deref(), Some("tpl-id-1"));
+    assert_eq!(d.after.as_deref(), Some("tpl-web (id tpl-id-1)"));
 }
 
 #[test]
