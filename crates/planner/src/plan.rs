@@ -153,6 +153,12 @@ impl Plan {
     pub fn resource(&self, addr: &ResourceAddr) -> Option<&ResourcePlan> {
         self.resources.iter().find(|r| &r.addr == addr)
     }
+
+    /// Steps by id, built once for views that walk resources and show their steps (a linear
+    /// search per step would be quadratic at fleet scale).
+    pub fn steps_by_id(&self) -> std::collections::HashMap<&StepId, &Step> {
+        self.steps.iter().map(|s| (&s.id, s)).collect()
+    }
 }
 
 /// The JSON Schema (draft 2020-12) of [`Plan`], as checked in at

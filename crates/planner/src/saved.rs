@@ -6,6 +6,7 @@
 //! fields from a fresh [`LiveSnapshot`] and refuses the plan when any changed, naming the
 //! resources and fields (exit 4 in the CLI).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use migplan_parser::{ResourceAddr, ResourceKind, Spec};
@@ -130,19 +131,14 @@ impl SavedPlan {
     ) -> Result<(), StalePlan> {
         let plan_file_changed = plan_file_digest(plan_text) != self.plan_file_sha256;
         let ix = LiveIndex::new(live);
+        let servers: HashMap<&str, _> = spec.servers.iter().map(|s| (s.name.as_str(), s)).collect();
+        let redis: HashMap<&str, _> = spec.redis.iter().map(|r| (r.name.as_str(), r)).collect();
         let mut changed = Vec::new();
         for r in &self.plan.resources {
+            let name = r.addr.name.as_str();
             let now = match r.addr.kind {
-                ResourceKind::Server => spec
-                    .servers
-                    .iter()
-                    .find(|s| s.name == r.addr.name)
-                    .map(|s| server_inputs(s, &ix)),
-                ResourceKind::Redis => spec
-                    .redis
-                    .iter()
-                    .find(|x| x.name == r.addr.name)
-                    .map(|x| redis_inputs(x, &ix)),
+                ResourceKind::Server => servers.get(name).map(|s| server_inputs(s, &ix)),
+                ResourceKind::Redis => redis.get(name).map(|x| redis_inputs(x, &ix)),
             };
             let saved = FingerprintInputs(r.fingerprint_inputs.clone());
             let fields = match now {

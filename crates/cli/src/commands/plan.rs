@@ -59,9 +59,8 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
         write_saved_plan(out, &plan, &args.plan, parsed.source.text(), &target)?;
     }
     let rendering = Instant::now();
-    let text = render_plan(&plan, &target, args.format)?;
+    print_plan(&plan, &target, args.format)?;
     timings.render_ms = ms(rendering.elapsed());
-    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()?;
     if args.timings {
         timings.total_ms = ms(started.elapsed());
         timings.peak_rss_mib = peak_rss_mib();
@@ -102,24 +101,28 @@ fn peak_rss_mib() -> Option<f64> {
     Some((kib / 1024.0 * 10.0).round() / 10.0)
 }
 
-/// Prints a plan in the chosen format; shared by `plan` and `show`.
+/// Writes a plan to stdout in the chosen format; shared by `plan` and `show`. JSON is streamed,
+/// so a fleet-sized plan is never held twice in memory.
 pub fn print_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Result<()> {
-    let text = render_plan(plan, target, format)?;
-    writeln!(std::io::stdout().lock(), "{text}").into_diagnostic()
-}
-
-fn render_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Result<String> {
-    Ok(match format {
-        PlanFormat::Human => format!(
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        PlanFormat::Human => write!(
+            out,
             "Target: {target}\n\n{}",
             render::plan_human::render(plan, render::color_on_stdout())
         ),
-        PlanFormat::Markdown => format!(
+        PlanFormat::Markdown => write!(
+            out,
             "{}\n<sub>Target: {target}</sub>\n",
             render::plan_markdown::render(plan)
         ),
-        PlanFormat::Json => serde_json::to_string_pretty(plan).into_diagnostic()?,
-    })
+        PlanFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, plan).map_err(std::io::Error::other)
+        }
+    }
+    .and_then(|()| writeln!(out))
+    .and_then(|()| out.flush())
+    .into_diagnostic()
 }
 
 fn parse_targets(raw: &[String]) -> miette::Result<Vec<ResourceAddr>> {

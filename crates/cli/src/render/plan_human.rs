@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
-use migplan_planner::{Change, FieldDiff, Plan, ResourcePlan};
+use std::collections::HashMap;
+
+use migplan_planner::{Change, FieldDiff, Plan, ResourcePlan, Step, StepId};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -52,15 +54,16 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !shown.is_empty() {
         let _ = writeln!(out, "migplan will perform the following steps:\n");
     }
+    let steps = plan.steps_by_id();
     for r in shown {
-        resource(&mut out, plan, r, &paint);
+        resource(&mut out, &steps, r, &paint);
     }
     out.push_str(&summary_line(plan, color));
     out.push('\n');
     out
 }
 
-fn resource(out: &mut String, plan: &Plan, r: &ResourcePlan, paint: &Paint) {
+fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan, paint: &Paint) {
     let head = format!("{}: {} → {}", r.addr, r.current.label(), r.desired);
     if r.is_blocked() {
         let _ = writeln!(
@@ -76,7 +79,7 @@ fn resource(out: &mut String, plan: &Plan, r: &ResourcePlan, paint: &Paint) {
         let _ = writeln!(out, "      {} {}", paint.symbol(d.symbol()), field_line(d));
     }
     for id in &r.steps {
-        if let Some(s) = plan.steps.iter().find(|s| &s.id == id) {
+        if let Some(s) = steps.get(id) {
             let _ = writeln!(out, "    {} {}", paint.symbol(&s.symbol), s.label);
         }
     }

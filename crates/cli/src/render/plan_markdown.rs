@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 
+use std::collections::HashMap;
+
 use migplan_planner::{Plan, ResourcePlan};
+use migplan_planner::{Step, StepId};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -47,8 +50,9 @@ pub fn render(plan: &Plan) -> String {
         );
     }
     out.push('\n');
+    let steps = plan.steps_by_id();
     for r in shown {
-        details(&mut out, plan, r);
+        details(&mut out, &steps, r);
     }
     let _ = writeln!(
         out,
@@ -58,7 +62,7 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-fn details(out: &mut String, plan: &Plan, r: &ResourcePlan) {
+fn details(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan) {
     let _ = writeln!(
         out,
         "<details><summary><code>{}</code>: {} → {}{}</summary>\n",
@@ -73,7 +77,7 @@ fn details(out: &mut String, plan: &Plan, r: &ResourcePlan) {
     if !r.steps.is_empty() {
         out.push_str("Steps:\n\n");
         for (i, id) in r.steps.iter().enumerate() {
-            if let Some(s) = plan.steps.iter().find(|s| &s.id == id) {
+            if let Some(s) = steps.get(id) {
                 let _ = writeln!(out, "{}. `{}` {}", i + 1, s.symbol, s.label);
             }
         }
