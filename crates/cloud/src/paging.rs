@@ -61,8 +61,17 @@ pub(crate) fn effective_limit(configured: Option<u32>, max: u32) -> u32 {
     configured.unwrap_or(max).clamp(1, max)
 }
 
+/// Pages fetched at once once the first page told how many items there are.
+pub(crate) const PAGES_IN_FLIGHT: usize = 8;
+
 /// Walks every page: `fetch(offset, limit)` until [`Page::is_last`], or until
 /// the next offset would pass `max_offset`.
+///
+/// The first page reports `count`; the remaining pages are then fetched
+/// [`PAGES_IN_FLIGHT`] at a time (in order), striding by the size the service
+/// actually returned, so a list of N items costs ceil(N / page) requests but only
+/// about ceil(N / page) / 8 round trips. If the list grew meanwhile, the walk
+/// continues page by page from where the concurrent part ended.
 pub(crate) async fn collect_all<T, F, Fut>(
     limit: u32,
     max_offset: u32,
@@ -72,24 +81,50 @@ where
     F: FnMut(u32, u32) -> Fut,
     Fut: Future<Output = Result<Page<T>, Error>>,
 {
-    let mut out = Vec::new();
-    let mut offset = 0u32;
-    loop {
-        let page = fetch(offset, limit).await?;
-        let last = page.is_last();
-        let next = page.next_offset();
+    use futures_util::{StreamExt, TryStreamExt};
+
+    let first = fetch(0, limit).await?;
+    let stride = first.items.len() as u64;
+    let mut out = Vec::with_capacity(first.count.unwrap_or(0).min(1 << 20) as usize);
+    let mut last = first.is_last();
+    let mut next = first.next_offset();
+    let count = first.count;
+    out.extend(first.items);
+    if let (false, Some(count)) = (last, count) {
+        let offsets: Vec<u64> = (1..)
+            .map(|i| i * stride)
+            .take_while(|o| *o < count)
+            .collect();
+        let offsets = offsets
+            .into_iter()
+            .map(|o| checked_offset(o, max_offset))
+            .collect::<Result<Vec<u32>, Error>>()?;
+        let pages: Vec<Page<T>> = futures_util::stream::iter(offsets)
+            .map(|o| fetch(o, limit))
+            .buffered(PAGES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        for page in pages {
+            last = page.is_last();
+            next = page.next_offset();
+            out.extend(page.items);
+        }
+    }
+    while !last {
+        let page = fetch(checked_offset(next, max_offset)?, limit).await?;
+        last = page.is_last();
+        next = page.next_offset();
         out.extend(page.items);
-        if last {
-            return Ok(out);
-        }
-        match u32::try_from(next) {
-            Ok(n) if n <= max_offset => offset = n,
-            _ => {
-                return Err(Error::config(format!(
-                    "list has more items than the API can page through (offset {next} > {max_offset})"
-                )));
-            }
-        }
+    }
+    Ok(out)
+}
+
+fn checked_offset(next: u64, max_offset: u32) -> Result<u32, Error> {
+    match u32::try_from(next) {
+        Ok(n) if n <= max_offset => Ok(n),
+        _ => Err(Error::config(format!(
+            "list has more items than the API can page through (offset {next} > {max_offset})"
+        ))),
     }
 }
 
@@ -174,6 +209,58 @@ mod tests {
         .expect("list");
         assert_eq!(all.len(), 4);
         assert_eq!(*calls.borrow(), vec![0, 2, 4]);
+    }
+
+    #[test]
+    fn pages_after_the_first_are_fetched_concurrently_and_kept_in_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (in_flight, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let calls = RefCell::new(0);
+        let all = block_on(collect_all(10, 10_000, |o, l| {
+            *calls.borrow_mut() += 1;
+            let (in_flight, most) = (&in_flight, &most);
+            async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // Later pages answer sooner, to prove order does not depend on timing.
+                for _ in 0..(100 - o / 10) {
+                    tokio::task::yield_now().await;
+                }
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let items: Vec<usize> = (o as usize..95).take(l as usize).collect();
+                Ok(Page {
+                    items,
+                    count: Some(95),
+                    offset: o,
+                    limit: l,
+                })
+            }
+        }))
+        .expect("list");
+        assert_eq!(all, (0..95).collect::<Vec<_>>());
+        assert_eq!(*calls.borrow(), 10, "ceil(95 / 10) requests, no more");
+        assert!(
+            most.load(Ordering::SeqCst) > 1,
+            "pages were fetched one at a time"
+        );
+        assert!(most.load(Ordering::SeqCst) <= PAGES_IN_FLIGHT);
+    }
+
+    #[test]
+    fn a_list_that_grew_during_the_walk_is_finished_page_by_page() {
+        // The first page says 5 items; by the time the last counted page is read there are 7.
+        let all = block_on(collect_all(2, 100, |o, l| {
+            let total = if o == 0 { 5 } else { 7 };
+            let items: Vec<usize> = (o as usize..total).take(l as usize).collect();
+            std::future::ready(Ok(Page {
+                items,
+                count: Some(total as u64),
+                offset: o,
+                limit: l,
+            }))
+        }))
+        .expect("list");
+        assert_eq!(all, (0..7).collect::<Vec<_>>());
     }
 
     #[test]
