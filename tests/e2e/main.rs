@@ -1,5 +1,7 @@
 //! End-to-end tests: the real `migplan` binary, and (in later modules) the real emulator.
 
+mod apply;
+mod emulated;
 mod plan;
 mod plan_states;
 mod support;

@@ -32,6 +32,17 @@ pub enum Command {
     Plan(PlanArgs),
     /// Render a saved plan (from `plan --out FILE`).
     Show(ShowArgs),
+    /// Apply a plan: plan it (or check a saved plan is still fresh), then make the calls, in
+    /// dependency order, concurrently, waiting on long-running states through shared polls.
+    ///
+    /// Exit codes: 0 every resource reached its stage; 1 error or a failed step; 3 still in
+    /// progress after --wait-timeout (run again to continue), or something blocked; 4 the saved
+    /// plan is stale.
+    Apply(ApplyArgs),
+    /// Show each resource's current stage against its desired stage, with progress.
+    ///
+    /// Exit codes: 0 every resource is at its desired stage; 1 error; 3 work remains.
+    Status(StatusArgs),
     /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
     Graph(GraphArgs),
     /// Print the JSON Schema of the plan format.
@@ -141,4 +152,119 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// A plan file (planned now, shown, confirmed) or a saved plan from `plan --out`.
+    #[arg(value_name = "PLAN|SAVED")]
+    pub plan: PathBuf,
+    /// Apply without asking (for CI). Without it, apply asks on a terminal and refuses when
+    /// there is none.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Steps (and API calls) in flight at most.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub parallelism: u32,
+    /// Stop waiting after this long (e.g. `20m`), exit 3 with what is still in progress; the
+    /// next run picks up. Without it, apply waits until every resource reaches its stage.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub wait_timeout: Option<std::time::Duration>,
+    /// Time between two task listings of one service while something waits [default: 10s,
+    /// 200ms with --local].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub poll_interval: Option<std::time::Duration>,
+    /// Output: progress bars or timestamped lines (human), or one JSON event per line.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+    /// Stop starting steps after the first failure (default: only its dependents stop).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Wait this long for another apply of the same plan and target to finish.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+    /// API requests per second per service at most (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 20.0)]
+    pub rate_limit: f64,
+    /// Only apply these resources (and what they depend on); plan files only. Repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+    #[command(flatten)]
+    pub connect: crate::connect::ConnectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// Progress bars on a terminal, timestamped lines otherwise.
+    Human,
+    /// JSON Lines: one event per line (`apply_start`, `step_started`, ..., `apply_summary`).
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+    #[command(flatten)]
+    pub connect: crate::connect::ConnectArgs,
+}
+
+/// `90s`, `20m`, `1h30m`, `250ms`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| std::time::Duration::from_secs_f64(secs))
+            .ok_or_else(|| format!("`{s}` is not a duration"));
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("`{s}`: a number needs a unit (ms, s, m, h)"))?;
+        let (num, tail) = rest.split_at(n);
+        let u = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(u);
+        let v: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 20m, 1h30m)"))?;
+        let secs = match unit {
+            "ms" => v / 1000.0,
+            "s" => v,
+            "m" => v * 60.0,
+            "h" => v * 3600.0,
+            "d" => v * 86400.0,
+            _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s, m, h, d)")),
+        };
+        total += std::time::Duration::from_secs_f64(secs);
+        rest = next;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("m").is_err());
+    }
 }

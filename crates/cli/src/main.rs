@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod exit;
 mod live;
+mod lock;
 mod render;
 
 use std::process::ExitCode;

@@ -1,10 +1,12 @@
 //! One module per subcommand; each returns the exit status it decided.
 
+mod apply;
 mod emulator;
 mod graph;
 pub mod plan;
 mod schema;
 mod show;
+mod status;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -15,6 +17,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
         Command::Validate { plans, format } => validate::run(&plans, format),
         Command::Plan(args) => plan::run(args),
         Command::Show(args) => show::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Status(args) => status::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Schema => schema::run(),
         Command::Emulator(args) => emulator::run(args),

@@ -1,0 +1,140 @@
+//! `migplan status PLAN`: where each resource is (the planner's [`Current`]) against where the
+//! plan wants it, with progress read from the same list calls. Never writes.
+//!
+//! Exit codes: 0 every resource is at its desired stage; 3 work remains (in progress, not
+//! started, failed or blocked); 1 error.
+
+use std::io::Write;
+
+use miette::{IntoDiagnostic, WrapErr};
+use migplan_executor::condition::{Obj, progress};
+use migplan_executor::event::Progress;
+use migplan_parser::ResourceKind;
+use migplan_planner::{Current, LiveSnapshot, PlanOptions, ResourcePlan};
+use serde::Serialize;
+
+use crate::cli::{ApplyFormat, StatusArgs};
+use crate::exit::ExitStatus;
+use crate::render::events::progress_text;
+use crate::{connect, live, render};
+
+/// One row of the status.
+#[derive(Debug, Serialize)]
+struct Row {
+    resource: String,
+    current: Current,
+    current_label: String,
+    desired: String,
+    at_desired: bool,
+    blocked: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<Progress>,
+}
+
+fn row(r: &ResourcePlan, live: &LiveSnapshot) -> Row {
+    let prog = match r.addr.kind {
+        ResourceKind::Server => live
+            .tasks
+            .iter()
+            .find(|t| t.name == r.addr.name)
+            .and_then(|t| progress(Obj::Sms(Some(t)))),
+        ResourceKind::Redis => live
+            .migrations
+            .iter()
+            .find(|t| t.task_name == r.addr.name)
+            .and_then(|t| progress(Obj::Dcs(Some(t)))),
+    };
+    let at_desired = matches!(&r.current, Current::At { stage, .. } if *stage >= r.desired)
+        && r.steps.is_empty();
+    Row {
+        resource: r.addr.to_string(),
+        current_label: r.current.label(),
+        current: r.current.clone(),
+        desired: r.desired.to_string(),
+        at_desired,
+        blocked: r.blocked.iter().map(|b| b.message.clone()).collect(),
+        progress: prog.filter(|_| matches!(r.current, Current::InProgress { .. })),
+    }
+}
+
+pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
+    let json = args.format == ApplyFormat::Json;
+    let parsed = match migplan_parser::parse_file(&args.plan) {
+        Ok(p) => p,
+        Err(errors) => return render::plan_file_errors(&errors, json),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let (plan, snapshot, target) = runtime.block_on(async {
+        let conn = connect::connect(&parsed.spec, &args.connect).await?;
+        let snapshot = live::read_snapshot(&conn.cloud)
+            .await
+            .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
+        let target = conn.target.clone();
+        conn.close().await;
+        let plan = migplan_planner::plan(&parsed.spec, &snapshot, &PlanOptions::default())
+            .into_diagnostic()?;
+        Ok::<_, miette::Report>((plan, snapshot, target))
+    })?;
+    let rows: Vec<Row> = plan.resources.iter().map(|r| row(r, &snapshot)).collect();
+    let done = rows.iter().filter(|r| r.at_desired).count();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "format_version": 1,
+            "plan": plan.name,
+            "target": target,
+            "resources": rows,
+            "at_desired": done,
+            "total": rows.len(),
+        });
+        writeln!(out, "{doc:#}").into_diagnostic()?;
+    } else {
+        writeln!(out, "Target: {target}\n").into_diagnostic()?;
+        let w = rows
+            .iter()
+            .map(|r| r.resource.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        let c = rows
+            .iter()
+            .map(|r| r.current_label.chars().count())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        writeln!(
+            out,
+            "{:<w$}  {:<c$}  {:<10}  PROGRESS",
+            "RESOURCE", "CURRENT", "DESIRED"
+        )
+        .into_diagnostic()?;
+        for r in &rows {
+            let mark = if r.at_desired { "✓" } else { "" };
+            let extra = match (&r.progress, r.blocked.first()) {
+                (_, Some(b)) => format!("blocked: {b}"),
+                (Some(p), None) => progress_text(p),
+                (None, None) => mark.to_string(),
+            };
+            writeln!(
+                out,
+                "{:<w$}  {:<c$}  {:<10}  {extra}",
+                r.resource, r.current_label, r.desired
+            )
+            .into_diagnostic()?;
+        }
+        writeln!(
+            out,
+            "\n{done} of {} resources at their desired stage.",
+            rows.len()
+        )
+        .into_diagnostic()?;
+    }
+    Ok(if done == rows.len() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::BlockedOrInProgress
+    })
+}

@@ -1,0 +1,424 @@
+//! Event sinks for `migplan apply`: the executor pushes [`Event`]s, these render them.
+//!
+//! - [`BarSink`]: a terminal: one indicatif bar per resource (percent, speed, ETA from the
+//!   API), failures printed above the bars; the summary on stdout at the end.
+//! - [`LineSink`]: not a terminal (CI logs): one timestamped line per event, progress lines
+//!   only when something changed (state, subtask, a 10 % step) or every 30 s per step.
+//! - [`JsonSink`]: `--format json`: one JSON object per line, the event plus a `time` field.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use migplan_executor::event::{Progress, RunStatus, Summary};
+use migplan_executor::{Event, EventSink};
+
+/// RFC 3339 UTC now, to the second.
+pub fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn out_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// `--format json`: JSON Lines on stdout.
+#[derive(Debug, Default)]
+pub struct JsonSink;
+
+impl EventSink for JsonSink {
+    fn on_event(&self, event: &Event) {
+        let mut v = serde_json::to_value(event).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("time".into(), now().into());
+        }
+        out_line(&v.to_string());
+    }
+}
+
+/// `12m5s`, `45s`, `2h3m`.
+pub fn fmt_secs(s: i64) -> String {
+    let s = s.max(0);
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
+/// `RUNNING 45% MIGRATE_BLOCK 95.0 Mbit/s ETA 2m10s`.
+pub fn progress_text(p: &Progress) -> String {
+    let mut parts = vec![p.state.clone()];
+    if let Some(pc) = p.percent {
+        parts.push(format!("{pc}%"));
+    }
+    if let Some(s) = &p.subtask {
+        parts.push(s.clone());
+    }
+    if let Some(v) = p.speed_mbps {
+        parts.push(format!("{v:.1} Mbit/s"));
+    }
+    if let Some(e) = p.eta_seconds {
+        parts.push(format!("ETA {}", fmt_secs(e)));
+    }
+    parts.join(" ")
+}
+
+/// The summary for people.
+pub fn summary_text(s: &Summary) -> String {
+    let mut out = String::new();
+    let head = match s.status {
+        RunStatus::Complete => "Apply complete",
+        RunStatus::Failed => "Apply failed",
+        RunStatus::TimedOut => "Apply stopped waiting (--wait-timeout); run it again to continue",
+        RunStatus::Interrupted => "Apply interrupted",
+    };
+    out.push_str(&format!(
+        "\n{head}: {} done, {} failed, {} skipped, {} in progress, {} not started ({} API calls, {:.1}s).\n",
+        s.done.len(),
+        s.failed.len(),
+        s.skipped.len(),
+        s.in_progress.len(),
+        s.not_started.len(),
+        s.api_calls,
+        s.elapsed_seconds
+    ));
+    if !s.failed.is_empty() {
+        out.push_str("\nFailed:\n");
+        for f in &s.failed {
+            out.push_str(&format!("  ✗ {}: {}\n", f.step, f.error));
+        }
+    }
+    if !s.skipped.is_empty() {
+        out.push_str("\nSkipped (a step they depend on failed):\n");
+        let mut by_root: Vec<(&str, Vec<&str>)> = Vec::new();
+        for k in &s.skipped {
+            match by_root.iter_mut().find(|(r, _)| *r == k.because) {
+                Some((_, v)) => v.push(&k.step),
+                None => by_root.push((&k.because, vec![&k.step])),
+            }
+        }
+        for (root, steps) in by_root {
+            out.push_str(&format!(
+                "  - {} (because {root} failed)\n",
+                steps.join(", ")
+            ));
+        }
+    }
+    if !s.in_progress.is_empty() {
+        out.push_str("\nStill in progress (the next apply re-attaches):\n");
+        for p in &s.in_progress {
+            match &p.progress {
+                Some(pr) => out.push_str(&format!("  … {}: {}\n", p.step, progress_text(pr))),
+                None => out.push_str(&format!("  … {}\n", p.step)),
+            }
+        }
+    }
+    if !s.not_started.is_empty() {
+        out.push_str("\nNot started:\n");
+        for p in &s.not_started {
+            match &p.waiting_on {
+                Some(w) => out.push_str(&format!("  - {} (waits for {w})\n", p.step)),
+                None => out.push_str(&format!("  - {}\n", p.step)),
+            }
+        }
+    }
+    out
+}
+
+struct LineState {
+    last: HashMap<String, (Instant, String, Option<u8>)>,
+}
+
+/// Not a terminal: timestamped lines on stdout.
+pub struct LineSink {
+    state: Mutex<LineState>,
+    heartbeat: Duration,
+}
+
+impl Default for LineSink {
+    fn default() -> Self {
+        LineSink {
+            state: Mutex::new(LineState {
+                last: HashMap::new(),
+            }),
+            heartbeat: Duration::from_secs(30),
+        }
+    }
+}
+
+impl LineSink {
+    fn line(&self, what: &str, text: &str) {
+        out_line(&format!("{} {what:<34} {text}", now()));
+    }
+}
+
+impl EventSink for LineSink {
+    fn on_event(&self, event: &Event) {
+        match event {
+            Event::ApplyStart {
+                plan,
+                steps,
+                parallelism,
+                ..
+            } => self.line(
+                plan,
+                &format!("apply started: {steps} steps, parallelism {parallelism}"),
+            ),
+            Event::StepStarted {
+                step,
+                label,
+                symbol,
+                ..
+            } => self.line(step, &format!("{symbol} {label}")),
+            Event::StepWaiting { step, until, .. } => {
+                self.line(step, &format!("waiting for {until}"))
+            }
+            Event::StepProgress { step, progress, .. } => {
+                let Ok(mut st) = self.state.lock() else {
+                    return;
+                };
+                let key = format!(
+                    "{}|{}",
+                    progress.state,
+                    progress.subtask.as_deref().unwrap_or("")
+                );
+                let decile = progress.percent.map(|p| p / 10);
+                let show = match st.last.get(step) {
+                    None => true,
+                    Some((at, k, d)) => *k != key || *d != decile || at.elapsed() >= self.heartbeat,
+                };
+                if show {
+                    st.last.insert(step.clone(), (Instant::now(), key, decile));
+                    drop(st);
+                    self.line(step, &progress_text(progress));
+                }
+            }
+            Event::StepCompleted { step, note, id, .. } => {
+                let mut t = "done".to_string();
+                if let Some(id) = id {
+                    t.push_str(&format!(" (id {id})"));
+                }
+                if let Some(n) = note {
+                    t.push_str(&format!(": {n}"));
+                }
+                self.line(step, &t);
+            }
+            Event::StepFailed { step, error, .. } => self.line(step, &format!("FAILED: {error}")),
+            Event::StepSkipped { step, because, .. } => {
+                self.line(step, &format!("skipped: {because} failed"))
+            }
+            Event::ApplySummary(s) => out_line(&summary_text(s)),
+        }
+    }
+}
+
+struct Bars {
+    mp: MultiProgress,
+    bars: HashMap<String, ProgressBar>,
+}
+
+/// A terminal: one progress bar per resource (on stderr), the summary on stdout.
+pub struct BarSink {
+    bars: Mutex<Bars>,
+    style: ProgressStyle,
+}
+
+impl BarSink {
+    /// Bars drawn on stderr; `hidden` draws nothing (tests).
+    pub fn new(hidden: bool) -> Self {
+        let target = if hidden {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        let style = ProgressStyle::with_template(
+            "{prefix:<28} [{bar:24.cyan/blue}] {pos:>3}% {elapsed:>5} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        BarSink {
+            bars: Mutex::new(Bars {
+                mp: MultiProgress::with_draw_target(target),
+                bars: HashMap::new(),
+            }),
+            style,
+        }
+    }
+
+    fn bar(&self, b: &mut Bars, key: &str) -> ProgressBar {
+        if let Some(bar) = b.bars.get(key) {
+            return bar.clone();
+        }
+        let bar = b.mp.add(ProgressBar::new(100));
+        bar.set_style(self.style.clone());
+        bar.set_prefix(key.to_string());
+        bar.enable_steady_tick(Duration::from_millis(500));
+        b.bars.insert(key.to_string(), bar.clone());
+        bar
+    }
+}
+
+impl EventSink for BarSink {
+    fn on_event(&self, event: &Event) {
+        let Ok(mut b) = self.bars.lock() else {
+            return;
+        };
+        let key = |step: &str, resource: &Option<String>| {
+            resource.clone().unwrap_or_else(|| step.to_string())
+        };
+        match event {
+            Event::ApplyStart {
+                plan,
+                steps,
+                parallelism,
+                ..
+            } => {
+                let _ = b.mp.println(format!(
+                    "Applying {plan}: {steps} steps, parallelism {parallelism} (Ctrl-C stops after in-flight calls)"
+                ));
+            }
+            Event::StepStarted {
+                step,
+                resource,
+                label,
+                symbol,
+            } => {
+                let bar = self.bar(&mut b, &key(step, resource));
+                bar.set_message(format!("{symbol} {label}"));
+            }
+            Event::StepWaiting {
+                step,
+                resource,
+                until,
+            } => {
+                let bar = self.bar(&mut b, &key(step, resource));
+                bar.set_message(format!("… waiting for {until}"));
+            }
+            Event::StepProgress {
+                step,
+                resource,
+                progress,
+            } => {
+                let bar = self.bar(&mut b, &key(step, resource));
+                if let Some(p) = progress.percent {
+                    bar.set_position(u64::from(p));
+                }
+                bar.set_message(progress_text(progress));
+            }
+            Event::StepCompleted { step, resource, .. } => {
+                let bar = self.bar(&mut b, &key(step, resource));
+                bar.set_message(format!("✓ {step}"));
+            }
+            Event::StepFailed {
+                step,
+                resource,
+                error,
+            } => {
+                let bar = self.bar(&mut b, &key(step, resource));
+                bar.abandon_with_message(format!("✗ {error}"));
+                let _ = b.mp.println(format!("✗ {step}: {error}"));
+            }
+            Event::StepSkipped { step, because, .. } => {
+                let _ = b.mp.println(format!("- {step} skipped ({because} failed)"));
+            }
+            Event::ApplySummary(s) => {
+                for bar in b.bars.values() {
+                    if !bar.is_finished() {
+                        bar.finish();
+                    }
+                }
+                let _ = b.mp.clear();
+                drop(b);
+                out_line(&summary_text(s));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migplan_executor::event::{FailedStep, SkippedStep, StepError, StepRef};
+
+    #[test]
+    fn summary_names_failures_with_code_and_groups_skips_by_root() {
+        let s = Summary {
+            status: RunStatus::Failed,
+            done: vec![StepRef {
+                step: "server.a#create".into(),
+                resource: None,
+            }],
+            failed: vec![FailedStep {
+                step: "server.b#start".into(),
+                resource: None,
+                error: StepError {
+                    code: Some("SMS.1039".into()),
+                    message: "only ready or paused tasks can be started".into(),
+                },
+            }],
+            skipped: vec![
+                SkippedStep {
+                    step: "server.b#wait.replicated".into(),
+                    resource: None,
+                    because: "server.b#start".into(),
+                },
+                SkippedStep {
+                    step: "server.b#test".into(),
+                    resource: None,
+                    because: "server.b#start".into(),
+                },
+            ],
+            in_progress: vec![],
+            not_started: vec![],
+            api_calls: 12,
+            elapsed_seconds: 1.0,
+        };
+        let t = summary_text(&s);
+        assert!(
+            t.contains("Apply failed: 1 done, 1 failed, 2 skipped"),
+            "{t}"
+        );
+        assert!(t.contains("server.b#start: SMS.1039: only ready"), "{t}");
+        assert!(
+            t.contains("server.b#wait.replicated, server.b#test (because server.b#start failed)"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_secs(45), "45s");
+        assert_eq!(fmt_secs(125), "2m5s");
+        assert_eq!(fmt_secs(7380), "2h3m");
+    }
+
+    #[test]
+    fn bar_sink_survives_every_event_hidden() {
+        let sink = BarSink::new(true);
+        sink.on_event(&Event::StepStarted {
+            step: "server.a#start".into(),
+            resource: Some("server.a".into()),
+            label: "start".into(),
+            symbol: ">".into(),
+        });
+        sink.on_event(&Event::StepProgress {
+            step: "server.a#wait.replicated".into(),
+            resource: Some("server.a".into()),
+            progress: Progress {
+                state: "RUNNING".into(),
+                percent: Some(40),
+                ..Progress::default()
+            },
+        });
+        let b = sink.bars.lock().expect("lock");
+        assert_eq!(b.bars.get("server.a").map(ProgressBar::position), Some(40));
+    }
+}

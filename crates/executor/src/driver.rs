@@ -1,0 +1,514 @@
+//! The async driver: ONE owner loop around the pure [`Scheduler`].
+//!
+//! ```text
+//! loop {
+//!     start every step scheduler.ready() offers (a JoinSet task each)
+//!     select! {
+//!         second Ctrl-C           → abort in-flight tasks, summary
+//!         first Ctrl-C            → stop dispatching, stop waiting, let calls finish
+//!         --wait-timeout elapsed  → stop waiting (waits end "in progress"), keep advancing
+//!         event from a step       → sink
+//!         a step ended            → scheduler.complete(...) (+ skipped dependents)
+//!     }
+//! }
+//! ```
+//!
+//! The loop owns the scheduler, the `JoinSet`, the per-resource ids learned by creates and the
+//! instants of the last writes; steps share only a read-only context (cloud
+//! clients, store handles, a `Semaphore` of `parallelism` permits around every call, the
+//! per-service rate limiters, the cut token).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use migplan_cloud::Cloud;
+use migplan_parser::{ResourceAddr, Spec};
+use migplan_planner::{LiveSnapshot, Plan, StepKind};
+use migplan_wire::sms::ListTasksQuery;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::estimate::estimate;
+use crate::event::{
+    Event, EventSink, FailedStep, InProgressStep, PendingStep, Progress, RunStatus, SkippedStep,
+    StepError, StepRef, Summary,
+};
+use crate::live_store::LiveStore;
+use crate::poller::Poller;
+use crate::rate::RateLimiter;
+use crate::request::{SecretSource, SpecIndex};
+use crate::schedule::{Node, Outcome, Scheduler, SchedulerOptions, StepState};
+use crate::step_run::{Ctx, StepInput, StepOutput, StepResult, run_step};
+
+/// How to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyOptions {
+    /// Steps in flight at most (`--parallelism`); also the number of API calls in flight.
+    pub parallelism: usize,
+    /// Stop waiting after this long, report what is still in progress (`--wait-timeout`).
+    pub wait_timeout: Option<Duration>,
+    /// Time between two list walks of one service (`--poll-interval`).
+    pub poll_interval: Duration,
+    /// Stop starting steps after the first failure (`--fail-fast`).
+    pub fail_fast: bool,
+    /// Requests per second per service (`<= 0`: unlimited).
+    pub requests_per_second: f64,
+    /// Calls per step at most (unknown outcomes and throttling included).
+    pub max_attempts: u32,
+    /// Failed polls in a row after which waiting steps fail.
+    pub max_poll_failures: u32,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 10,
+            wait_timeout: None,
+            poll_interval: Duration::from_secs(10),
+            fail_fast: false,
+            requests_per_second: 20.0,
+            max_attempts: 5,
+            max_poll_failures: 10,
+        }
+    }
+}
+
+/// The two levels of interruption: `stop` (first Ctrl-C: no new steps, stop waiting, let
+/// in-flight calls finish) and `abort` (second Ctrl-C: drop everything in flight now).
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    /// First level.
+    pub stop: CancellationToken,
+    /// Second level.
+    pub abort: CancellationToken,
+}
+
+/// Why a plan cannot be executed at all.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExecError {
+    /// A step depends on a step that is not in the plan.
+    #[error("step {step} depends on {missing}, which is not in the plan")]
+    DanglingDependency {
+        /// The step.
+        step: String,
+        /// The missing dependency.
+        missing: String,
+    },
+}
+
+/// What one run needs.
+pub struct Apply<'a> {
+    /// Clients.
+    pub cloud: &'a Cloud,
+    /// The plan file's spec (request bodies are built from it).
+    pub spec: &'a Spec,
+    /// The plan to run.
+    pub plan: &'a Plan,
+    /// The live state the plan was made from.
+    pub live: &'a LiveSnapshot,
+    /// Options.
+    pub options: &'a ApplyOptions,
+    /// Where secrets are read.
+    pub secrets: SecretSource,
+}
+
+/// The scheduler's view of a plan: one node per step, resources and waves numbered.
+pub fn nodes_of(
+    plan: &Plan,
+    spec: &Spec,
+    live: &LiveSnapshot,
+) -> Result<(Vec<Node>, Vec<Option<u32>>), ExecError> {
+    let index: HashMap<&str, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.0.as_str(), i))
+        .collect();
+    let mut resources: HashMap<&ResourceAddr, usize> = HashMap::new();
+    let mut wave_of: HashMap<&ResourceAddr, usize> = HashMap::new();
+    for (k, w) in spec.waves.iter().enumerate() {
+        for m in &w.members {
+            wave_of.insert(m, k);
+        }
+    }
+    let caps = spec.waves.iter().map(|w| w.max_parallel).collect();
+    let specix = SpecIndex::new(spec);
+    let mut nodes = Vec::with_capacity(plan.steps.len());
+    for s in &plan.steps {
+        let mut deps = Vec::with_capacity(s.depends_on.len());
+        for d in &s.depends_on {
+            let Some(&i) = index.get(d.0.as_str()) else {
+                return Err(ExecError::DanglingDependency {
+                    step: s.id.to_string(),
+                    missing: d.to_string(),
+                });
+            };
+            deps.push(i);
+        }
+        let mut node = Node::new(s.id.to_string(), &deps, estimate(s, &specix, live));
+        if let Some(r) = &s.resource {
+            let n = resources.len();
+            node.resource = Some(*resources.entry(r).or_insert(n));
+            node.wave = wave_of.get(r).copied();
+        }
+        if matches!(s.kind, StepKind::Barrier(_)) {
+            node = node.free();
+        }
+        nodes.push(node);
+    }
+    Ok((nodes, caps))
+}
+
+impl Apply<'_> {
+    /// Runs the plan to its end (or to the wait timeout, or an interrupt), reporting to
+    /// `sink`; returns the summary (also sent as the last event).
+    pub async fn run(
+        self,
+        sink: &dyn EventSink,
+        interrupt: &Interrupt,
+    ) -> Result<Summary, ExecError> {
+        let started = Instant::now();
+        let calls_before = self.cloud.stats().total_calls();
+        let plan = self.plan;
+        let opts = self.options;
+        let parallelism = opts.parallelism.max(1);
+        let (nodes, wave_caps) = nodes_of(plan, self.spec, self.live)?;
+        let mut sched = Scheduler::new(
+            nodes,
+            SchedulerOptions {
+                parallelism: Some(parallelism),
+                wave_caps,
+                fail_fast: opts.fail_fast,
+            },
+        );
+
+        let (store, writers) = LiveStore::new(
+            self.live.tasks.clone(),
+            self.live.migrations.clone(),
+            started,
+        );
+        let sms_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
+        let dcs_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
+        let pollers = CancellationToken::new();
+        let mut background = JoinSet::new();
+        {
+            let sms = self.cloud.sms().clone();
+            let poller = Poller {
+                interval: opts.poll_interval,
+                demand: store.sms.demand(),
+                writer: writers.sms,
+                rate: sms_rate.clone(),
+            };
+            let cancel = pollers.clone();
+            background.spawn(async move {
+                poller
+                    .run(
+                        move || {
+                            let sms = sms.clone();
+                            async move { sms.list_all_tasks(&ListTasksQuery::default()).await }
+                        },
+                        cancel,
+                    )
+                    .await;
+            });
+            let dcs = self.cloud.dcs().clone();
+            let poller = Poller {
+                interval: opts.poll_interval,
+                demand: store.dcs.demand(),
+                writer: writers.dcs,
+                rate: dcs_rate.clone(),
+            };
+            let cancel = pollers.clone();
+            background.spawn(async move {
+                poller
+                    .run(
+                        move || {
+                            let dcs = dcs.clone();
+                            async move { dcs.list_all_tasks(None).await }
+                        },
+                        cancel,
+                    )
+                    .await;
+            });
+        }
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cut = CancellationToken::new();
+        let ctx = Arc::new(Ctx {
+            cloud: self.cloud.clone(),
+            spec: SpecIndex::new(self.spec),
+            store,
+            sms_rate,
+            dcs_rate,
+            calls: Arc::new(Semaphore::new(parallelism)),
+            events: tx,
+            secrets: self.secrets.clone(),
+            cut: cut.clone(),
+            max_attempts: opts.max_attempts.max(1),
+            max_poll_failures: opts.max_poll_failures.max(1),
+            backoff: Duration::from_millis(500).min(opts.poll_interval),
+        });
+
+        let mut ids: HashMap<ResourceAddr, String> = plan
+            .resources
+            .iter()
+            .filter_map(|r| r.live_id.clone().map(|id| (r.addr.clone(), id)))
+            .collect();
+        let mut last_write: HashMap<ResourceAddr, Instant> = HashMap::new();
+        let mut errors: HashMap<usize, StepError> = HashMap::new();
+        let mut cut_called: HashMap<usize, (bool, Option<Progress>)> = HashMap::new();
+        let mut tasks: JoinSet<StepOutput> = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
+
+        sink.on_event(&Event::ApplyStart {
+            plan: plan.name.clone(),
+            steps: plan.steps.len(),
+            resources: plan
+                .resources
+                .iter()
+                .filter(|r| !r.steps.is_empty())
+                .count(),
+            parallelism,
+        });
+
+        let deadline = opts.wait_timeout.map(|d| started + d);
+        let sleep = tokio::time::sleep_until(deadline.unwrap_or(started));
+        tokio::pin!(sleep);
+        let mut timed_out = false;
+        let mut interrupted = false;
+        let mut aborted = false;
+
+        loop {
+            for ix in sched.ready() {
+                if !sched.start(ix) {
+                    continue;
+                }
+                let step = plan.steps[ix].clone();
+                let addr = step.resource.clone();
+                sink.on_event(&Event::StepStarted {
+                    step: step.id.to_string(),
+                    resource: addr.as_ref().map(ToString::to_string),
+                    label: step.label.clone(),
+                    symbol: step.symbol.clone(),
+                });
+                let input = StepInput {
+                    ix,
+                    task_id: addr.as_ref().and_then(|a| ids.get(a).cloned()),
+                    last_write: addr.as_ref().and_then(|a| last_write.get(a).copied()),
+                    step,
+                };
+                let handle = tasks.spawn(run_step(ctx.clone(), input));
+                running.insert(handle.id(), ix);
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = interrupt.abort.cancelled(), if !aborted => {
+                    aborted = true;
+                    interrupted = true;
+                    sched.stop();
+                    cut.cancel();
+                    tasks.abort_all();
+                }
+                _ = interrupt.stop.cancelled(), if !interrupted => {
+                    interrupted = true;
+                    sched.stop();
+                    cut.cancel();
+                }
+                _ = &mut sleep, if deadline.is_some() && !timed_out => {
+                    timed_out = true;
+                    cut.cancel();
+                }
+                Some(event) = rx.recv() => sink.on_event(&event),
+                Some(joined) = tasks.join_next_with_id() => {
+                    let (ix, out) = match joined {
+                        Ok((id, out)) => {
+                            running.remove(&id);
+                            (out.ix, Some(out))
+                        }
+                        Err(e) => {
+                            let ix = running.remove(&e.id()).unwrap_or(usize::MAX);
+                            if e.is_cancelled() {
+                                // Aborted by the second Ctrl-C: it may or may not have sent.
+                                if ix != usize::MAX {
+                                    cut_called.insert(ix, (true, None));
+                                    sched.complete(ix, Outcome::InProgress);
+                                }
+                                continue;
+                            }
+                            (ix, None)
+                        }
+                    };
+                    if ix == usize::MAX {
+                        continue;
+                    }
+                    while let Ok(event) = rx.try_recv() {
+                        sink.on_event(&event);
+                    }
+                    let step = &plan.steps[ix];
+                    let resource = step.resource.as_ref().map(ToString::to_string);
+                    let Some(out) = out else {
+                        let error = StepError::new("the step panicked (a bug in migplan)");
+                        sink.on_event(&Event::StepFailed { step: step.id.to_string(), resource, error: error.clone() });
+                        errors.insert(ix, error);
+                        let skipped = sched.complete(ix, Outcome::Failed);
+                        emit_skipped(sink, plan, ix, &skipped);
+                        continue;
+                    };
+                    if let Some(addr) = &step.resource {
+                        if let Some(id) = &out.task_id {
+                            ids.insert(addr.clone(), id.clone());
+                        }
+                        if let Some(w) = out.wrote_at {
+                            last_write.insert(addr.clone(), w);
+                        }
+                    }
+                    match out.result {
+                        StepResult::Done { note } => {
+                            sink.on_event(&Event::StepCompleted {
+                                step: step.id.to_string(),
+                                resource,
+                                note,
+                                id: matches!(step.kind, StepKind::CreateTask(_) | StepKind::CreateMigration(_))
+                                    .then(|| out.task_id.clone())
+                                    .flatten(),
+                            });
+                            sched.complete(ix, Outcome::Done);
+                        }
+                        StepResult::Failed(error) => {
+                            sink.on_event(&Event::StepFailed { step: step.id.to_string(), resource, error: error.clone() });
+                            errors.insert(ix, error);
+                            let skipped = sched.complete(ix, Outcome::Failed);
+                            emit_skipped(sink, plan, ix, &skipped);
+                        }
+                        StepResult::Cut { called } => {
+                            cut_called.insert(ix, (called, out.progress));
+                            sched.complete(ix, Outcome::InProgress);
+                        }
+                    }
+                }
+            }
+        }
+        while let Ok(event) = rx.try_recv() {
+            sink.on_event(&event);
+        }
+        pollers.cancel();
+        while background.join_next().await.is_some() {}
+
+        let summary = summarize(
+            plan,
+            &sched,
+            &errors,
+            &cut_called,
+            Flags {
+                timed_out,
+                interrupted,
+            },
+            self.cloud
+                .stats()
+                .total_calls()
+                .saturating_sub(calls_before),
+            started.elapsed(),
+        );
+        sink.on_event(&Event::ApplySummary(summary.clone()));
+        Ok(summary)
+    }
+}
+
+fn emit_skipped(sink: &dyn EventSink, plan: &Plan, root: usize, skipped: &[usize]) {
+    for &s in skipped {
+        let step = &plan.steps[s];
+        if matches!(step.kind, StepKind::Barrier(_)) {
+            continue;
+        }
+        sink.on_event(&Event::StepSkipped {
+            step: step.id.to_string(),
+            resource: step.resource.as_ref().map(ToString::to_string),
+            because: plan.steps[root].id.to_string(),
+        });
+    }
+}
+
+struct Flags {
+    timed_out: bool,
+    interrupted: bool,
+}
+
+fn summarize(
+    plan: &Plan,
+    sched: &Scheduler,
+    errors: &HashMap<usize, StepError>,
+    cut: &HashMap<usize, (bool, Option<Progress>)>,
+    flags: Flags,
+    api_calls: u64,
+    elapsed: Duration,
+) -> Summary {
+    let mut s = Summary {
+        status: RunStatus::Complete,
+        done: Vec::new(),
+        failed: Vec::new(),
+        skipped: Vec::new(),
+        in_progress: Vec::new(),
+        not_started: Vec::new(),
+        api_calls,
+        elapsed_seconds: elapsed.as_secs_f64(),
+    };
+    for (ix, step) in plan.steps.iter().enumerate() {
+        if matches!(step.kind, StepKind::Barrier(_)) {
+            continue;
+        }
+        let id = step.id.to_string();
+        let resource = step.resource.as_ref().map(ToString::to_string);
+        match sched.state(ix) {
+            StepState::Done => s.done.push(StepRef { step: id, resource }),
+            StepState::Failed => s.failed.push(FailedStep {
+                step: id,
+                resource,
+                error: errors
+                    .get(&ix)
+                    .cloned()
+                    .unwrap_or_else(|| StepError::new("failed")),
+            }),
+            StepState::Skipped { because } => s.skipped.push(SkippedStep {
+                step: id,
+                resource,
+                because: plan.steps[because].id.to_string(),
+            }),
+            StepState::InProgress | StepState::Running => match cut.get(&ix) {
+                Some((false, _)) => s.not_started.push(PendingStep {
+                    step: id,
+                    resource,
+                    waiting_on: None,
+                }),
+                other => s.in_progress.push(InProgressStep {
+                    step: id,
+                    resource,
+                    progress: other.and_then(|(_, p)| p.clone()),
+                }),
+            },
+            StepState::Pending => s.not_started.push(PendingStep {
+                step: id,
+                resource,
+                waiting_on: sched.waiting_on(ix).map(|d| plan.steps[d].id.to_string()),
+            }),
+        }
+    }
+    let unfinished = !s.in_progress.is_empty() || !s.not_started.is_empty();
+    s.status = if !s.failed.is_empty() {
+        RunStatus::Failed
+    } else if flags.interrupted && unfinished {
+        RunStatus::Interrupted
+    } else if unfinished {
+        // The wait timeout elapsed with work left: the next run picks up.
+        debug_assert!(flags.timed_out || flags.interrupted);
+        RunStatus::TimedOut
+    } else {
+        RunStatus::Complete
+    };
+    s
+}

@@ -1,0 +1,312 @@
+//! What the executor reports while it runs: [`Event`]s pushed into an [`EventSink`].
+//!
+//! # Wire format
+//!
+//! `migplan apply --format json` writes one event per line, serialized with a `type` tag and
+//! these stable names: `apply_start`, `step_started`, `step_progress`, `step_waiting`,
+//! `step_completed`, `step_failed`, `step_skipped`, `apply_summary`. Fields are added over
+//! time, never renamed. Secrets never appear in events.
+
+use serde::Serialize;
+
+/// One thing that happened during an apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The run begins.
+    ApplyStart {
+        /// The plan's name.
+        plan: String,
+        /// Steps to run (barriers included).
+        steps: usize,
+        /// Resources with steps.
+        resources: usize,
+        /// `--parallelism`.
+        parallelism: usize,
+    },
+    /// A step was dispatched.
+    StepStarted {
+        /// Step id, e.g. `server.db-01#start`.
+        step: String,
+        /// Resource address, e.g. `server.db-01`.
+        resource: Option<String>,
+        /// Human label, e.g. `start`.
+        label: String,
+        /// Stable symbol (`+ ~ > … |`).
+        symbol: String,
+    },
+    /// Progress of a waiting step, from the shared poll.
+    StepProgress {
+        /// Step id.
+        step: String,
+        /// Resource address.
+        resource: Option<String>,
+        /// Progress read from the API.
+        progress: Progress,
+    },
+    /// A step made its call (if any) and now waits for its postcondition.
+    StepWaiting {
+        /// Step id.
+        step: String,
+        /// Resource address.
+        resource: Option<String>,
+        /// What it waits for (`MIGRATE_SUCCESS`, `source finished`, ...).
+        until: String,
+    },
+    /// A step reached its postcondition.
+    StepCompleted {
+        /// Step id.
+        step: String,
+        /// Resource address.
+        resource: Option<String>,
+        /// How it ended when not by the plain call (`already done`, `adopted task ...`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// Live id learned by a create.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// A step failed.
+    StepFailed {
+        /// Step id.
+        step: String,
+        /// Resource address.
+        resource: Option<String>,
+        /// The failure.
+        error: StepError,
+    },
+    /// A step was not run because a step it depends on failed.
+    StepSkipped {
+        /// Step id.
+        step: String,
+        /// Resource address.
+        resource: Option<String>,
+        /// The failed step (the root cause, named once).
+        because: String,
+    },
+    /// The run ended.
+    ApplySummary(Summary),
+}
+
+/// Why a step failed: the API's error code and message when the API said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepError {
+    /// API error code (`SMS.1039`, `DCS.4957`, ...), when there is one.
+    pub code: Option<String>,
+    /// The message.
+    pub message: String,
+}
+
+impl StepError {
+    /// An error without an API code.
+    pub fn new(message: impl Into<String>) -> Self {
+        StepError {
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// From a cloud error: its code and its display text.
+    pub fn from_cloud(e: &migplan_cloud::Error) -> Self {
+        let message = match &*e.kind {
+            migplan_cloud::ErrorKind::Api { message, .. } => message.clone(),
+            _ => e.to_string(),
+        };
+        StepError {
+            code: e.code().map(str::to_owned),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(c) => write!(f, "{c}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Progress of a resource, read from the list calls the pollers make.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Progress {
+    /// Live state (`RUNNING`, `FULLMIGRATING`, `testing`, ...).
+    pub state: String,
+    /// Percent of the copy (bytes replicated of bytes to replicate, else the running
+    /// subtask's progress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
+    /// The running subtask, e.g. `MIGRATE_BLOCK`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtask: Option<String>,
+    /// `migrate_speed`, Mbit/s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed_mbps: Option<f64>,
+    /// `remain_seconds`: the service's estimate of the time left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<i64>,
+}
+
+/// A step in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRef {
+    /// Step id.
+    pub step: String,
+    /// Resource address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// A failed step in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedStep {
+    /// Step id.
+    pub step: String,
+    /// Resource address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The failure.
+    pub error: StepError,
+}
+
+/// A skipped step in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedStep {
+    /// Step id.
+    pub step: String,
+    /// Resource address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The failed step it depends on.
+    pub because: String,
+}
+
+/// A step still running in the cloud when the run stopped watching it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InProgressStep {
+    /// Step id.
+    pub step: String,
+    /// Resource address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Last progress seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+}
+
+/// A step not started (it waits on a step in progress, or the run was stopped).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingStep {
+    /// Step id.
+    pub step: String,
+    /// Resource address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The unfinished step it waits for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_on: Option<String>,
+}
+
+/// How the run ended overall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step reached its postcondition.
+    Complete,
+    /// Some step failed.
+    Failed,
+    /// `--wait-timeout` elapsed with work still in progress.
+    TimedOut,
+    /// Ctrl-C: dispatching stopped, in-flight calls finished.
+    Interrupted,
+}
+
+/// The end of a run: what was done, failed, skipped, and is still in progress.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Overall status (drives the exit code).
+    pub status: RunStatus,
+    /// Steps done (barriers not counted).
+    pub done: Vec<StepRef>,
+    /// Steps failed, with the API's code and message.
+    pub failed: Vec<FailedStep>,
+    /// Steps skipped because a dependency failed.
+    pub skipped: Vec<SkippedStep>,
+    /// Steps still running in the cloud.
+    pub in_progress: Vec<InProgressStep>,
+    /// Steps not started.
+    pub not_started: Vec<PendingStep>,
+    /// API calls made by this run, all routes (pollers included).
+    pub api_calls: u64,
+    /// Wall-clock duration of the run, in seconds.
+    pub elapsed_seconds: f64,
+}
+
+/// Receives events. Implementations render them (bars, log lines, JSON Lines) or count them.
+///
+/// The executor calls it from its single owner loop, in order, never concurrently.
+pub trait EventSink {
+    /// One event.
+    fn on_event(&self, event: &Event);
+}
+
+/// A sink that drops everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    fn on_event(&self, _: &Event) {}
+}
+
+/// A sink that keeps every event (for tests).
+#[derive(Debug, Default)]
+pub struct VecSink(pub std::sync::Mutex<Vec<Event>>);
+
+impl VecSink {
+    /// The events so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+impl EventSink for VecSink {
+    fn on_event(&self, event: &Event) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(event.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_stable_snake_case_type_tags() {
+        let e = Event::StepFailed {
+            step: "server.a#start".into(),
+            resource: Some("server.a".into()),
+            error: StepError {
+                code: Some("SMS.1039".into()),
+                message: "no".into(),
+            },
+        };
+        let v = serde_json::to_value(&e).expect("json");
+        assert_eq!(v["type"], "step_failed");
+        assert_eq!(v["error"]["code"], "SMS.1039");
+        let s = Event::ApplySummary(Summary {
+            status: RunStatus::TimedOut,
+            done: vec![],
+            failed: vec![],
+            skipped: vec![],
+            in_progress: vec![],
+            not_started: vec![],
+            api_calls: 3,
+            elapsed_seconds: 0.5,
+        });
+        let v = serde_json::to_value(&s).expect("json");
+        assert_eq!(v["type"], "apply_summary");
+        assert_eq!(v["status"], "timed_out");
+    }
+}

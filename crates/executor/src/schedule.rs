@@ -1,0 +1,683 @@
+//! [`Scheduler`]: which step may start now. Synchronous data, no runtime, no clock.
+//!
+//! The scheduler knows the DAG (nodes and their dependencies), an estimated duration per node,
+//! and the limits; the driver tells it what started ([`Scheduler::start`]) and how it ended
+//! ([`Scheduler::complete`]). It answers [`Scheduler::ready`]: the steps that may start now,
+//! heading the longest remaining path first.
+//!
+//! Limits, all enforced by `ready()`:
+//! - `parallelism`: steps in flight (a call or a wait; barriers are free);
+//! - one step per resource at a time (at most one mutating call per resource is in flight);
+//! - wave caps: a wave with `max_parallel: N` has at most N members *active* (a member is
+//!   active from its first step's start until its last step ends);
+//! - after a failure under `fail_fast`, or after [`Scheduler::stop`], nothing new starts.
+//!
+//! A failed step marks its transitive dependents [`StepState::Skipped`] (naming the root
+//! failure once); independent chains go on. A step that ended [`Outcome::InProgress`] (its
+//! wait was cut by `--wait-timeout` or Ctrl-C) keeps its slot and its dependents stay
+//! pending: the next run re-attaches to it.
+//!
+//! ```
+//! use migplan_executor::schedule::{Node, Outcome, Scheduler, SchedulerOptions};
+//! // a → b, and c independent; c is longer, so it heads the queue.
+//! let nodes = vec![
+//!     Node::new("a", &[], 10).resource(0),
+//!     Node::new("b", &[0], 10).resource(0),
+//!     Node::new("c", &[], 30).resource(1),
+//! ];
+//! let mut s = Scheduler::new(nodes, SchedulerOptions::default());
+//! assert_eq!(s.ready(), vec![2, 0]);
+//! s.start(2);
+//! s.start(0);
+//! s.complete(0, Outcome::Done);
+//! assert_eq!(s.ready(), vec![1]);
+//! ```
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+/// Index of a node (its position in the node list).
+pub type NodeIx = usize;
+
+/// One step as the scheduler sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Name for messages (the step id).
+    pub name: String,
+    /// Nodes that must be done first.
+    pub deps: Vec<NodeIx>,
+    /// Resource index (steps of one resource never run at the same time).
+    pub resource: Option<usize>,
+    /// Wave index of its resource.
+    pub wave: Option<usize>,
+    /// Estimated duration, in (virtual) seconds. Orders the ready queue.
+    pub estimate: u64,
+    /// A node that takes no slot and completes as soon as it is ready (a wave barrier).
+    pub free: bool,
+}
+
+impl Node {
+    /// A node with dependencies and an estimate.
+    pub fn new(name: impl Into<String>, deps: &[NodeIx], estimate: u64) -> Self {
+        Node {
+            name: name.into(),
+            deps: deps.to_vec(),
+            resource: None,
+            wave: None,
+            estimate,
+            free: false,
+        }
+    }
+    /// Sets the resource.
+    pub fn resource(mut self, r: usize) -> Self {
+        self.resource = Some(r);
+        self
+    }
+    /// Sets the wave.
+    pub fn wave(mut self, w: usize) -> Self {
+        self.wave = Some(w);
+        self
+    }
+    /// Marks it free (a barrier).
+    pub fn free(mut self) -> Self {
+        self.free = true;
+        self
+    }
+}
+
+/// Limits and policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchedulerOptions {
+    /// Steps in flight at most (`None` = unbounded).
+    pub parallelism: Option<usize>,
+    /// `max_parallel` per wave index (`None` = no cap).
+    pub wave_caps: Vec<Option<u32>>,
+    /// Stop starting anything after the first failure.
+    pub fail_fast: bool,
+}
+
+/// How a started step ended, as far as scheduling is concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Its postcondition holds.
+    Done,
+    /// It failed; dependents are skipped.
+    Failed,
+    /// Its call (if any) was made but its postcondition was not reached before the run
+    /// stopped watching (wait timeout, Ctrl-C). Keeps its slot; dependents stay pending.
+    InProgress,
+}
+
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    /// Not started yet.
+    Pending,
+    /// Started, not ended.
+    Running,
+    /// Ended with its postcondition reached.
+    Done,
+    /// Failed.
+    Failed,
+    /// Still running in the cloud; this run stopped watching it.
+    InProgress,
+    /// Not run because `because` failed (the root failure, named once).
+    Skipped {
+        /// The failed step.
+        because: NodeIx,
+    },
+}
+
+/// Why nothing new starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `--fail-fast` after this step failed.
+    FailFast(NodeIx),
+    /// Interrupted (Ctrl-C) or stopped by the driver.
+    Stopped,
+}
+
+/// The pure scheduler. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    nodes: Vec<Node>,
+    succ: Vec<Vec<NodeIx>>,
+    deps_left: Vec<usize>,
+    state: Vec<StepState>,
+    priority: Vec<u64>,
+    ready: BTreeSet<(Reverse<u64>, NodeIx)>,
+    running: usize,
+    resource_busy: Vec<bool>,
+    resource_left: Vec<usize>,
+    resource_started: Vec<bool>,
+    wave_active: Vec<u32>,
+    opts: SchedulerOptions,
+    stop: Option<Stop>,
+}
+
+impl Scheduler {
+    /// A scheduler over `nodes` (dependencies must point at valid indices and form a DAG; a
+    /// node whose dependency never completes simply never becomes ready).
+    pub fn new(nodes: Vec<Node>, opts: SchedulerOptions) -> Self {
+        let n = nodes.len();
+        let mut succ = vec![Vec::new(); n];
+        let mut deps_left = vec![0; n];
+        for (i, node) in nodes.iter().enumerate() {
+            for &d in &node.deps {
+                if d < n && d != i {
+                    succ[d].push(i);
+                    deps_left[i] += 1;
+                }
+            }
+        }
+        let priority = longest_remaining(&nodes, &succ);
+        let resources = nodes
+            .iter()
+            .filter_map(|n| n.resource)
+            .max()
+            .map_or(0, |m| m + 1);
+        let mut resource_left = vec![0; resources];
+        for node in &nodes {
+            if let Some(r) = node.resource {
+                resource_left[r] += 1;
+            }
+        }
+        let waves = nodes
+            .iter()
+            .filter_map(|n| n.wave)
+            .max()
+            .map_or(0, |m| m + 1)
+            .max(opts.wave_caps.len());
+        let mut s = Scheduler {
+            nodes,
+            succ,
+            deps_left,
+            state: vec![StepState::Pending; n],
+            priority,
+            ready: BTreeSet::new(),
+            running: 0,
+            resource_busy: vec![false; resources],
+            resource_left,
+            resource_started: vec![false; resources],
+            wave_active: vec![0; waves],
+            opts,
+            stop: None,
+        };
+        let roots: Vec<NodeIx> = (0..n).filter(|&i| s.deps_left[i] == 0).collect();
+        for i in roots {
+            s.make_ready(i);
+        }
+        s
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Longest remaining path from each node (its own estimate included).
+    pub fn priority(&self, ix: NodeIx) -> u64 {
+        self.priority[ix]
+    }
+
+    /// A node's state.
+    pub fn state(&self, ix: NodeIx) -> StepState {
+        self.state[ix]
+    }
+
+    /// Every node's state.
+    pub fn states(&self) -> &[StepState] {
+        &self.state
+    }
+
+    /// Why nothing new starts, if so.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop
+    }
+
+    /// Steps started and not ended.
+    pub fn running(&self) -> usize {
+        self.state
+            .iter()
+            .filter(|s| **s == StepState::Running)
+            .count()
+    }
+
+    /// Stops dispatching (Ctrl-C): `ready()` is empty from now on.
+    pub fn stop(&mut self) {
+        self.stop.get_or_insert(Stop::Stopped);
+    }
+
+    /// The steps that may start now, best first, within every limit. Starting all of them
+    /// (in order) is allowed.
+    pub fn ready(&self) -> Vec<NodeIx> {
+        if self.stop.is_some() {
+            return Vec::new();
+        }
+        let mut slots = self
+            .opts
+            .parallelism
+            .map(|p| p.saturating_sub(self.running));
+        let mut out = Vec::new();
+        let mut taken_resources: Vec<usize> = Vec::new();
+        let mut extra_active = vec![0u32; self.wave_active.len()];
+        for &(_, ix) in &self.ready {
+            if slots == Some(0) {
+                break;
+            }
+            let node = &self.nodes[ix];
+            if let Some(r) = node.resource {
+                if self.resource_busy[r] || taken_resources.contains(&r) {
+                    continue;
+                }
+                if !self.resource_started[r]
+                    && let Some(w) = node.wave
+                    && let Some(Some(cap)) = self.opts.wave_caps.get(w)
+                {
+                    if self.wave_active[w] + extra_active[w] >= *cap {
+                        continue;
+                    }
+                    extra_active[w] += 1;
+                }
+                taken_resources.push(r);
+            }
+            out.push(ix);
+            if let Some(s) = slots.as_mut() {
+                *s -= 1;
+            }
+        }
+        out
+    }
+
+    /// Marks a ready step started. Returns false (and does nothing) when it is not ready.
+    pub fn start(&mut self, ix: NodeIx) -> bool {
+        if self.stop.is_some() {
+            return false;
+        }
+        let key = (Reverse(self.priority[ix]), ix);
+        if !self.ready.remove(&key) {
+            return false;
+        }
+        self.state[ix] = StepState::Running;
+        self.running += 1;
+        if let Some(r) = self.nodes[ix].resource {
+            self.resource_busy[r] = true;
+            if !self.resource_started[r] {
+                self.resource_started[r] = true;
+                if let Some(w) = self.nodes[ix].wave {
+                    self.wave_active[w] += 1;
+                }
+            }
+        }
+        true
+    }
+
+    /// Records how a started step ended. Returns the steps newly skipped because of it.
+    pub fn complete(&mut self, ix: NodeIx, outcome: Outcome) -> Vec<NodeIx> {
+        if self.state[ix] != StepState::Running {
+            return Vec::new();
+        }
+        match outcome {
+            Outcome::InProgress => {
+                // Keeps its slot, its resource and its wave membership.
+                self.state[ix] = StepState::InProgress;
+                Vec::new()
+            }
+            Outcome::Done => {
+                self.end(ix, StepState::Done);
+                for s in self.succ[ix].clone() {
+                    self.deps_left[s] -= 1;
+                    if self.deps_left[s] == 0 && self.state[s] == StepState::Pending {
+                        self.make_ready(s);
+                    }
+                }
+                Vec::new()
+            }
+            Outcome::Failed => {
+                // Stop first, then mark: nothing can be dispatched in between.
+                if self.opts.fail_fast {
+                    self.stop.get_or_insert(Stop::FailFast(ix));
+                }
+                self.end(ix, StepState::Failed);
+                self.skip_dependents(ix)
+            }
+        }
+    }
+
+    /// True when nothing is running and nothing more can start.
+    pub fn is_finished(&self) -> bool {
+        self.running() == 0 && self.ready().is_empty()
+    }
+
+    /// For a pending step, the first dependency that is not done (what it waits for).
+    pub fn waiting_on(&self, ix: NodeIx) -> Option<NodeIx> {
+        self.nodes[ix]
+            .deps
+            .iter()
+            .copied()
+            .find(|&d| self.state[d] != StepState::Done)
+    }
+
+    fn end(&mut self, ix: NodeIx, state: StepState) {
+        self.state[ix] = state;
+        self.running -= 1;
+        if let Some(r) = self.nodes[ix].resource {
+            self.resource_busy[r] = false;
+            self.resource_done_one(r, ix);
+        }
+    }
+
+    fn resource_done_one(&mut self, r: usize, ix: NodeIx) {
+        self.resource_left[r] = self.resource_left[r].saturating_sub(1);
+        if self.resource_left[r] == 0
+            && self.resource_started[r]
+            && let Some(w) = self.nodes[ix].wave
+        {
+            self.wave_active[w] = self.wave_active[w].saturating_sub(1);
+        }
+    }
+
+    fn skip_dependents(&mut self, root: NodeIx) -> Vec<NodeIx> {
+        let mut skipped = Vec::new();
+        let mut stack = self.succ[root].clone();
+        while let Some(s) = stack.pop() {
+            if self.state[s] != StepState::Pending {
+                continue;
+            }
+            self.ready.remove(&(Reverse(self.priority[s]), s));
+            self.state[s] = StepState::Skipped { because: root };
+            if let Some(r) = self.nodes[s].resource {
+                self.resource_done_one(r, s);
+            }
+            skipped.push(s);
+            stack.extend(self.succ[s].iter().copied());
+        }
+        skipped.sort_unstable();
+        skipped
+    }
+
+    /// Makes a node ready; a free node completes at once (and may release others).
+    fn make_ready(&mut self, ix: NodeIx) {
+        let mut work = vec![ix];
+        while let Some(i) = work.pop() {
+            if !self.nodes[i].free {
+                self.ready.insert((Reverse(self.priority[i]), i));
+                continue;
+            }
+            self.state[i] = StepState::Done;
+            for &s in &self.succ[i] {
+                self.deps_left[s] -= 1;
+                if self.deps_left[s] == 0 && self.state[s] == StepState::Pending {
+                    work.push(s);
+                }
+            }
+        }
+    }
+}
+
+/// Longest path from each node to a sink, its own estimate included (reverse topological
+/// order by Kahn's algorithm; nodes on a cycle, which a sealed plan never has, get their own
+/// estimate).
+fn longest_remaining(nodes: &[Node], succ: &[Vec<NodeIx>]) -> Vec<u64> {
+    let n = nodes.len();
+    let mut out_left: Vec<usize> = succ.iter().map(Vec::len).collect();
+    let mut preds: Vec<Vec<NodeIx>> = vec![Vec::new(); n];
+    for (i, ss) in succ.iter().enumerate() {
+        for &s in ss {
+            preds[s].push(i);
+        }
+    }
+    let mut prio: Vec<u64> = nodes.iter().map(|x| x.estimate).collect();
+    let mut stack: Vec<NodeIx> = (0..n).filter(|&i| out_left[i] == 0).collect();
+    while let Some(i) = stack.pop() {
+        let best = succ[i].iter().map(|&s| prio[s]).max().unwrap_or(0);
+        prio[i] = nodes[i].estimate.saturating_add(best);
+        for &p in &preds[i] {
+            out_left[p] -= 1;
+            if out_left[p] == 0 {
+                stack.push(p);
+            }
+        }
+    }
+    prio
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(parallelism: Option<usize>) -> SchedulerOptions {
+        SchedulerOptions {
+            parallelism,
+            ..SchedulerOptions::default()
+        }
+    }
+
+    /// Starts everything ready and returns it.
+    fn dispatch(s: &mut Scheduler) -> Vec<NodeIx> {
+        let r = s.ready();
+        for &i in &r {
+            assert!(s.start(i));
+        }
+        r
+    }
+
+    #[test]
+    fn longest_remaining_path_heads_the_queue() {
+        //  a(5) → b(5)        c(20)     d(1) → e(30)
+        let nodes = vec![
+            Node::new("a", &[], 5).resource(0),
+            Node::new("b", &[0], 5).resource(0),
+            Node::new("c", &[], 20).resource(1),
+            Node::new("d", &[], 1).resource(2),
+            Node::new("e", &[3], 30).resource(2),
+        ];
+        let s = Scheduler::new(nodes, opts(None));
+        assert_eq!(s.priority(3), 31);
+        assert_eq!(s.priority(0), 10);
+        assert_eq!(s.ready(), vec![3, 2, 0]);
+    }
+
+    #[test]
+    fn a_step_starts_only_when_every_dependency_is_done() {
+        //  a ─┐
+        //     ├→ c
+        //  b ─┘
+        let nodes = vec![
+            Node::new("a", &[], 1),
+            Node::new("b", &[], 1),
+            Node::new("c", &[0, 1], 1),
+        ];
+        let mut s = Scheduler::new(nodes, opts(None));
+        assert_eq!(dispatch(&mut s), vec![0, 1]);
+        s.complete(0, Outcome::Done);
+        assert!(s.ready().is_empty());
+        s.complete(1, Outcome::Done);
+        assert_eq!(s.ready(), vec![2]);
+    }
+
+    #[test]
+    fn parallelism_bounds_steps_in_flight() {
+        let nodes = (0..5)
+            .map(|i| Node::new(format!("n{i}"), &[], 10).resource(i))
+            .collect();
+        let mut s = Scheduler::new(nodes, opts(Some(2)));
+        assert_eq!(dispatch(&mut s), vec![0, 1]);
+        assert!(s.ready().is_empty());
+        s.complete(1, Outcome::Done);
+        assert_eq!(dispatch(&mut s), vec![2]);
+    }
+
+    #[test]
+    fn failure_skips_transitive_dependents_and_independent_chains_go_on() {
+        //  a → b → c      d → e
+        //       ↘ f
+        let nodes = vec![
+            Node::new("a", &[], 1).resource(0),
+            Node::new("b", &[0], 1).resource(0),
+            Node::new("c", &[1], 1).resource(0),
+            Node::new("d", &[], 1).resource(1),
+            Node::new("e", &[3], 1).resource(1),
+            Node::new("f", &[1], 1).resource(2),
+        ];
+        let mut s = Scheduler::new(nodes, opts(None));
+        assert_eq!(dispatch(&mut s), vec![0, 3]);
+        assert!(s.complete(0, Outcome::Failed) == vec![1, 2, 5]);
+        assert_eq!(s.state(2), StepState::Skipped { because: 0 });
+        assert_eq!(s.state(5), StepState::Skipped { because: 0 });
+        s.complete(3, Outcome::Done);
+        assert_eq!(dispatch(&mut s), vec![4]);
+        s.complete(4, Outcome::Done);
+        assert!(s.is_finished());
+    }
+
+    #[test]
+    fn fail_fast_stops_dispatching_everything() {
+        let nodes = vec![
+            Node::new("a", &[], 1).resource(0),
+            Node::new("b", &[], 1).resource(1),
+            Node::new("c", &[1], 1).resource(1),
+            Node::new("d", &[], 1).resource(2),
+        ];
+        let mut s = Scheduler::new(
+            nodes,
+            SchedulerOptions {
+                parallelism: Some(2),
+                fail_fast: true,
+                ..SchedulerOptions::default()
+            },
+        );
+        assert_eq!(dispatch(&mut s), vec![1, 0]);
+        s.complete(0, Outcome::Failed);
+        assert_eq!(s.stopped(), Some(Stop::FailFast(0)));
+        assert!(s.ready().is_empty(), "d must not start");
+        // The in-flight step still ends normally.
+        s.complete(1, Outcome::Done);
+        assert!(s.ready().is_empty());
+        assert_eq!(s.state(2), StepState::Pending);
+        assert_eq!(s.state(3), StepState::Pending);
+        assert!(s.is_finished());
+    }
+
+    #[test]
+    fn one_step_per_resource_at_a_time() {
+        // Two independent steps of the same resource (no edge between them).
+        let nodes = vec![
+            Node::new("x", &[], 5).resource(0),
+            Node::new("y", &[], 4).resource(0),
+            Node::new("z", &[], 1).resource(1),
+        ];
+        let mut s = Scheduler::new(nodes, opts(None));
+        assert_eq!(dispatch(&mut s), vec![0, 2]);
+        s.complete(0, Outcome::Done);
+        assert_eq!(dispatch(&mut s), vec![1]);
+    }
+
+    #[test]
+    fn wave_cap_counts_members_that_are_active() {
+        // Three members of wave 0 (cap 2), each a two-step chain; one outside.
+        let mut nodes = Vec::new();
+        for r in 0..3 {
+            let first = nodes.len();
+            nodes.push(Node::new(format!("r{r}.a"), &[], 10).resource(r).wave(0));
+            nodes.push(
+                Node::new(format!("r{r}.b"), &[first], 10)
+                    .resource(r)
+                    .wave(0),
+            );
+        }
+        nodes.push(Node::new("other", &[], 1).resource(3));
+        let mut s = Scheduler::new(
+            nodes,
+            SchedulerOptions {
+                wave_caps: vec![Some(2)],
+                ..SchedulerOptions::default()
+            },
+        );
+        assert_eq!(dispatch(&mut s), vec![0, 2, 6]);
+        // r0 between its steps is still active: r2 may not start.
+        s.complete(0, Outcome::Done);
+        assert_eq!(dispatch(&mut s), vec![1]);
+        s.complete(1, Outcome::Done);
+        // r0 is finished: r2 may start.
+        assert_eq!(dispatch(&mut s), vec![4]);
+    }
+
+    #[test]
+    fn a_failed_member_frees_its_wave_slot() {
+        let nodes = vec![
+            Node::new("a1", &[], 1).resource(0).wave(0),
+            Node::new("a2", &[0], 1).resource(0).wave(0),
+            Node::new("b1", &[], 1).resource(1).wave(0),
+        ];
+        let mut s = Scheduler::new(
+            nodes,
+            SchedulerOptions {
+                wave_caps: vec![Some(1)],
+                ..SchedulerOptions::default()
+            },
+        );
+        assert_eq!(dispatch(&mut s), vec![0]);
+        s.complete(0, Outcome::Failed);
+        assert_eq!(dispatch(&mut s), vec![2]);
+    }
+
+    #[test]
+    fn barriers_complete_at_once_and_take_no_slot() {
+        //  a ─→ |barrier| ─→ b
+        //  c ─↗
+        let nodes = vec![
+            Node::new("a", &[], 1).resource(0),
+            Node::new("c", &[], 1).resource(1),
+            Node::new("barrier", &[0, 1], 0).free(),
+            Node::new("b", &[2], 1).resource(2),
+        ];
+        let mut s = Scheduler::new(nodes, opts(Some(2)));
+        assert_eq!(dispatch(&mut s), vec![0, 1]);
+        s.complete(0, Outcome::Done);
+        s.complete(1, Outcome::Done);
+        assert_eq!(s.state(2), StepState::Done);
+        assert_eq!(s.ready(), vec![3]);
+    }
+
+    #[test]
+    fn in_progress_keeps_its_slot_and_holds_its_dependents() {
+        let nodes = vec![
+            Node::new("wait", &[], 100).resource(0),
+            Node::new("test", &[0], 1).resource(0),
+            Node::new("other", &[], 1).resource(1),
+        ];
+        let mut s = Scheduler::new(nodes, opts(Some(1)));
+        assert_eq!(dispatch(&mut s), vec![0]);
+        s.complete(0, Outcome::InProgress);
+        assert_eq!(s.state(0), StepState::InProgress);
+        assert!(s.ready().is_empty(), "the slot stays taken");
+        assert_eq!(s.waiting_on(1), Some(0));
+        assert!(s.is_finished());
+    }
+
+    #[test]
+    fn stop_means_nothing_new() {
+        let nodes = vec![Node::new("a", &[], 1), Node::new("b", &[], 1)];
+        let mut s = Scheduler::new(nodes, opts(None));
+        s.start(0);
+        s.stop();
+        assert!(s.ready().is_empty());
+        assert!(!s.start(1));
+        s.complete(0, Outcome::Done);
+        assert!(s.is_finished());
+    }
+
+    #[test]
+    fn completing_twice_or_a_step_never_started_is_ignored() {
+        let nodes = vec![Node::new("a", &[], 1), Node::new("b", &[0], 1)];
+        let mut s = Scheduler::new(nodes, opts(None));
+        assert!(s.complete(1, Outcome::Done).is_empty());
+        assert_eq!(s.state(1), StepState::Pending);
+        s.start(0);
+        s.complete(0, Outcome::Done);
+        s.complete(0, Outcome::Failed);
+        assert_eq!(s.state(0), StepState::Done);
+        assert_eq!(s.ready(), vec![1]);
+    }
+}

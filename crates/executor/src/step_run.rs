@@ -1,0 +1,760 @@
+//! Running one step: check the precondition on a fresh view, make the call (resolving unknown
+//! outcomes by reading, never by blind retries), then wait for the postcondition through the
+//! shared store.
+//!
+//! # Rules
+//!
+//! - A view is *fresh* for a resource when its list walk started after this run's last write
+//!   to that resource; conditions are only read from fresh views.
+//! - Before any call, if the live state already shows the call's effect, the call is not sent
+//!   (re-attaching after a crash or a lost response). A create whose object exists is adopted.
+//! - A create whose outcome is unknown is resolved by listing by name before any retry; an
+//!   action whose outcome is unknown is resolved by a fresh read (effect seen → done; the
+//!   precondition still holds → sent again, bounded).
+//! - An action refused as invalid for the current state (`SMS.1038/1039/1040/2009`,
+//!   `DCS.4957`) counts as done when a fresh read shows its effect; otherwise it fails with
+//!   the API's code and message.
+//! - Throttling that outlived the client's retries is retried here after a pause.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use migplan_cloud::{Cloud, Error as CloudError};
+use migplan_parser::{ResourceAddr, ResourceKind};
+use migplan_planner::{Condition, Step, StepKind};
+use migplan_wire::dcs::MigrationTaskListItem;
+use migplan_wire::sms::{Operation, Task};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::condition::{Obj, done, effect, failure, holds, progress};
+use crate::event::{Event, Progress, StepError};
+use crate::live_store::{LiveStore, Lookup, View};
+use crate::rate::RateLimiter;
+use crate::request::{self, SecretSource, SpecIndex};
+
+/// Error codes of an action refused because of the object's current state.
+const WRONG_STATE: &[&str] = &["SMS.1038", "SMS.1039", "SMS.1040", "SMS.2009", "DCS.4957"];
+
+/// Everything a step needs, shared by all steps of a run.
+pub(crate) struct Ctx {
+    pub cloud: Cloud,
+    pub spec: SpecIndex,
+    pub store: LiveStore,
+    pub sms_rate: Arc<RateLimiter>,
+    pub dcs_rate: Arc<RateLimiter>,
+    pub calls: Arc<Semaphore>,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub secrets: SecretSource,
+    /// Fired when waiting must stop (wait timeout, Ctrl-C).
+    pub cut: CancellationToken,
+    /// Calls per step at most (first attempt included).
+    pub max_attempts: u32,
+    /// Failed polls in a row after which a waiting step gives up.
+    pub max_poll_failures: u32,
+    /// Pause before re-sending after throttling.
+    pub backoff: Duration,
+}
+
+/// What the driver hands a step.
+pub(crate) struct StepInput {
+    pub ix: usize,
+    pub step: Step,
+    pub task_id: Option<String>,
+    pub last_write: Option<Instant>,
+}
+
+/// How a step ended.
+#[derive(Debug)]
+pub(crate) enum StepResult {
+    Done {
+        note: Option<String>,
+    },
+    Failed(StepError),
+    /// The run stopped watching: `called` tells whether this step changed anything.
+    Cut {
+        called: bool,
+    },
+}
+
+/// What a step hands back.
+pub(crate) struct StepOutput {
+    pub ix: usize,
+    pub result: StepResult,
+    pub task_id: Option<String>,
+    pub wrote_at: Option<Instant>,
+    pub progress: Option<Progress>,
+}
+
+enum AnyView {
+    Sms(Arc<View<Task>>),
+    Dcs(Arc<View<MigrationTaskListItem>>),
+}
+
+impl AnyView {
+    fn seq(&self) -> u64 {
+        match self {
+            AnyView::Sms(v) => v.seq,
+            AnyView::Dcs(v) => v.seq,
+        }
+    }
+    fn taken_at(&self) -> Instant {
+        match self {
+            AnyView::Sms(v) => v.taken_at,
+            AnyView::Dcs(v) => v.taken_at,
+        }
+    }
+    fn failures(&self) -> (u32, Option<StepError>) {
+        match self {
+            AnyView::Sms(v) => (v.failures, v.last_error.clone()),
+            AnyView::Dcs(v) => (v.failures, v.last_error.clone()),
+        }
+    }
+    /// The resource's object, or an error when several objects share its name.
+    fn obj(&self, id: Option<&str>, name: &str) -> Result<Obj<'_>, StepError> {
+        let many = |n: usize| {
+            StepError::new(format!(
+                "{n} live tasks are named {name}; migplan will not guess which one is meant"
+            ))
+        };
+        match self {
+            AnyView::Sms(v) => match v.find(id, name) {
+                Lookup::None => Ok(Obj::Sms(None)),
+                Lookup::One(t) => Ok(Obj::Sms(Some(t))),
+                Lookup::Many(n) => Err(many(n)),
+            },
+            AnyView::Dcs(v) => match v.find(id, name) {
+                Lookup::None => Ok(Obj::Dcs(None)),
+                Lookup::One(t) => Ok(Obj::Dcs(Some(t))),
+                Lookup::Many(n) => Err(many(n)),
+            },
+        }
+    }
+}
+
+fn obj_id(obj: Obj<'_>) -> Option<String> {
+    match obj {
+        Obj::Sms(Some(t)) => Some(t.id.clone()),
+        Obj::Dcs(Some(t)) => Some(t.task_id.clone()),
+        _ => None,
+    }
+}
+
+/// Why a step stopped early.
+enum Halt {
+    Failed(StepError),
+    Cut,
+}
+
+impl From<StepError> for Halt {
+    fn from(e: StepError) -> Self {
+        Halt::Failed(e)
+    }
+}
+
+/// One step being run.
+struct Run<'a> {
+    ctx: &'a Ctx,
+    step: &'a Step,
+    addr: ResourceAddr,
+    id: Option<String>,
+    last_write: Option<Instant>,
+    called: bool,
+    progress: Option<Progress>,
+}
+
+/// Runs one step to its end.
+pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
+    let StepInput {
+        ix,
+        step,
+        task_id,
+        last_write,
+    } = input;
+    let Some(addr) = step.resource.clone() else {
+        return StepOutput {
+            ix,
+            result: StepResult::Done { note: None },
+            task_id: None,
+            wrote_at: None,
+            progress: None,
+        };
+    };
+    let mut run = Run {
+        ctx: &ctx,
+        step: &step,
+        addr,
+        id: task_id,
+        last_write,
+        called: false,
+        progress: None,
+    };
+    let result = match run.execute().await {
+        Ok(note) => StepResult::Done { note },
+        Err(Halt::Failed(e)) => StepResult::Failed(e),
+        Err(Halt::Cut) => StepResult::Cut {
+            called: run.called || matches!(step.kind, StepKind::WaitFor(_)),
+        },
+    };
+    StepOutput {
+        ix,
+        result,
+        task_id: run.id,
+        wrote_at: run.last_write,
+        progress: run.progress,
+    }
+}
+
+impl Run<'_> {
+    fn is_sms(&self) -> bool {
+        self.addr.kind == ResourceKind::Server
+    }
+
+    fn rate(&self) -> &RateLimiter {
+        if self.is_sms() {
+            &self.ctx.sms_rate
+        } else {
+            &self.ctx.dcs_rate
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.ctx.events.send(event);
+    }
+
+    /// A view taken after this run's last write to the resource, with `seq >= min_seq`.
+    async fn view(&self, min_seq: u64) -> Result<AnyView, Halt> {
+        let v = if self.is_sms() {
+            self.ctx
+                .store
+                .sms
+                .fresh(self.last_write, min_seq, &self.ctx.cut)
+                .await
+                .map(AnyView::Sms)
+        } else {
+            self.ctx
+                .store
+                .dcs
+                .fresh(self.last_write, min_seq, &self.ctx.cut)
+                .await
+                .map(AnyView::Dcs)
+        };
+        v.ok_or(Halt::Cut)
+    }
+
+    /// The next fresh view (skipping failed polls, giving up after too many).
+    async fn fresh_view(&self, min_seq: u64) -> Result<AnyView, Halt> {
+        let mut min_seq = min_seq;
+        loop {
+            let v = self.view(min_seq).await?;
+            let (failures, err) = v.failures();
+            let fresh = self.last_write.is_none_or(|w| v.taken_at() >= w) && v.seq() >= min_seq;
+            if fresh {
+                return Ok(v);
+            }
+            if failures >= self.ctx.max_poll_failures {
+                let e = err.unwrap_or_else(|| StepError::new("listing tasks keeps failing"));
+                return Err(Halt::Failed(StepError {
+                    code: e.code,
+                    message: format!("cannot read live state: {}", e.message),
+                }));
+            }
+            min_seq = v.seq() + 1;
+        }
+    }
+
+    /// One API call: rate limit and parallelism permit around it; marks the write.
+    async fn call<T, F>(&mut self, f: F) -> Result<T, CloudError>
+    where
+        F: std::future::Future<Output = Result<T, CloudError>>,
+    {
+        self.rate().acquire().await;
+        let _permit = self.ctx.calls.acquire().await;
+        self.called = true;
+        let r = f.await;
+        self.last_write = Some(Instant::now());
+        r
+    }
+
+    async fn execute(&mut self) -> Result<Option<String>, Halt> {
+        let step = self.step;
+        let name = self.addr.name.clone();
+        match &step.kind {
+            StepKind::Barrier(_) => Ok(None),
+            StepKind::WaitFor(w) => {
+                self.wait_for(&w.until).await?;
+                Ok(None)
+            }
+            StepKind::CreateTask(c) => self.create_task(&name, c).await,
+            StepKind::CreateMigration(_) => {
+                let note = self.create_migration(&name).await?;
+                self.wait_for("RUNNING").await?;
+                Ok(note)
+            }
+            StepKind::UpdateTask(u) => {
+                let body = request::update_task(&u.fields)?;
+                let id = self.require_id().await?;
+                let sms = self.ctx.cloud.sms().clone();
+                self.with_retries(|| {
+                    let sms = sms.clone();
+                    let id = id.clone();
+                    let body = body.clone();
+                    async move { sms.update_task(&id, &body).await }
+                })
+                .await?;
+                Ok(None)
+            }
+            StepKind::UpdateMigration(_) => {
+                let spec = self.redis_spec()?;
+                let mode = request::resume_mode(spec);
+                let id = self.require_id().await?;
+                let dcs = self.ctx.cloud.dcs().clone();
+                self.with_retries(|| {
+                    let dcs = dcs.clone();
+                    let id = id.clone();
+                    let mode = mode.clone();
+                    async move { dcs.update_resume_mode(&id, mode).await }
+                })
+                .await?;
+                Ok(None)
+            }
+            StepKind::Start(_) | StepKind::StartSync(_) => self.action(Operation::Start).await,
+            StepKind::Test(_) => self.action(Operation::Test).await,
+            StepKind::Cutover(_) => self.action(Operation::Cutover).await,
+            StepKind::Clear(_) => self.action(Operation::Clear).await,
+            StepKind::Configure(_) => {
+                let body = request::configure(self.redis_spec()?, &self.ctx.secrets)?;
+                let dcs = self.ctx.cloud.dcs().clone();
+                self.dcs_action(move |id| {
+                    let dcs = dcs.clone();
+                    let body = body.clone();
+                    async move { dcs.configure_task(&id, &body).await.map(|_| ()) }
+                })
+                .await
+            }
+            StepKind::StopMigration(_) => {
+                let dcs = self.ctx.cloud.dcs().clone();
+                self.dcs_action(move |id| {
+                    let dcs = dcs.clone();
+                    async move { dcs.stop_task(&id).await.map(|_| ()) }
+                })
+                .await
+            }
+        }
+    }
+
+    fn redis_spec(&self) -> Result<&migplan_parser::RedisSpec, Halt> {
+        self.ctx.spec.redis(&self.addr.name).ok_or_else(|| {
+            Halt::Failed(StepError::new(format!(
+                "{} is not in the plan file",
+                self.addr
+            )))
+        })
+    }
+
+    /// The live id, from the driver or a fresh view.
+    async fn require_id(&mut self) -> Result<String, Halt> {
+        if let Some(id) = &self.id {
+            return Ok(id.clone());
+        }
+        let v = self.fresh_view(0).await?;
+        let obj = v.obj(None, &self.addr.name)?;
+        let id = obj_id(obj)
+            .ok_or_else(|| StepError::new(format!("no live task is named {}", self.addr.name)))?;
+        self.id = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Repeats an idempotent call after throttling or a refused connection.
+    async fn with_retries<F, Fut>(&mut self, f: F) -> Result<(), Halt>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), CloudError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.call(f()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if transient(&e) && attempt < self.ctx.max_attempts => {
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+    }
+
+    async fn create_task(
+        &mut self,
+        name: &str,
+        c: &migplan_planner::step::CreateTask,
+    ) -> Result<Option<String>, Halt> {
+        let spec = self.ctx.spec.server(name).ok_or_else(|| {
+            Halt::Failed(StepError::new(format!(
+                "{} is not in the plan file",
+                self.addr
+            )))
+        })?;
+        let source_id = c.source_id.clone().ok_or_else(|| {
+            Halt::Failed(StepError::new(format!(
+                "the source server of {} is not registered",
+                self.addr
+            )))
+        })?;
+        let body = request::create_task(
+            spec,
+            &self.ctx.spec.cloud,
+            &source_id,
+            c.template_id.as_deref(),
+        );
+        let sms = self.ctx.cloud.sms().clone();
+        let mut attempt = 0;
+        loop {
+            // Whatever happened before (an earlier run, a lost response): adopt what exists.
+            let v = self.fresh_view(0).await?;
+            if let Some(id) = obj_id(v.obj(None, name)?) {
+                self.id = Some(id.clone());
+                let note = if attempt == 0 {
+                    format!("adopted the existing task {id}")
+                } else {
+                    format!("created task {id} (its answer was lost; found by name)")
+                };
+                return Ok(Some(note));
+            }
+            attempt += 1;
+            if attempt > self.ctx.max_attempts {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "gave up creating task {name} after {} attempts",
+                    attempt - 1
+                ))));
+            }
+            let r = self.call(sms.create_task(&body)).await;
+            match r {
+                Ok(id) => {
+                    self.id = Some(id);
+                    return Ok(None);
+                }
+                Err(e) if e.is_outcome_unknown() || e.code() == Some("SMS.1002") => {
+                    // Look it up by name before anything else is sent.
+                    match self.sms_named(name).await? {
+                        Some(id) if e.is_outcome_unknown() => {
+                            self.id = Some(id.clone());
+                            return Ok(Some(format!(
+                                "created task {id} (its answer was lost; found by name)"
+                            )));
+                        }
+                        Some(id) => {
+                            self.id = Some(id.clone());
+                            return Ok(Some(format!(
+                                "adopted task {id} (the create was refused: {}; found by name)",
+                                StepError::from_cloud(&e)
+                            )));
+                        }
+                        None if e.is_outcome_unknown() => continue,
+                        None => return Err(Halt::Failed(StepError::from_cloud(&e))),
+                    }
+                }
+                Err(e) if transient(&e) => {
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+    }
+
+    /// `tasks_named`, retried while throttled; `Err` when several tasks have the name.
+    async fn sms_named(&mut self, name: &str) -> Result<Option<String>, Halt> {
+        let sms = self.ctx.cloud.sms().clone();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.ctx.sms_rate.acquire().await;
+            match sms.tasks_named(name).await {
+                Ok(tasks) => {
+                    return match tasks.as_slice() {
+                        [] => Ok(None),
+                        [one] => Ok(Some(one.id.clone())),
+                        many => Err(Halt::Failed(StepError::new(format!(
+                            "{} SMS tasks are named {name}",
+                            many.len()
+                        )))),
+                    };
+                }
+                Err(e) if attempt < self.ctx.max_attempts => {
+                    tracing::debug!(error = %e, "lookup by name failed; retrying");
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+    }
+
+    async fn dcs_named(&mut self, name: &str) -> Result<Option<String>, Halt> {
+        let dcs = self.ctx.cloud.dcs().clone();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.ctx.dcs_rate.acquire().await;
+            match dcs.tasks_named(name).await {
+                Ok(tasks) => {
+                    return match tasks.as_slice() {
+                        [] => Ok(None),
+                        [one] => Ok(Some(one.task_id.clone())),
+                        many => Err(Halt::Failed(StepError::new(format!(
+                            "{} DCS migration tasks are named {name}",
+                            many.len()
+                        )))),
+                    };
+                }
+                Err(e) if attempt < self.ctx.max_attempts => {
+                    tracing::debug!(error = %e, "lookup by name failed; retrying");
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+    }
+
+    async fn create_migration(&mut self, name: &str) -> Result<Option<String>, Halt> {
+        let body = request::create_migration(self.redis_spec()?);
+        let dcs = self.ctx.cloud.dcs().clone();
+        let mut attempt = 0;
+        loop {
+            let v = self.fresh_view(0).await?;
+            if let Some(id) = obj_id(v.obj(None, name)?) {
+                self.id = Some(id.clone());
+                let note = if attempt == 0 {
+                    format!("adopted the existing migration task {id}")
+                } else {
+                    format!("created migration task {id} (its answer was lost; found by name)")
+                };
+                return Ok(Some(note));
+            }
+            attempt += 1;
+            if attempt > self.ctx.max_attempts {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "gave up creating migration task {name} after {} attempts",
+                    attempt - 1
+                ))));
+            }
+            match self.call(dcs.create_online_task(&body)).await {
+                Ok(created) => {
+                    self.id = Some(created.instance_id);
+                    return Ok(None);
+                }
+                Err(e) if e.is_outcome_unknown() => match self.dcs_named(name).await? {
+                    Some(id) => {
+                        self.id = Some(id.clone());
+                        return Ok(Some(format!(
+                            "created migration task {id} (its answer was lost; found by name)"
+                        )));
+                    }
+                    None => continue,
+                },
+                Err(e) if transient(&e) => {
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+    }
+
+    async fn action(&mut self, op: Operation) -> Result<Option<String>, Halt> {
+        let sms = self.ctx.cloud.sms().clone();
+        self.guarded_call(move |id| {
+            let sms = sms.clone();
+            let op = op.clone();
+            async move { sms.action(&id, op).await }
+        })
+        .await
+    }
+
+    async fn dcs_action<F, Fut>(&mut self, f: F) -> Result<Option<String>, Halt>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<(), CloudError>>,
+    {
+        self.guarded_call(f).await
+    }
+
+    /// Precondition → call → effect, with unknown outcomes and wrong-state answers resolved by
+    /// a fresh read; then the postcondition wait.
+    async fn guarded_call<F, Fut>(&mut self, f: F) -> Result<Option<String>, Halt>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<(), CloudError>>,
+    {
+        let step = self.step;
+        let name = self.addr.name.clone();
+        let eff = effect(&step.kind, &step.postcondition);
+        let mut attempt = 0;
+        let mut min_seq = 0;
+        let mut missing = 0;
+        let mut note = None;
+        loop {
+            let v = self.fresh_view(min_seq).await?;
+            min_seq = v.seq() + 1;
+            let obj = v.obj(self.id.as_deref(), &name)?;
+            if self.id.is_none() {
+                self.id = obj_id(obj);
+            }
+            if obj.exists() && holds(&eff, obj) {
+                if attempt == 0 {
+                    note = Some(format!("already done ({})", obj.state_text()));
+                }
+                break;
+            }
+            if !obj.exists() {
+                missing += 1;
+                if missing < 3 {
+                    continue;
+                }
+                return Err(Halt::Failed(StepError::new(format!(
+                    "no live task is named {name}"
+                ))));
+            }
+            if !holds(&step.precondition, obj) {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "cannot {}: the task is {}, expected {}",
+                    step.label,
+                    obj.state_text(),
+                    describe(&step.precondition)
+                ))));
+            }
+            attempt += 1;
+            if attempt > self.ctx.max_attempts {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "gave up on {} after {} attempts with unknown outcome",
+                    step.label,
+                    attempt - 1
+                ))));
+            }
+            let id = obj_id(obj).unwrap_or_default();
+            match self.call(f(id)).await {
+                Ok(()) => break,
+                // Re-read: the loop sees the effect, or the precondition and sends again.
+                Err(e) if e.is_outcome_unknown() => {
+                    tracing::debug!(step = %step.id, error = %e, "outcome unknown; re-reading");
+                }
+                Err(e) if e.code().is_some_and(|c| WRONG_STATE.contains(&c)) => {
+                    let v = self.fresh_view(min_seq).await?;
+                    let obj = v.obj(self.id.as_deref(), &name)?;
+                    if obj.exists() && holds(&eff, obj) {
+                        note = Some(format!(
+                            "already in the target state ({})",
+                            obj.state_text()
+                        ));
+                        break;
+                    }
+                    return Err(Halt::Failed(StepError::from_cloud(&e)));
+                }
+                Err(e) if transient(&e) => {
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+        let until = match &step.postcondition {
+            Condition::Always => return Ok(note),
+            c => describe(c),
+        };
+        self.wait_for(&until).await?;
+        Ok(note)
+    }
+
+    /// Waits on the shared store until the postcondition holds, reporting progress.
+    async fn wait_for(&mut self, until: &str) -> Result<(), Halt> {
+        let step = self.step;
+        let name = self.addr.name.clone();
+        let post = &done(&step.kind, &step.postcondition);
+        let mut announced = false;
+        let mut min_seq = 0;
+        let mut missing = 0;
+        loop {
+            let v = self.fresh_view(min_seq).await;
+            let v = match v {
+                Ok(v) => v,
+                Err(h) => {
+                    if !announced && matches!(h, Halt::Cut) {
+                        self.announce(until);
+                    }
+                    return Err(h);
+                }
+            };
+            min_seq = v.seq() + 1;
+            let obj = v.obj(self.id.as_deref(), &name)?;
+            if self.id.is_none() {
+                self.id = obj_id(obj);
+            }
+            if obj.exists() && holds(post, obj) {
+                return Ok(());
+            }
+            if !announced {
+                announced = true;
+                self.announce(until);
+            }
+            if let Some(e) = failure(obj) {
+                return Err(Halt::Failed(e));
+            }
+            if !obj.exists() {
+                missing += 1;
+                if missing >= 3 {
+                    return Err(Halt::Failed(StepError::new(format!(
+                        "the task {name} disappeared while waiting for {until}"
+                    ))));
+                }
+                continue;
+            }
+            if let Some(p) = progress(obj)
+                && self.progress.as_ref() != Some(&p)
+            {
+                self.emit(Event::StepProgress {
+                    step: step.id.to_string(),
+                    resource: Some(self.addr.to_string()),
+                    progress: p.clone(),
+                });
+                self.progress = Some(p);
+            }
+        }
+    }
+
+    fn announce(&self, until: &str) {
+        self.emit(Event::StepWaiting {
+            step: self.step.id.to_string(),
+            resource: Some(self.addr.to_string()),
+            until: until.to_string(),
+        });
+    }
+}
+
+/// Throttled after the client's retries, or the connection could not be made.
+fn transient(e: &CloudError) -> bool {
+    e.is_throttled()
+        || matches!(
+            &*e.kind,
+            migplan_cloud::ErrorKind::Transport { connect: true, .. }
+        )
+}
+
+/// A condition for people: `task state READY or ABORT`.
+pub(crate) fn describe(c: &Condition) -> String {
+    match c {
+        Condition::Always => "anything".into(),
+        Condition::Absent => "no task yet".into(),
+        Condition::State { field, any_of } => {
+            let f = match field {
+                migplan_planner::step::LiveField::TaskState => "task",
+                migplan_planner::step::LiveField::SourceState => "source",
+                migplan_planner::step::LiveField::MigrationCycle => "cycle",
+                migplan_planner::step::LiveField::DcsStatus => "status",
+            };
+            format!("{f} {}", any_of.join("|"))
+        }
+        Condition::AnyOf { conditions } => conditions
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}

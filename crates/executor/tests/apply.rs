@@ -1,0 +1,313 @@
+//! The executor against the in-process emulator over HTTP: plans applied from nothing converge,
+//! also under injected faults, and re-planning afterwards finds nothing to do.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use migplan_cloud::{Auth, Cloud, CloudConfig, RetryPolicy};
+use migplan_emulator::{EmulatorConfig, FaultSpec, RunningEmulator};
+use migplan_executor::{Apply, ApplyOptions, Interrupt, RunStatus, SecretSource, VecSink};
+use migplan_parser::{SourceRef, Spec, Target};
+use migplan_planner::{LiveSnapshot, PlanOptions};
+use migplan_wire::sms::{ListSourcesQuery, ListTasksQuery, ListTemplatesQuery, Template};
+
+struct World {
+    emu: RunningEmulator,
+    cloud: Cloud,
+}
+
+async fn world(spec: &Spec, faults: &str) -> World {
+    let mut cfg = EmulatorConfig::new("AK", "SK");
+    cfg.time_scale = 5000.0;
+    cfg.faults = faults.parse::<FaultSpec>().expect("faults");
+    let emu = RunningEmulator::start(cfg).await.expect("emulator");
+    let mut names = BTreeSet::new();
+    for s in &spec.servers {
+        if let SourceRef::Name(n) = &s.source
+            && names.insert(n.clone())
+        {
+            emu.register_source_named(n).expect("source");
+        }
+    }
+    let ccfg = CloudConfig::local(&emu.base_url(), Auth::aksk("AK", "SK"))
+        .expect("config")
+        .with_project_id(spec.cloud.project_id.clone())
+        .with_retry(RetryPolicy::fast(30));
+    let cloud = Cloud::new(&ccfg).expect("cloud");
+    let mut tpls = BTreeSet::new();
+    for s in &spec.servers {
+        if let Target::Template(t) = &s.target
+            && tpls.insert(t.clone())
+        {
+            let tpl = Template {
+                name: t.clone(),
+                is_template: Some(true),
+                ..Template::default()
+            };
+            let mut tries = 0;
+            while cloud.sms().create_template(&tpl).await.is_err() {
+                // Under faults: a lost answer may still have created it.
+                let all = cloud
+                    .sms()
+                    .list_all_templates(&ListTemplatesQuery::default())
+                    .await
+                    .unwrap_or_default();
+                if all.iter().any(|x| &x.name == t) {
+                    break;
+                }
+                tries += 1;
+                assert!(tries < 20, "cannot create template {t}");
+            }
+        }
+    }
+    World { emu, cloud }
+}
+
+async fn snapshot(cloud: &Cloud) -> LiveSnapshot {
+    let (qs, qt, ql) = (
+        ListSourcesQuery::default(),
+        ListTasksQuery::default(),
+        ListTemplatesQuery::default(),
+    );
+    let (sources, tasks, templates, migrations) = tokio::try_join!(
+        cloud.sms().list_all_sources(&qs),
+        cloud.sms().list_all_tasks(&qt),
+        cloud.sms().list_all_templates(&ql),
+        cloud.dcs().list_all_tasks(None),
+    )
+    .expect("snapshot");
+    LiveSnapshot {
+        sources,
+        tasks,
+        templates,
+        migrations,
+    }
+}
+
+fn secrets() -> SecretSource {
+    Arc::new(|name: &str| Some(format!("pw-of-{name}")))
+}
+
+fn options() -> ApplyOptions {
+    ApplyOptions {
+        poll_interval: Duration::from_millis(20),
+        requests_per_second: 0.0,
+        ..ApplyOptions::default()
+    }
+}
+
+async fn apply_once(
+    w: &World,
+    spec: &Spec,
+    opts: &ApplyOptions,
+) -> (migplan_executor::Summary, VecSink) {
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(spec, &live, &PlanOptions::default()).expect("plan");
+    let sink = VecSink::default();
+    let summary = Apply {
+        cloud: &w.cloud,
+        spec,
+        plan: &plan,
+        live: &live,
+        options: opts,
+        secrets: secrets(),
+    }
+    .run(&sink, &Interrupt::default())
+    .await
+    .expect("runs");
+    (summary, sink)
+}
+
+fn spec_of(path: &str) -> Spec {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    migplan_parser::parse_file(&root.join(path))
+        .expect("valid plan")
+        .spec
+}
+
+async fn converges(spec: &Spec, faults: &str) -> World {
+    let w = world(spec, faults).await;
+    let (summary, sink) = apply_once(&w, spec, &options()).await;
+    assert_eq!(
+        summary.status,
+        RunStatus::Complete,
+        "{summary:#?}\n{:#?}",
+        sink.events()
+    );
+    let live = snapshot(&w.cloud).await;
+    let again = migplan_planner::plan(spec, &live, &PlanOptions::default()).expect("plan");
+    assert!(!again.has_changes(), "{:#?}", again.steps);
+    assert!(!again.is_blocked());
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_replicates_from_nothing() {
+    let spec = spec_of("plans/quickstart.yaml");
+    let w = converges(&spec, "").await;
+    let live = snapshot(&w.cloud).await;
+    assert_eq!(live.tasks.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_waves_reach_their_stages() {
+    let spec = spec_of("plans/fleet-waves.yaml");
+    let w = converges(&spec, "").await;
+    let live = snapshot(&w.cloud).await;
+    assert_eq!(live.tasks.len(), spec.servers.len());
+    assert_eq!(live.migrations.len(), spec.redis.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_do_not_duplicate_or_lose_work() {
+    let spec = spec_of("plans/fleet-waves.yaml");
+    let w = converges(&spec, "throttle=0.1,error=0.1,drop=0.1,seed=7").await;
+    let live = snapshot(&w.cloud).await;
+    for s in &spec.servers {
+        let n = live.tasks.iter().filter(|t| t.name == s.name).count();
+        assert_eq!(n, 1, "tasks named {}", s.name);
+    }
+    for r in &spec.redis {
+        let n = live
+            .migrations
+            .iter()
+            .filter(|t| t.task_name == r.name)
+            .count();
+        assert_eq!(n, 1, "migration tasks named {}", r.name);
+    }
+    let stats = w.emu.stats();
+    let faults = &stats["faults"];
+    for kind in ["throttle", "error", "drop"] {
+        assert!(
+            faults[kind].as_u64().unwrap_or(0) > 0,
+            "no {kind} fault was injected: {stats}"
+        );
+    }
+}
+
+fn many_servers(n: usize, stage: &str) -> Spec {
+    let mut yaml = String::from(
+        "version: 1\nname: many\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\nservers:\n",
+    );
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - {{name: srv-{i:03}, target: {{template: tpl}}, stage: {stage}}}\n"
+        ));
+    }
+    migplan_parser::parse("many.yaml", &yaml)
+        .expect("valid")
+        .spec
+}
+
+fn notes(sink: &VecSink) -> Vec<String> {
+    sink.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            migplan_executor::Event::StepCompleted { note, .. } => note,
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_create_responses_are_resolved_by_name_never_duplicated() {
+    // Half the responses are dropped after the change was committed.
+    let spec = many_servers(20, "configured");
+    let w = world(&spec, "drop=0.5,seed=3").await;
+    let (summary, sink) = apply_once(&w, &spec, &options()).await;
+    assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
+    let live = snapshot(&w.cloud).await;
+    let mut names: Vec<&str> = live.tasks.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "duplicate tasks");
+    assert_eq!(names.len(), 20);
+    assert!(
+        notes(&sink)
+            .iter()
+            .any(|n| n.contains("answer was lost; found by name")),
+        "some create's answer was lost and found by name: {:?}",
+        notes(&sink)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_refused_because_the_state_moved_on_counts_as_done() {
+    let spec = spec_of("plans/quickstart.yaml");
+    let w = world(&spec, "").await;
+    // Create the task through the executor, then plan a start...
+    let mut configured = spec.clone();
+    configured.servers[0].stage = migplan_parser::ServerStage::Configured;
+    let (s, _) = apply_once(&w, &configured, &options()).await;
+    assert_eq!(s.status, RunStatus::Complete);
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
+    // ...and someone else starts the task before the apply runs.
+    let id = live.tasks[0].id.clone();
+    w.cloud
+        .sms()
+        .action(&id, migplan_wire::sms::Operation::Start)
+        .await
+        .expect("started");
+    let sink = VecSink::default();
+    let summary = Apply {
+        cloud: &w.cloud,
+        spec: &spec,
+        plan: &plan,
+        live: &live,
+        options: &options(),
+        secrets: secrets(),
+    }
+    .run(&sink, &Interrupt::default())
+    .await
+    .expect("runs");
+    assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
+    assert!(
+        notes(&sink)
+            .iter()
+            .any(|n| n.starts_with("already in the target state")),
+        "{:?}",
+        notes(&sink)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_refused_because_the_task_exists_adopts_it() {
+    let spec = spec_of("plans/quickstart.yaml");
+    let w = world(&spec, "").await;
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
+    // Another tool creates the task between plan and apply.
+    let s = &spec.servers[0];
+    let source = live.sources[0].id.clone();
+    let body = migplan_executor::request::create_task(
+        s,
+        &spec.cloud,
+        &source,
+        live.templates[0].id.as_deref(),
+    );
+    let id = w.cloud.sms().create_task(&body).await.expect("created");
+    let sink = VecSink::default();
+    let summary = Apply {
+        cloud: &w.cloud,
+        spec: &spec,
+        plan: &plan,
+        live: &live,
+        options: &options(),
+        secrets: secrets(),
+    }
+    .run(&sink, &Interrupt::default())
+    .await
+    .expect("runs");
+    assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
+    let after = snapshot(&w.cloud).await;
+    assert_eq!(after.tasks.len(), 1);
+    assert_eq!(after.tasks[0].id, id);
+    assert!(
+        notes(&sink).iter().any(|n| n.contains(&id)),
+        "{:?}",
+        notes(&sink)
+    );
+}
