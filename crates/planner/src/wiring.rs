@@ -46,101 +46,118 @@ impl Item<'_> {
 }
 
 /// Marks resources that wait (unsatisfied) on a blocked one as blocked too, naming the root
-/// once. Processes resources in dependency order (the parser rejected cycles).
+/// once.
+///
+/// A worklist, not a topological walk: stage-level waits can loop at resource level (web-01's
+/// cutover waits for sessions@migrated while sessions' stop waits for web-01), which is valid,
+/// and every resource on such a loop must still be checked. Each resource is checked once, and
+/// again whenever something it waits for (a dependency, or the wave before its own) becomes
+/// blocked; a resource is blocked at most once, so the work is linear in the edges.
 pub(crate) fn propagate_blocked(
     items: &mut [Item<'_>],
     pos: &HashMap<ResourceAddr, usize>,
     waves: &[(&str, Vec<usize>)],
 ) {
     let n = items.len();
-    // Nodes 0..n are resources, n..n+waves are "wave k done" barriers.
-    let total = n + waves.len();
-    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); total];
-    let mut indeg = vec![0usize; total];
-    let mut wave_of = vec![None; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, it) in items.iter().enumerate() {
         for d in it.deps {
             if let Some(&o) = pos.get(&d.on) {
-                succ[o].push(i);
-                indeg[i] += 1;
+                dependents[o].push(i);
             }
         }
     }
+    let mut wave_of = vec![None; n];
     for (k, (_, members)) in waves.iter().enumerate() {
         for &m in members {
             wave_of[m] = Some(k);
-            succ[m].push(n + k);
-            indeg[n + k] += 1;
-            if k > 0 {
-                succ[n + k - 1].push(m);
-                indeg[m] += 1;
-            }
         }
     }
-    let mut queue: VecDeque<usize> = (0..total).filter(|i| indeg[*i] == 0).collect();
-    let mut wave_root: Vec<Option<(ResourceAddr, ResourceAddr)>> = vec![None; waves.len()];
+    let mut wave_root: Vec<Option<(ResourceAddr, ResourceAddr)>> =
+        waves.iter().map(|(_, m)| wave_blocker(items, m)).collect();
+    let mut queue: VecDeque<usize> = (0..n).collect();
+    let mut queued = vec![true; n];
     while let Some(v) = queue.pop_front() {
-        if v >= n {
-            let k = v - n;
-            wave_root[k] = waves[k].1.iter().find_map(|&m| {
-                let it = &items[m];
-                let done = it.reached(it.plan.desired);
-                it.root
-                    .clone()
-                    .filter(|_| !done)
-                    .map(|r| (it.plan.addr.clone(), r))
-            });
-        } else if items[v].root.is_none() {
-            let mut reason = None;
-            for d in items[v].deps {
-                let Some(&o) = pos.get(&d.on) else { continue };
-                let other = &items[o];
-                let stage = d.on_stage.unwrap_or(other.plan.desired);
-                if other.reached(stage) || d.stage.is_some_and(|s| items[v].reached(s)) {
-                    continue;
-                }
-                if let Some(root) = &other.root {
-                    reason = Some(BlockedReason::DependencyBlocked {
-                        on: d.on.clone(),
-                        root: root.clone(),
-                    });
-                } else if stage > other.plan.desired {
-                    reason = Some(BlockedReason::DependencyUnreachable {
-                        on: d.on.clone(),
-                        stage,
-                    });
-                }
-                if reason.is_some() {
-                    break;
-                }
-            }
-            if reason.is_none()
-                && let Some(k) = wave_of[v].filter(|k| *k > 0)
-                && let Some((on, root)) = &wave_root[k - 1]
+        queued[v] = false;
+        if items[v].root.is_some() {
+            continue;
+        }
+        let Some(reason) = blocked_by(items, pos, v).or_else(|| {
+            let k = wave_of[v].filter(|k| *k > 0)?;
+            let (on, root) = wave_root[k - 1].clone()?;
+            Some(BlockedReason::DependencyBlocked { on, root })
+        }) else {
+            continue;
+        };
+        let root = match &reason {
+            BlockedReason::DependencyBlocked { root, .. } => root.clone(),
+            _ => items[v].plan.addr.clone(),
+        };
+        let it = &mut items[v];
+        it.plan.blocked.push(reason.into());
+        it.steps.clear();
+        it.root = Some(root);
+        // Whoever waits for v, and (if v's wave just became blocked) the next wave, look again.
+        let mut again = dependents[v].clone();
+        if let Some(k) = wave_of[v]
+            && wave_root[k].is_none()
+        {
+            wave_root[k] = wave_blocker(items, &waves[k].1);
+            if wave_root[k].is_some()
+                && let Some((_, next)) = waves.get(k + 1)
             {
-                reason = Some(BlockedReason::DependencyBlocked {
-                    on: on.clone(),
-                    root: root.clone(),
-                });
-            }
-            if let Some(r) = reason {
-                let root = match &r {
-                    BlockedReason::DependencyBlocked { root, .. } => root.clone(),
-                    _ => items[v].plan.addr.clone(),
-                };
-                let it = &mut items[v];
-                it.plan.blocked.push(r.into());
-                it.steps.clear();
-                it.root = Some(root);
+                again.extend(next);
             }
         }
-        for &s in &succ[v] {
-            indeg[s] -= 1;
-            if indeg[s] == 0 {
+        for s in again {
+            if !queued[s] {
+                queued[s] = true;
                 queue.push_back(s);
             }
         }
     }
+}
+
+/// Why resource `v` cannot proceed because of a dependency, if it cannot.
+fn blocked_by(
+    items: &[Item<'_>],
+    pos: &HashMap<ResourceAddr, usize>,
+    v: usize,
+) -> Option<BlockedReason> {
+    for d in items[v].deps {
+        let Some(&o) = pos.get(&d.on) else { continue };
+        let other = &items[o];
+        let stage = d.on_stage.unwrap_or(other.plan.desired);
+        if other.reached(stage) || d.stage.is_some_and(|s| items[v].reached(s)) {
+            continue;
+        }
+        if let Some(root) = &other.root {
+            return Some(BlockedReason::DependencyBlocked {
+                on: d.on.clone(),
+                root: root.clone(),
+            });
+        }
+        if stage > other.plan.desired {
+            return Some(BlockedReason::DependencyUnreachable {
+                on: d.on.clone(),
+                stage,
+            });
+        }
+    }
+    None
+}
+
+/// The first member of a wave that is blocked and not yet done, with its root cause: the next
+/// wave cannot start while it stands.
+fn wave_blocker(items: &[Item<'_>], members: &[usize]) -> Option<(ResourceAddr, ResourceAddr)> {
+    members.iter().find_map(|&m| {
+        let it = &items[m];
+        let done = it.reached(it.plan.desired);
+        it.root
+            .clone()
+            .filter(|_| !done)
+            .map(|r| (it.plan.addr.clone(), r))
+    })
 }
 
 pub(crate) fn build_graph(

@@ -154,6 +154,39 @@ fn blocked_dependencies_propagate_with_the_root_cause_once() {
 }
 
 #[test]
+fn blocking_crosses_stage_level_mutual_waits() {
+    // web-01's cutover waits for sessions@migrated, and sessions' stop waits for all of web-01:
+    // no cycle at stage level, but a loop at resource level. A blocked web-01 must block the
+    // session sync's stop, or apply would stop syncing before the web tier moved.
+    let s = spec(SHOP);
+    let mut live = sources_for(&s);
+    live.sources.retain(|x| x.name.as_deref() != Some("web-01"));
+    let p = run(&s, &live);
+    let web = ResourceAddr::server("web-01");
+    let sessions = p
+        .resource(&ResourceAddr::redis("sessions"))
+        .expect("sessions planned");
+    assert_eq!(
+        sessions.blocked.first().map(|b| b.reason.clone()),
+        Some(BlockedReason::DependencyBlocked {
+            on: web.clone(),
+            root: web
+        })
+    );
+    assert!(
+        !p.steps
+            .iter()
+            .any(|st| st.id.to_string().starts_with("redis.sessions")),
+        "no step of a blocked resource is planned"
+    );
+    assert!(
+        !p.resource(&ResourceAddr::server("db-01"))
+            .expect("db")
+            .is_blocked()
+    );
+}
+
+#[test]
 fn targeting_keeps_targets_and_what_they_depend_on() {
     let s = spec(SHOP);
     let opts = PlanOptions {
