@@ -72,6 +72,11 @@ pub enum BlockedReason {
         /// The blocked resource at the root of the chain.
         #[schemars(with = "String")]
         root: ResourceAddr,
+        /// The first stage of this resource that waits; earlier stages go ahead. Absent when the
+        /// whole resource waits.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<String>")]
+        from: Option<Stage>,
     },
     /// A resource this one waits for will never reach the stage waited for.
     DependencyUnreachable {
@@ -149,14 +154,20 @@ fn texts(r: &BlockedReason) -> (String, String) {
             format!("cannot change {} on an existing task", fields.join(", ")),
             "revert these fields in the plan, or delete the task to recreate it".into(),
         ),
-        B::DependencyBlocked { on, root } => (
-            if on == root {
-                format!("waits for {on}, which is blocked")
-            } else {
-                format!("waits for {on}, which is blocked by {root}")
-            },
-            format!("resolve {root} first"),
-        ),
+        B::DependencyBlocked { on, root, from } => {
+            let who = match from {
+                Some(stage) => format!("`{stage}` (and later) waits"),
+                None => "waits".to_string(),
+            };
+            (
+                if on == root {
+                    format!("{who} for {on}, which is blocked")
+                } else {
+                    format!("{who} for {on}, which is blocked by {root}")
+                },
+                format!("resolve {root} first"),
+            )
+        }
         B::DependencyUnreachable { on, stage } => (
             format!("waits for {on}@{stage}, which its plan never reaches"),
             format!("raise the stage of {on} or drop the dependency"),

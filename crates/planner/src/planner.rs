@@ -314,6 +314,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
         steps,
         deps: &spec.depends_on,
         root,
+        blocked_from: None,
     }
 }
 
@@ -361,5 +362,6 @@ fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
         steps,
         deps: &spec.depends_on,
         root,
+        blocked_from: None,
     }
 }

@@ -19,11 +19,19 @@ pub(crate) struct Item<'s> {
     pub(crate) deps: &'s [Dependency],
     /// Root of the blocked chain (itself when blocked for its own reasons).
     pub(crate) root: Option<ResourceAddr>,
+    /// With `root`: the first stage that cannot be reached (`None`: none can; the whole
+    /// resource is blocked).
+    pub(crate) blocked_from: Option<Stage>,
 }
 
 impl Item<'_> {
     fn reached(&self, stage: Stage) -> bool {
         self.plan.current.reached().is_some_and(|r| r >= stage)
+    }
+
+    /// Whether a block keeps it from reaching `stage` in this run.
+    fn blocked_before(&self, stage: Stage) -> bool {
+        self.root.is_some() && self.blocked_from.is_none_or(|from| from <= stage)
     }
     /// First step that moves it into `stage` or later (`None`: its first step).
     fn first_step_into(&self, stage: Option<Stage>) -> Option<&Step> {
@@ -79,24 +87,51 @@ pub(crate) fn propagate_blocked(
     let mut queued = vec![true; n];
     while let Some(v) = queue.pop_front() {
         queued[v] = false;
-        if items[v].root.is_some() {
-            continue;
+        if items[v].root.is_some() && items[v].blocked_from.is_none() {
+            continue; // already blocked as a whole
         }
-        let Some(reason) = blocked_by(items, pos, v).or_else(|| {
+        let wave = || {
             let k = wave_of[v].filter(|k| *k > 0)?;
             let (on, root) = wave_root[k - 1].clone()?;
-            Some(BlockedReason::DependencyBlocked { on, root })
-        }) else {
+            Some(BlockedReason::DependencyBlocked {
+                on,
+                root,
+                from: None,
+            })
+        };
+        let Some(reason) = wave().or_else(|| blocked_by(items, pos, v)) else {
             continue;
         };
-        let root = match &reason {
-            BlockedReason::DependencyBlocked { root, .. } => root.clone(),
-            _ => items[v].plan.addr.clone(),
+        let (root, from) = match &reason {
+            BlockedReason::DependencyBlocked { root, from, .. } => (root.clone(), *from),
+            _ => (items[v].plan.addr.clone(), None),
         };
         let it = &mut items[v];
+        // A block only ever moves earlier (a later one changes nothing already planned).
+        if it.root.is_some()
+            && it
+                .blocked_from
+                .is_some_and(|f| from.is_some_and(|n| n >= f))
+        {
+            continue;
+        }
+        it.plan
+            .blocked
+            .retain(|b| !matches!(b.reason, BlockedReason::DependencyBlocked { .. }));
         it.plan.blocked.push(reason.into());
-        it.steps.clear();
+        match from {
+            // Steps into the waiting stage and beyond are dropped; earlier ones go ahead.
+            Some(stage) => {
+                let keep = it
+                    .steps
+                    .iter()
+                    .position(|st| st.stage.is_some_and(|x| x >= stage));
+                it.steps.truncate(keep.unwrap_or(it.steps.len()));
+            }
+            None => it.steps.clear(),
+        }
         it.root = Some(root);
+        it.blocked_from = from;
         // Whoever waits for v, and (if v's wave just became blocked) the next wave, look again.
         let mut again = dependents[v].clone();
         if let Some(k) = wave_of[v]
@@ -118,12 +153,18 @@ pub(crate) fn propagate_blocked(
     }
 }
 
-/// Why resource `v` cannot proceed because of a dependency, if it cannot.
+/// Why resource `v` cannot proceed because of a dependency, if it cannot: the earliest of its
+/// waits that can never be satisfied in this run (a whole-resource wait counts as earliest).
 fn blocked_by(
     items: &[Item<'_>],
     pos: &HashMap<ResourceAddr, usize>,
     v: usize,
 ) -> Option<BlockedReason> {
+    let mut found: Option<BlockedReason> = None;
+    let earliest = |r: &Option<BlockedReason>| match r {
+        Some(BlockedReason::DependencyBlocked { from, .. }) => *from,
+        _ => None,
+    };
     for d in items[v].deps {
         let Some(&o) = pos.get(&d.on) else { continue };
         let other = &items[o];
@@ -131,20 +172,30 @@ fn blocked_by(
         if other.reached(stage) || d.stage.is_some_and(|s| items[v].reached(s)) {
             continue;
         }
-        if let Some(root) = &other.root {
-            return Some(BlockedReason::DependencyBlocked {
-                on: d.on.clone(),
-                root: root.clone(),
-            });
-        }
         if stage > other.plan.desired {
             return Some(BlockedReason::DependencyUnreachable {
                 on: d.on.clone(),
                 stage,
             });
         }
+        if other.blocked_before(stage)
+            && let Some(root) = &other.root
+        {
+            let better = match (&found, d.stage) {
+                (None, _) => true,
+                (Some(_), None) => earliest(&found).is_some(),
+                (Some(_), Some(s)) => earliest(&found).is_some_and(|f| s < f),
+            };
+            if better {
+                found = Some(BlockedReason::DependencyBlocked {
+                    on: d.on.clone(),
+                    root: root.clone(),
+                    from: d.stage,
+                });
+            }
+        }
     }
-    None
+    found
 }
 
 /// The first member of a wave that is blocked and not yet done, with its root cause: the next
@@ -152,10 +203,10 @@ fn blocked_by(
 fn wave_blocker(items: &[Item<'_>], members: &[usize]) -> Option<(ResourceAddr, ResourceAddr)> {
     members.iter().find_map(|&m| {
         let it = &items[m];
-        let done = it.reached(it.plan.desired);
+        let stuck = it.blocked_before(it.plan.desired) && !it.reached(it.plan.desired);
         it.root
             .clone()
-            .filter(|_| !done)
+            .filter(|_| stuck)
             .map(|r| (it.plan.addr.clone(), r))
     })
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{deps, position, run, source, sources_for, spec};
-use migplan_parser::ResourceAddr;
+use migplan_parser::{RedisStage, ResourceAddr, Stage};
 use migplan_planner::{BlockedReason, PlanError, PlanOptions, plan};
 use migplan_wire::sms::{SourceState, Task, TaskState};
 
@@ -128,14 +128,16 @@ fn blocked_dependencies_propagate_with_the_root_cause_once() {
         reason(1),
         BlockedReason::DependencyBlocked {
             on: s1.clone(),
-            root: s1.clone()
+            root: s1.clone(),
+            from: None
         }
     );
     assert_eq!(
         reason(2),
         BlockedReason::DependencyBlocked {
             on: ResourceAddr::server("s2"),
-            root: s1.clone()
+            root: s1.clone(),
+            from: None
         }
     );
     assert!(!p.resources[3].is_blocked(), "independent chains go on");
@@ -156,8 +158,9 @@ fn blocked_dependencies_propagate_with_the_root_cause_once() {
 #[test]
 fn blocking_crosses_stage_level_mutual_waits() {
     // web-01's cutover waits for sessions@migrated, and sessions' stop waits for all of web-01:
-    // no cycle at stage level, but a loop at resource level. A blocked web-01 must block the
-    // session sync's stop, or apply would stop syncing before the web tier moved.
+    // no cycle at stage level, but a loop at resource level. A blocked web-01 must hold back the
+    // session sync's stop (or apply would stop syncing before the web tier moved), while the
+    // copy itself goes ahead: only the stage that waits is blocked.
     let s = spec(SHOP);
     let mut live = sources_for(&s);
     live.sources.retain(|x| x.name.as_deref() != Some("web-01"));
@@ -170,15 +173,25 @@ fn blocking_crosses_stage_level_mutual_waits() {
         sessions.blocked.first().map(|b| b.reason.clone()),
         Some(BlockedReason::DependencyBlocked {
             on: web.clone(),
-            root: web
+            root: web,
+            from: Some(Stage::Redis(RedisStage::Stopped)),
         })
     );
+    let planned: Vec<String> = p
+        .steps
+        .iter()
+        .map(|st| st.id.to_string())
+        .filter(|id| id.starts_with("redis.sessions"))
+        .collect();
     assert!(
-        !p.steps
-            .iter()
-            .any(|st| st.id.to_string().starts_with("redis.sessions")),
-        "no step of a blocked resource is planned"
+        planned.iter().any(|id| id.contains("configure")),
+        "{planned:?}"
     );
+    assert!(
+        planned.iter().any(|id| id.contains("wait.migrated")),
+        "{planned:?}"
+    );
+    assert!(!planned.iter().any(|id| id.contains("stop")), "{planned:?}");
     assert!(
         !p.resource(&ResourceAddr::server("db-01"))
             .expect("db")
