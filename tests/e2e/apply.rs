@@ -699,3 +699,28 @@ servers:\n  - {name: fail-01, source: fail-01, target: {template: tpl-app}, stag
     assert!(done.contains(&"server.good-01#test"), "{done:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_missing_secret_is_refused_before_anything_is_applied() {
+    let e = Setup::plans(&["plans/shop-cutover.yaml"]).start();
+    let out = e
+        .cmd()
+        .env_remove("SESSIONS_SOURCE_PASSWORD")
+        .args(["apply", "plans/shop-cutover.yaml", "--auto-approve"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SESSIONS_SOURCE_PASSWORD"), "{err}");
+    assert!(
+        !err.contains("SESSIONS_TARGET_PASSWORD"),
+        "that one is set: {err}"
+    );
+    // Nothing was written: the emulator saw reads only.
+    let writes: Vec<Value> = e
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] != "GET")
+        .collect();
+    assert!(writes.is_empty(), "apply wrote before refusing: {writes:?}");
+}

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use migplan_cloud::{Auth, Cloud, CloudConfig};
 use migplan_emulator::{EmulatorConfig, FaultSpec, RunningEmulator};
 use migplan_parser::{SourceRef, Spec, Target};
 use serde_json::{Value, json};
@@ -41,6 +42,8 @@ pub struct Emulated {
     emu: Option<RunningEmulator>,
     rt: tokio::runtime::Runtime,
     pub dir: PathBuf,
+    /// Project id of the first plan (DCS paths carry it).
+    project_id: String,
 }
 
 impl Drop for Emulated {
@@ -57,6 +60,7 @@ impl Drop for Emulated {
 pub struct Setup {
     plans: Vec<String>,
     sources: Vec<String>,
+    unregistered: Vec<String>,
     templates: Vec<String>,
     time_scale: f64,
     faults: String,
@@ -86,6 +90,11 @@ impl Setup {
         self.sources.extend(names.iter().map(|n| (*n).to_string()));
         self
     }
+    /// A source the plans name whose agent never registered.
+    pub fn without_source(mut self, name: &str) -> Setup {
+        self.unregistered.push(name.to_string());
+        self
+    }
     /// More templates to create.
     pub fn templates(mut self, names: &[&str]) -> Setup {
         self.templates
@@ -111,10 +120,15 @@ impl Emulated {
                 sources.push(src);
             }
         }
+        let mut project_id = String::new();
         for p in &setup.plans {
             let spec = spec(p);
+            if project_id.is_empty() {
+                project_id = spec.cloud.project_id.clone();
+            }
             for s in &spec.servers {
                 let src = match &s.source {
+                    SourceRef::Name(n) if setup.unregistered.contains(n) => continue,
                     SourceRef::Name(n) => json!({"name": n}),
                     // An agent registered this machine under some name; the plan names its id.
                     SourceRef::Id(id) => json!({"name": format!("{}-by-id", s.name), "id": id}),
@@ -151,15 +165,35 @@ impl Emulated {
             emu: Some(emu),
             rt,
             dir,
+            project_id,
         }
     }
 
-    fn emu(&self) -> &RunningEmulator {
+    /// The emulator itself (advance its clock, fail a task, register a source).
+    pub fn emulator(&self) -> &RunningEmulator {
         self.emu.as_ref().expect("running")
     }
 
+    /// A client of the emulator, for preparing and inspecting state.
+    pub fn cloud(&self) -> Cloud {
+        let cfg = CloudConfig::local(&self.base_url(), Auth::aksk(AK, SK))
+            .expect("config")
+            .with_project_id(self.project_id.clone());
+        Cloud::new(&cfg).expect("client")
+    }
+
+    /// Runs a future on the emulator's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The secret key every command here signs with; output must never contain it.
+    pub fn secret_key(&self) -> &'static str {
+        SK
+    }
+
     pub fn base_url(&self) -> String {
-        self.emu().base_url()
+        self.emulator().base_url()
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
@@ -198,7 +232,7 @@ impl Emulated {
 
     /// `GET` an admin path, as JSON.
     pub fn admin(&self, path: &str) -> Value {
-        let addr = self.emu().addr();
+        let addr = self.emulator().addr();
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
         write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send");
         let mut raw = Vec::new();
@@ -223,7 +257,7 @@ impl Emulated {
 
     /// Request counters.
     pub fn stats(&self) -> Value {
-        self.emu().stats()
+        self.emulator().stats()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

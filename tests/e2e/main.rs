@@ -1,10 +1,10 @@
-//! End-to-end tests: the real `migplan` binary, and (in later modules) the real emulator.
+//! End-to-end tests: the real `migplan` binary against the real emulator over HTTP.
 
 mod apply;
 mod emulated;
+mod filters;
 mod plan;
 mod plan_states;
-mod support;
 mod validate;
 
 use std::path::{Path, PathBuf};

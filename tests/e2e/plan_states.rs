@@ -7,14 +7,21 @@ use migplan_wire::sms::{
     TargetServerSpec, TaskType,
 };
 
-use crate::support::{EXAMPLES_SEED, PROJECT_ID, TestCloud, stable};
+use crate::emulated::{Emulated, Setup};
+use crate::filters::stable;
 
 const PLANS: [&str; 3] = ["quickstart", "shop-cutover", "fleet-waves"];
+const PLAN_FILES: [&str; 3] = [
+    "plans/quickstart.yaml",
+    "plans/shop-cutover.yaml",
+    "plans/fleet-waves.yaml",
+];
+const PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
 const FORMATS: [&str; 3] = ["human", "json", "markdown"];
 
-fn plan_output(cloud: &TestCloud, plan: &str, format: &str, exit: i32) -> String {
+fn plan_output(cloud: &Emulated, plan: &str, format: &str, exit: i32) -> String {
     let out = cloud
-        .migplan()
+        .cmd()
         .args(["plan", "--detailed-exitcode", "--format", format])
         .arg(format!("plans/{plan}.yaml"))
         .output()
@@ -26,13 +33,13 @@ fn plan_output(cloud: &TestCloud, plan: &str, format: &str, exit: i32) -> String
         Some(exit),
         "{plan} {format}: {stderr}\n{stdout}"
     );
-    assert!(!stdout.contains(TestCloud::secret_key()) && !stderr.contains(TestCloud::secret_key()));
+    assert!(!stdout.contains(cloud.secret_key()) && !stderr.contains(cloud.secret_key()));
     stable(&stdout)
 }
 
 #[test]
 fn nothing_created_yet() {
-    let cloud = TestCloud::start(EXAMPLES_SEED, 1.0);
+    let cloud = Setup::plans(&PLAN_FILES).time_scale(1.0).start();
     for plan in PLANS {
         for format in FORMATS {
             let text = plan_output(&cloud, plan, format, 2);
@@ -40,13 +47,8 @@ fn nothing_created_yet() {
         }
     }
     // Planning reads and never writes: the emulator saw only GETs.
-    let log = cloud.admin_get("/_emulator/requests");
-    let methods: Vec<&str> = log
-        .as_array()
-        .expect("request log")
-        .iter()
-        .filter_map(|r| r["method"].as_str())
-        .collect();
+    let log = cloud.requests();
+    let methods: Vec<&str> = log.iter().filter_map(|r| r["method"].as_str()).collect();
     assert!(!methods.is_empty());
     assert!(
         methods.iter().all(|m| *m == "GET"),
@@ -56,12 +58,12 @@ fn nothing_created_yet() {
 
 /// Creates the SMS task for `name` by hand, as someone using the console would, and returns
 /// its id.
-fn create_task(cloud: &TestCloud, name: &str, task_type: TaskType, template: &str) -> String {
+fn create_task(cloud: &Emulated, name: &str, task_type: TaskType, template: &str) -> String {
     create_task_with(cloud, name, task_type, template, None)
 }
 
 fn create_task_with(
-    cloud: &TestCloud,
+    cloud: &Emulated,
     name: &str,
     task_type: TaskType,
     template: &str,
@@ -74,9 +76,11 @@ fn create_task_with(
             .list_all_sources(&ListSourcesQuery::default())
             .await
             .expect("sources");
+        // A source the plan names by id is registered as `NAME-by-id` (see `emulated`).
+        let by_id = format!("{name}-by-id");
         let source = sources
             .iter()
-            .find(|s| s.name.as_deref() == Some(name))
+            .find(|s| s.name.as_deref() == Some(name) || s.name.as_deref() == Some(&by_id))
             .expect("registered source");
         let templates = client
             .sms()
@@ -111,7 +115,7 @@ fn create_task_with(
     })
 }
 
-fn start(cloud: &TestCloud, task_id: &str) {
+fn start(cloud: &Emulated, task_id: &str) {
     let client = cloud.cloud();
     cloud.block_on(async {
         client
@@ -125,9 +129,11 @@ fn start(cloud: &TestCloud, task_id: &str) {
 #[test]
 fn half_way_some_running_one_failed_one_source_missing() {
     // web-02's agent never registered; everything else did.
-    let seed = EXAMPLES_SEED.replace("  - {name: web-02}\n", "");
     // The clock stands still unless advanced, so progress figures are the same on every run.
-    let cloud = TestCloud::start(&seed, 1e-9);
+    let cloud = Setup::plans(&PLAN_FILES)
+        .without_source("web-02")
+        .time_scale(1e-9)
+        .start();
 
     let app = create_task(&cloud, "app-01", TaskType::MigrateBlock, "tpl-app");
     start(&cloud, &app);
@@ -169,7 +175,7 @@ fn half_way_some_running_one_failed_one_source_missing() {
 
 #[test]
 fn fully_applied_reports_no_changes_and_exits_0() {
-    let cloud = TestCloud::start(EXAMPLES_SEED, 1e-9);
+    let cloud = Setup::plans(&PLAN_FILES).time_scale(1e-9).start();
     // What the quickstart asks for, done by hand: the task with the plan's settings, started,
     // and a virtual day later the full copy is done.
     let app = create_task_with(

@@ -8,7 +8,6 @@ use miette::{IntoDiagnostic, WrapErr};
 use migplan_cloud::{Auth, Cloud, CloudConfig};
 use migplan_emulator::{EmulatorConfig, RunningEmulator};
 use migplan_parser::{SourceRef, Spec, Target};
-use migplan_wire::sms::Template;
 
 /// Connection flags shared by `plan`, `apply` and `status`.
 #[derive(Debug, Clone, clap::Args)]
@@ -76,37 +75,25 @@ async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
     let sk = uuid::Uuid::new_v4().simple().to_string();
     let mut emu_cfg = EmulatorConfig::new(ak.clone(), sk.clone());
     emu_cfg.time_scale = 1000.0;
-    let emulator = RunningEmulator::start(emu_cfg)
-        .await
+    // The plan's sources (by name, or under the id the plan gives) and templates, as agents and
+    // admins would have registered them. A seed file is the one way to fix a source's id.
+    let seed_path = std::env::temp_dir().join(format!(
+        "migplan-local-seed-{}.json",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&seed_path, local_seed(spec).to_string())
+        .into_diagnostic()
+        .wrap_err("cannot write the local emulator's seed file")?;
+    emu_cfg.seed = Some(seed_path.clone());
+    let started = RunningEmulator::start(emu_cfg).await;
+    let _ = std::fs::remove_file(&seed_path);
+    let emulator = started
         .into_diagnostic()
         .wrap_err("cannot start the local emulator")?;
-    let mut registered = BTreeSet::new();
-    for s in &spec.servers {
-        if let SourceRef::Name(name) = &s.source
-            && registered.insert(name.clone())
-        {
-            emulator.register_source_named(name).into_diagnostic()?;
-        }
-    }
     let cfg = CloudConfig::local(&emulator.base_url(), Auth::aksk(ak, sk))
         .into_diagnostic()?
         .with_project_id(spec.cloud.project_id.clone());
     let cloud = Cloud::new(&cfg).into_diagnostic()?;
-    let mut templates = BTreeSet::new();
-    for s in &spec.servers {
-        if let Target::Template(t) = &s.target
-            && templates.insert(t.clone())
-        {
-            let tpl = Template {
-                name: t.clone(),
-                is_template: Some(true),
-                region: Some(spec.cloud.region.clone()),
-                projectid: Some(spec.cloud.project_id.clone()),
-                ..Template::default()
-            };
-            cloud.sms().create_template(&tpl).await.into_diagnostic()?;
-        }
-    }
     let target = format!(
         "the local emulator at {} (--local; nothing in the cloud is touched)",
         emulator.base_url()
@@ -116,4 +103,50 @@ async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
         target,
         emulator: Some(emulator),
     })
+}
+
+/// Seed of the local emulator: one source per server (by name, or named after the entry under
+/// the id the plan gives), with the plan's OS type, and every template the plan names.
+fn local_seed(spec: &Spec) -> serde_json::Value {
+    let mut seen = BTreeSet::new();
+    let sources: Vec<serde_json::Value> = spec
+        .servers
+        .iter()
+        .filter_map(|s| {
+            let (name, id) = match &s.source {
+                SourceRef::Name(n) => (n.clone(), None),
+                SourceRef::Id(id) => (s.name.clone(), Some(id.clone())),
+            };
+            seen.insert(name.clone()).then(|| {
+                let mut v = serde_json::json!({ "name": name });
+                if let Some(id) = id {
+                    v["id"] = id.into();
+                }
+                if let Some(os) = s.os_type {
+                    v["os_type"] = os.to_string().into();
+                }
+                v
+            })
+        })
+        .collect();
+    let templates: BTreeSet<&str> = spec
+        .servers
+        .iter()
+        .filter_map(|s| match &s.target {
+            Target::Template(t) => Some(t.as_str()),
+            Target::Existing { .. } => None,
+        })
+        .collect();
+    let templates: Vec<serde_json::Value> = templates
+        .into_iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": t,
+                "is_template": true,
+                "region": spec.cloud.region,
+                "projectid": spec.cloud.project_id,
+            })
+        })
+        .collect();
+    serde_json::json!({ "sources": sources, "templates": templates })
 }

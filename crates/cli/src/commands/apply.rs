@@ -156,6 +156,18 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
     };
 
     show_plan(&plan, &conn.target, json)?;
+    let spec = match &input {
+        Input::PlanFile(parsed) | Input::Saved { parsed, .. } => &parsed.spec,
+    };
+    let missing = missing_secrets(spec, &plan, |name| std::env::var_os(name).is_some());
+    if !missing.is_empty() {
+        runtime.block_on(conn.close());
+        miette::bail!(
+            help = "export them where migplan runs (the plan file only names the variables); nothing was applied",
+            "secrets the plan needs are not set: {}",
+            missing.join(", ")
+        );
+    }
     if !plan.has_changes() {
         if json {
             JsonSink.on_event(&migplan_executor::Event::ApplySummary(
@@ -306,4 +318,31 @@ fn confirm() -> miette::Result<bool> {
         .read_line(&mut answer)
         .into_diagnostic()?;
     Ok(answer.trim() == "yes")
+}
+
+/// Environment variables holding secrets that planned steps will send (Redis passwords, sent
+/// when a migration is configured) and that are not set, as `redis.NAME: VAR`. Checked before
+/// anything is applied, so a missing variable never stops a run half-way.
+fn missing_secrets(
+    spec: &migplan_parser::Spec,
+    plan: &Plan,
+    is_set: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let configured: std::collections::HashSet<&str> = plan
+        .steps
+        .iter()
+        .filter(|st| matches!(st.kind, migplan_planner::StepKind::Configure(_)))
+        .filter_map(|st| st.resource.as_ref().map(|r| r.name.as_str()))
+        .collect();
+    spec.redis
+        .iter()
+        .filter(|r| configured.contains(r.name.as_str()))
+        .flat_map(|r| {
+            [&r.source, &r.target]
+                .into_iter()
+                .filter_map(|e| e.password.as_ref())
+                .filter(|p| !is_set(&p.env))
+                .map(move |p| format!("redis.{}: {}", r.name, p.env))
+        })
+        .collect()
 }
