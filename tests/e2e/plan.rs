@@ -1,6 +1,7 @@
 //! `migplan plan` and `migplan graph` through the real binary, against the in-process emulator
 //! (`--local`), which serves the real API over HTTP.
 
+use crate::emulated::Setup;
 use crate::{migplan, repo_root};
 
 #[test]
@@ -37,14 +38,13 @@ fn plan_from_nothing_reports_changes_with_exit_2_and_versioned_json() {
 
 #[test]
 fn a_source_that_is_not_registered_blocks_with_exit_3_and_says_why() {
-    // web-01 names its source by id, which no agent registered in the local emulator.
-    let out = migplan()
-        .args([
-            "plan",
-            "--local",
-            "--detailed-exitcode",
-            "plans/shop-cutover.yaml",
-        ])
+    // web-02's agent never registered with SMS.
+    let e = Setup::plans(&["plans/shop-cutover.yaml"])
+        .without_source("web-02")
+        .start();
+    let out = e
+        .cmd()
+        .args(["plan", "--detailed-exitcode", "plans/shop-cutover.yaml"])
         .output()
         .expect("runs");
     assert_eq!(
@@ -55,11 +55,31 @@ fn a_source_that_is_not_registered_blocks_with_exit_3_and_says_why() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("local emulator"),
+        text.contains("Target: ap-southeast-3"),
         "the target must be named: {text}"
     );
-    assert!(text.contains("is not registered"), "{text}");
+    assert!(text.contains("`web-02` is not registered"), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour when not a terminal");
+}
+
+#[test]
+fn local_mode_names_the_emulator_as_target() {
+    let out = migplan()
+        .args(["plan", "--local", "plans/shop-cutover.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Target: the local emulator"), "{text}");
+    assert!(
+        !text.contains("(blocked)") && text.contains(", 0 blocked."),
+        "--local registers every source, by name or id: {text}"
+    );
 }
 
 #[test]

@@ -156,10 +156,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
     };
 
     show_plan(&plan, &conn.target, json)?;
-    let spec = match &input {
-        Input::PlanFile(parsed) | Input::Saved { parsed, .. } => &parsed.spec,
-    };
-    let missing = missing_secrets(spec, &plan, |name| std::env::var_os(name).is_some());
+    let missing = missing_secrets(&spec, &plan, |name| std::env::var_os(name).is_some());
     if !missing.is_empty() {
         runtime.block_on(conn.close());
         miette::bail!(
