@@ -1,0 +1,109 @@
+//! Actions, guarded: skipped when their effect is already live, resolved by a fresh read when
+//! their outcome is unknown or the service says the state is wrong.
+
+use super::*;
+
+impl Run<'_> {
+    pub(super) async fn action(&mut self, op: Operation) -> Result<Option<String>, Halt> {
+        let sms = self.ctx.cloud.sms().clone();
+        self.guarded_call(move |id| {
+            let sms = sms.clone();
+            let op = op.clone();
+            async move { sms.action(&id, op).await }
+        })
+        .await
+    }
+
+    pub(super) async fn dcs_action<F, Fut>(&mut self, f: F) -> Result<Option<String>, Halt>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<(), CloudError>>,
+    {
+        self.guarded_call(f).await
+    }
+
+    /// Precondition → call → effect, with unknown outcomes and wrong-state answers resolved by
+    /// a fresh read; then the postcondition wait.
+    pub(super) async fn guarded_call<F, Fut>(&mut self, f: F) -> Result<Option<String>, Halt>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<(), CloudError>>,
+    {
+        let step = self.step;
+        let name = self.addr.name.clone();
+        let eff = effect(&step.kind, &step.postcondition);
+        let mut attempt = 0;
+        let mut min_seq = 0;
+        let mut missing = 0;
+        let mut note = None;
+        loop {
+            let v = self.fresh_view(min_seq).await?;
+            min_seq = v.seq() + 1;
+            let obj = v.obj(self.id.as_deref(), &name)?;
+            if self.id.is_none() {
+                self.id = obj_id(obj);
+            }
+            if obj.exists() && holds(&eff, obj) {
+                if attempt == 0 {
+                    note = Some(format!("already done ({})", obj.state_text()));
+                }
+                break;
+            }
+            if !obj.exists() {
+                missing += 1;
+                if missing < 3 {
+                    continue;
+                }
+                return Err(Halt::Failed(StepError::new(format!(
+                    "no live task is named {name}"
+                ))));
+            }
+            if !holds(&step.precondition, obj) {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "cannot {}: the task is {}, expected {}",
+                    step.label,
+                    obj.state_text(),
+                    describe(&step.precondition)
+                ))));
+            }
+            attempt += 1;
+            if attempt > self.ctx.max_attempts {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "gave up on {} after {} attempts with unknown outcome",
+                    step.label,
+                    attempt - 1
+                ))));
+            }
+            let id = obj_id(obj).unwrap_or_default();
+            match self.call(f(id)).await {
+                Ok(()) => break,
+                // Re-read: the loop sees the effect, or the precondition and sends again.
+                Err(e) if e.is_outcome_unknown() => {
+                    tracing::debug!(step = %step.id, error = %e, "outcome unknown; re-reading");
+                }
+                Err(e) if e.code().is_some_and(|c| WRONG_STATE.contains(&c)) => {
+                    let v = self.fresh_view(min_seq).await?;
+                    let obj = v.obj(self.id.as_deref(), &name)?;
+                    if obj.exists() && holds(&eff, obj) {
+                        note = Some(format!(
+                            "already in the target state ({})",
+                            obj.state_text()
+                        ));
+                        break;
+                    }
+                    return Err(Halt::Failed(StepError::from_cloud(&e)));
+                }
+                Err(e) if transient(&e) => {
+                    tokio::time::sleep(self.ctx.backoff * attempt).await;
+                }
+                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+            }
+        }
+        let until = match &step.postcondition {
+            Condition::Always => return Ok(note),
+            c => describe(c),
+        };
+        self.wait_for(&until).await?;
+        Ok(note)
+    }
+}
