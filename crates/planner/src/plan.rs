@@ -83,6 +83,21 @@ impl ResourcePlan {
     pub fn is_blocked(&self) -> bool {
         !self.blocked.is_empty()
     }
+
+    /// When blocked only from some stage on (earlier stages go ahead), that stage; `None` when
+    /// not blocked or blocked as a whole.
+    pub fn blocked_from(&self) -> Option<Stage> {
+        let mut from = None;
+        for b in &self.blocked {
+            match b.reason {
+                crate::BlockedReason::DependencyBlocked { from: Some(s), .. } => {
+                    from = Some(from.map_or(s, |f: Stage| f.min(s)));
+                }
+                _ => return None,
+            }
+        }
+        from
+    }
 }
 
 /// Counts of steps by class and of resources by outcome. Display only.

@@ -70,7 +70,7 @@ fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan,
             out,
             "  {} {}",
             paint.wrap(BOLD, &head),
-            paint.wrap(RED, "(blocked)")
+            paint.wrap(RED, &blocked_note(r))
         );
     } else {
         let _ = writeln!(out, "  {}", paint.wrap(BOLD, &head));
@@ -88,6 +88,14 @@ fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan,
         let _ = writeln!(out, "      {} {}", paint.wrap(DIM, "→"), b.remedy);
     }
     out.push('\n');
+}
+
+/// `(blocked)`, or `(blocked from `stopped`)` when earlier stages go ahead.
+pub fn blocked_note(r: &ResourcePlan) -> String {
+    match r.blocked_from() {
+        Some(stage) => format!("(blocked from `{stage}`)"),
+        None => "(blocked)".to_string(),
+    }
 }
 
 fn field_line(d: &FieldDiff) -> String {

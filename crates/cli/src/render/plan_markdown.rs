@@ -34,10 +34,10 @@ pub fn render(plan: &Plan) -> String {
         .collect();
     out.push_str("| resource | current | desired | steps | status |\n|---|---|---|---:|---|\n");
     for r in &shown {
-        let status = if r.is_blocked() {
-            "⛔ blocked"
-        } else {
-            "changes"
+        let status = match (r.is_blocked(), r.blocked_from()) {
+            (true, Some(stage)) => format!("⛔ blocked from `{stage}`"),
+            (true, None) => "⛔ blocked".to_string(),
+            (false, _) => "changes".to_string(),
         };
         let _ = writeln!(
             out,
