@@ -62,11 +62,13 @@ impl StepGraph {
     }
 
     /// Steps in topological order, owned.
-    pub fn into_steps(mut self) -> Vec<Step> {
-        let placeholder = || Step::barrier("", "");
+    pub fn into_steps(self) -> Vec<Step> {
+        // Move the weights out once, then pick them in order (no placeholder per step).
+        let (nodes, _) = self.graph.into_nodes_edges();
+        let mut slots: Vec<Option<Step>> = nodes.into_iter().map(|n| Some(n.weight)).collect();
         self.order
             .iter()
-            .map(|i| std::mem::replace(&mut self.graph[*i], placeholder()))
+            .filter_map(|i| slots.get_mut(i.index()).and_then(Option::take))
             .collect()
     }
 

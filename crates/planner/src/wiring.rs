@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use petgraph::graph::NodeIndex;
+
 use migplan_parser::{Dependency, ResourceAddr, Stage};
 
 use crate::blocked::BlockedReason;
@@ -32,24 +34,6 @@ impl Item<'_> {
     /// Whether a block keeps it from reaching `stage` in this run.
     fn blocked_before(&self, stage: Stage) -> bool {
         self.root.is_some() && self.blocked_from.is_none_or(|from| from <= stage)
-    }
-    /// First step that moves it into `stage` or later (`None`: its first step).
-    fn first_step_into(&self, stage: Option<Stage>) -> Option<&Step> {
-        match stage {
-            None => self.steps.first(),
-            Some(s) if self.reached(s) => None,
-            Some(s) => self
-                .steps
-                .iter()
-                .find(|st| st.stage.is_some_and(|x| x >= s)),
-        }
-    }
-    /// Last step that completes `stage` (or the stage before it, when `stage` is skipped).
-    fn last_step_completing(&self, stage: Stage) -> Option<&Step> {
-        self.steps
-            .iter()
-            .rev()
-            .find(|st| st.stage.is_some_and(|x| x <= stage))
     }
 }
 
@@ -217,18 +201,23 @@ pub(crate) fn build_graph(
     waves: &[(&str, Vec<usize>)],
 ) -> Result<StepGraph, PlanError> {
     let mut b = StepGraphBuilder::new();
+    // Steps move into the graph (no copies at fleet scale); each resource keeps the stage and
+    // node of every step of its chain for the wiring below.
+    let mut chains: Vec<Vec<(Option<Stage>, NodeIndex)>> = Vec::with_capacity(items.len());
     for (i, it) in items.iter_mut().enumerate() {
         it.plan.steps = it.steps.iter().map(|s| s.id.clone()).collect();
-        let mut prev = None;
-        for (k, s) in it.steps.iter().enumerate() {
-            let node = b.add_step(s.clone(), (i as u32 + 1, k as u32));
-            if let Some(p) = prev {
-                b.add_edge(p, node);
+        let mut chain: Vec<(Option<Stage>, NodeIndex)> = Vec::with_capacity(it.steps.len());
+        for (k, s) in std::mem::take(&mut it.steps).into_iter().enumerate() {
+            let stage = s.stage;
+            let node = b.add_step(s, (i as u32 + 1, k as u32));
+            if let Some(&(_, prev)) = chain.last() {
+                b.add_edge(prev, node);
             }
-            prev = Some(node);
+            chain.push((stage, node));
         }
+        chains.push(chain);
     }
-    for it in items.iter() {
+    for (i, it) in items.iter().enumerate() {
         for d in it.deps {
             let Some(&o) = pos.get(&d.on) else { continue };
             let other = &items[o];
@@ -236,18 +225,24 @@ pub(crate) fn build_graph(
             if other.reached(stage) {
                 continue;
             }
-            let (Some(mine), Some(theirs)) = (
-                it.first_step_into(d.stage),
-                other.last_step_completing(stage),
-            ) else {
-                continue;
+            // Mine: the first step that moves me into the waiting stage (or my first step).
+            let mine = match d.stage {
+                None => chains[i].first(),
+                Some(s) if it.reached(s) => None,
+                Some(s) => chains[i].iter().find(|(st, _)| st.is_some_and(|x| x >= s)),
             };
-            if let (Some(to), Some(from)) = (b.node(&mine.id), b.node(&theirs.id)) {
+            // Theirs: the last step that completes the stage waited for (or the one before it,
+            // when that stage is skipped).
+            let theirs = chains[o]
+                .iter()
+                .rev()
+                .find(|(st, _)| st.is_some_and(|x| x <= stage));
+            if let (Some(&(_, to)), Some(&(_, from))) = (mine, theirs) {
                 b.add_edge(from, to);
             }
         }
     }
-    let pending = |k: usize| waves[k].1.iter().any(|&m| !items[m].steps.is_empty());
+    let pending = |k: usize| waves[k].1.iter().any(|&m| !chains[m].is_empty());
     let mut prev_barrier = None;
     let mut pending_before = false;
     for k in 0..waves.len().saturating_sub(1) {
@@ -261,12 +256,12 @@ pub(crate) fn build_graph(
             b.add_edge(p, barrier);
         }
         for &m in &waves[k].1 {
-            if let Some(last) = items[m].steps.last().and_then(|s| b.node(&s.id)) {
+            if let Some(&(_, last)) = chains[m].last() {
                 b.add_edge(last, barrier);
             }
         }
         for &m in &waves[k + 1].1 {
-            if let Some(first) = items[m].steps.first().and_then(|s| b.node(&s.id)) {
+            if let Some(&(_, first)) = chains[m].first() {
                 b.add_edge(barrier, first);
             }
         }
