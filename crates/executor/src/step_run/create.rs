@@ -82,46 +82,50 @@ impl Run<'_> {
         }
     }
 
-    /// `tasks_named`, retried while throttled; `Err` when several tasks have the name.
+    /// The SMS task named `name`, if any (see [`Run::one_named`]).
     pub(super) async fn sms_named(&mut self, name: &str) -> Result<Option<String>, Halt> {
         let sms = self.ctx.cloud.sms().clone();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.ctx.sms_rate.acquire().await;
-            match sms.tasks_named(name).await {
-                Ok(tasks) => {
-                    return match tasks.as_slice() {
-                        [] => Ok(None),
-                        [one] => Ok(Some(one.id.clone())),
-                        many => Err(Halt::Failed(StepError::new(format!(
-                            "{} SMS tasks are named {name}",
-                            many.len()
-                        )))),
-                    };
-                }
-                Err(e) if attempt < self.ctx.max_attempts => {
-                    tracing::debug!(error = %e, "lookup by name failed; retrying");
-                    tokio::time::sleep(self.ctx.backoff * attempt).await;
-                }
-                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
-            }
-        }
+        self.one_named("SMS tasks", name, &self.ctx.sms_rate, || async {
+            let tasks = sms.tasks_named(name).await?;
+            Ok(tasks.into_iter().map(|t| t.id).collect())
+        })
+        .await
     }
 
+    /// The DCS migration task named `name`, if any (see [`Run::one_named`]).
     pub(super) async fn dcs_named(&mut self, name: &str) -> Result<Option<String>, Halt> {
         let dcs = self.ctx.cloud.dcs().clone();
+        self.one_named("DCS migration tasks", name, &self.ctx.dcs_rate, || async {
+            let tasks = dcs.tasks_named(name).await?;
+            Ok(tasks.into_iter().map(|t| t.task_id).collect())
+        })
+        .await
+    }
+
+    /// The id of the one object `list` finds by name, retried on errors; `Err` when several
+    /// objects have the name (never guess which one a lost create made).
+    async fn one_named<F, Fut>(
+        &self,
+        what: &str,
+        name: &str,
+        rate: &RateLimiter,
+        list: F,
+    ) -> Result<Option<String>, Halt>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<String>, CloudError>>,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.ctx.dcs_rate.acquire().await;
-            match dcs.tasks_named(name).await {
-                Ok(tasks) => {
-                    return match tasks.as_slice() {
+            rate.acquire().await;
+            match list().await {
+                Ok(ids) => {
+                    return match ids.as_slice() {
                         [] => Ok(None),
-                        [one] => Ok(Some(one.task_id.clone())),
+                        [one] => Ok(Some(one.clone())),
                         many => Err(Halt::Failed(StepError::new(format!(
-                            "{} DCS migration tasks are named {name}",
+                            "{} {what} are named {name}",
                             many.len()
                         )))),
                     };
