@@ -1,12 +1,14 @@
 //! The live-state read (refresh): every list a plan needs, walked page by page in parallel, so
 //! API calls grow with N / page size, never with N.
 
-use miette::IntoDiagnostic;
-use migplan_cloud::Cloud;
+use miette::{IntoDiagnostic, WrapErr};
 use migplan_planner::LiveSnapshot;
+
+use crate::connect::Connection;
 use migplan_wire::sms::{ListSourcesQuery, ListTasksQuery, ListTemplatesQuery};
 
-pub async fn read_snapshot(cloud: &Cloud) -> miette::Result<LiveSnapshot> {
+pub async fn read_snapshot(conn: &Connection) -> miette::Result<LiveSnapshot> {
+    let cloud = &conn.cloud;
     let (all_sources, all_tasks, all_templates) = (
         ListSourcesQuery::default(),
         ListTasksQuery::default(),
@@ -18,7 +20,8 @@ pub async fn read_snapshot(cloud: &Cloud) -> miette::Result<LiveSnapshot> {
         cloud.sms().list_all_templates(&all_templates),
         cloud.dcs().list_all_tasks(None),
     )
-    .into_diagnostic()?;
+    .into_diagnostic()
+    .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
     Ok(LiveSnapshot {
         sources,
         tasks,

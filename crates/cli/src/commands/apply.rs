@@ -112,10 +112,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
         miette::bail!("--target applies to plan files; a saved plan already has its targets");
     }
     let spec = input.parsed().spec.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let runtime = super::runtime()?;
 
     let conn = runtime.block_on(connect::connect(&spec, &args.connect))?;
     let lock_target = format!("{} project {}", conn.target, spec.cloud.project_id);
@@ -126,9 +123,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
         ));
     }
 
-    let snapshot = runtime
-        .block_on(live::read_snapshot(&conn.cloud))
-        .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
+    let snapshot = runtime.block_on(live::read_snapshot(&conn))?;
     let plan: Plan = match &input {
         Input::PlanFile(parsed) => migplan_planner::plan(
             &parsed.spec,

@@ -27,10 +27,7 @@ pub fn run(args: EmulatorArgs) -> miette::Result<ExitStatus> {
             .into_diagnostic()
             .wrap_err("invalid --fault")?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let emulator = RunningEmulator::start(cfg)
             .await

@@ -24,3 +24,12 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
         Command::Emulator(args) => emulator::run(args),
     }
 }
+
+/// The async runtime the commands that talk HTTP (or serve it) run on.
+pub(crate) fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+    use miette::IntoDiagnostic;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()
+}

@@ -28,17 +28,12 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
         parse_ms: ms(started.elapsed()),
         ..Timings::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let runtime = super::runtime()?;
     let (plan, target) = runtime.block_on(async {
         let conn = connect::connect(&parsed.spec, &args.connect).await?;
         conn.cloud.reset_stats(); // count the refresh only, not --local's setup
         let refresh = Instant::now();
-        let snapshot = live::read_snapshot(&conn.cloud)
-            .await
-            .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
+        let snapshot = live::read_snapshot(&conn).await?;
         timings.refresh_ms = ms(refresh.elapsed());
         timings.api_calls = conn
             .cloud

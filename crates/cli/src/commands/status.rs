@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use miette::{IntoDiagnostic, WrapErr};
+use miette::IntoDiagnostic;
 use migplan_executor::condition::{Obj, progress};
 use migplan_executor::event::Progress;
 use migplan_parser::ResourceKind;
@@ -63,15 +63,10 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
         Ok(p) => p,
         Err(errors) => return render::plan_file_errors(&errors, json),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let runtime = super::runtime()?;
     let (plan, snapshot, target) = runtime.block_on(async {
         let conn = connect::connect(&parsed.spec, &args.connect).await?;
-        let snapshot = live::read_snapshot(&conn.cloud)
-            .await
-            .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
+        let snapshot = live::read_snapshot(&conn).await?;
         let target = conn.target.clone();
         conn.close().await;
         let plan = migplan_planner::plan(&parsed.spec, &snapshot, &PlanOptions::default())

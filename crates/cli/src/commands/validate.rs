@@ -29,7 +29,6 @@ struct Output {
 pub fn run(plans: &[PathBuf], format: DiagnosticFormat) -> miette::Result<ExitStatus> {
     let mut files = Vec::with_capacity(plans.len());
     let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
     for path in plans {
         let name = path.display().to_string();
         match migplan_parser::parse_file(path) {
@@ -56,9 +55,7 @@ pub fn run(plans: &[PathBuf], format: DiagnosticFormat) -> miette::Result<ExitSt
             }
             Err(errors) => {
                 if format == DiagnosticFormat::Human {
-                    let style = render::DiagnosticStyle::for_stderr();
-                    write!(stderr, "{}", render::diagnostics(&errors, style)).into_diagnostic()?;
-                    writeln!(stderr, "{errors}").into_diagnostic()?;
+                    render::print_diagnostics(&errors)?;
                 }
                 files.push(FileResult {
                     file: name,

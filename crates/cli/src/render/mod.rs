@@ -75,16 +75,22 @@ pub fn plan_file_errors(
         let out = serde_json::json!({ "format_version": 1, "valid": false, "diagnostics": errors.to_json() });
         writeln!(std::io::stdout().lock(), "{out:#}").into_diagnostic()?;
     } else {
-        let mut err = std::io::stderr().lock();
-        write!(
-            err,
-            "{}",
-            diagnostics(errors, DiagnosticStyle::for_stderr())
-        )
-        .into_diagnostic()?;
-        writeln!(err, "{errors}").into_diagnostic()?;
+        print_diagnostics(errors)?;
     }
     Ok(crate::exit::ExitStatus::Error)
+}
+
+/// A file's diagnostics on stderr, styled for it, then the `FILE: N errors` line.
+pub fn print_diagnostics(errors: &PlanErrors) -> miette::Result<()> {
+    use miette::IntoDiagnostic;
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
+        "{}",
+        diagnostics(errors, DiagnosticStyle::for_stderr())
+    )
+    .into_diagnostic()?;
+    writeln!(err, "{errors}").into_diagnostic()
 }
 
 /// An error that ended a command.
