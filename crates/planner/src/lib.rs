@@ -66,30 +66,5 @@ pub use step::{ApiCall, Condition, Step, StepId, StepKind};
 pub use step_graph::StepGraph;
 pub use step_graph_builder::StepGraphBuilder;
 
-use migplan_parser::{ResourceAddr, ResourceKind, Spec};
-
-/// The live fields a resource's decisions use, re-read from a fresh snapshot: compare with a
-/// saved [`ResourcePlan::fingerprint_inputs`] via [`FingerprintInputs::changed_fields`] to name
-/// what made a plan stale. `None` when the spec has no such resource.
-pub fn fingerprint_inputs(
-    spec: &Spec,
-    live: &LiveSnapshot,
-    addr: &ResourceAddr,
-) -> Option<FingerprintInputs> {
-    let ix = LiveIndex::new(live);
-    match addr.kind {
-        ResourceKind::Server => spec
-            .servers
-            .iter()
-            .find(|s| s.name == addr.name)
-            .map(|s| fingerprint::server_inputs(s, &ix)),
-        ResourceKind::Redis => spec
-            .redis
-            .iter()
-            .find(|r| r.name == addr.name)
-            .map(|r| fingerprint::redis_inputs(r, &ix)),
-    }
-}
-
 #[cfg(test)]
 mod tests;
