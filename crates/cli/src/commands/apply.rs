@@ -267,23 +267,16 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
 }
 
 fn show_plan(plan: &Plan, target: &str, json: bool) -> miette::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        let line = serde_json::json!({
-            "type": "plan",
-            "time": render::events::now(),
-            "target": target,
-            "plan": plan,
-        });
-        writeln!(out, "{line}").into_diagnostic()
-    } else {
-        writeln!(
-            out,
-            "Target: {target}\n\n{}",
-            render::plan_human::render(plan, render::color_on_stdout())
-        )
-        .into_diagnostic()
+    if !json {
+        return super::plan::print_plan(plan, target, crate::cli::PlanFormat::Human);
     }
+    let line = serde_json::json!({
+        "type": "plan",
+        "time": render::events::now(),
+        "target": target,
+        "plan": plan,
+    });
+    writeln!(std::io::stdout().lock(), "{line}").into_diagnostic()
 }
 
 /// Asks on the terminal; refuses (error) without one.
