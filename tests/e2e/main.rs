@@ -5,6 +5,7 @@ mod emulated;
 mod filters;
 mod plan;
 mod plan_states;
+mod tamper;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -70,7 +70,7 @@ pub struct EmulatorArgs {
     #[arg(long, env = "MIGPLAN_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Simulated seconds per real second (1000 makes an hour of replication take 3.6 s).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
     pub time_scale: f64,
     /// Source servers (and other state) to start with; see the emulator docs for the format.
     #[arg(long, value_name = "FILE")]
@@ -184,7 +184,7 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
     /// API requests per second per service at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = 20.0)]
+    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
     pub rate_limit: f64,
     /// Only apply these resources (and what they depend on); plan files only. Repeatable.
     #[arg(long, value_name = "ADDR")]
@@ -213,23 +213,62 @@ pub struct StatusArgs {
     pub connect: crate::connect::ConnectArgs,
 }
 
-/// `90s`, `20m`, `1h30m`, `250ms`, or a bare number of seconds.
+/// A request rate: a finite number from 0 (no limit) to 100,000 per second.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    bounded_number(s, 0.0, 100_000.0, "requests per second")
+}
+
+/// A time scale: simulated seconds per real second, above 0 and at most 1,000,000.
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    bounded_number(
+        s,
+        f64::MIN_POSITIVE,
+        1_000_000.0,
+        "simulated seconds per second",
+    )
+    .map_err(|e| format!("{e} (above 0)"))
+}
+
+fn bounded_number(s: &str, min: f64, max: f64, what: &str) -> Result<f64, String> {
+    let shown: String = s.trim().chars().take(40).collect();
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!("`{shown}` is not a number of {what} up to {max}")),
+    }
+}
+
+/// The longest duration a flag takes. Longer is a typo (or an attack on the arithmetic), not a
+/// wait anyone means; keeping far below `Instant`'s range also rules out overflow downstream.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+
+/// `90s`, `20m`, `1h30m`, `250ms`, `2d`, or a bare number of seconds; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
+    let shown: String = s.chars().take(40).collect();
+    let too_long = || format!("`{shown}` is longer than the maximum of 366d");
+    let seconds = |v: f64| -> Result<std::time::Duration, String> {
+        if !v.is_finite() || v < 0.0 {
+            return Err(format!(
+                "`{shown}` is not a duration (e.g. 30s, 20m, 1h30m)"
+            ));
+        }
+        if v > MAX_DURATION.as_secs_f64() {
+            return Err(too_long());
+        }
+        Ok(std::time::Duration::from_secs_f64(v))
+    };
     if let Ok(secs) = s.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0)
-            .then(|| std::time::Duration::from_secs_f64(secs))
-            .ok_or_else(|| format!("`{s}` is not a duration"));
+        return seconds(secs);
+    }
+    if s.is_empty() {
+        return Err("empty duration".into());
     }
     let mut total = std::time::Duration::ZERO;
     let mut rest = s;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
     while !rest.is_empty() {
         let n = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{s}`: a number needs a unit (ms, s, m, h)"))?;
+            .ok_or_else(|| format!("`{shown}`: a number needs a unit (ms, s, m, h, d)"))?;
         let (num, tail) = rest.split_at(n);
         let u = tail
             .find(|c: char| c.is_ascii_digit())
@@ -237,16 +276,22 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         let (unit, next) = tail.split_at(u);
         let v: f64 = num
             .parse()
-            .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 20m, 1h30m)"))?;
-        let secs = match unit {
-            "ms" => v / 1000.0,
-            "s" => v,
-            "m" => v * 60.0,
-            "h" => v * 3600.0,
-            "d" => v * 86400.0,
-            _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s, m, h, d)")),
+            .map_err(|_| format!("`{shown}` is not a duration (e.g. 30s, 20m, 1h30m)"))?;
+        let scale = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => {
+                let unit: String = unit.chars().take(10).collect();
+                return Err(format!("`{shown}`: unknown unit `{unit}` (ms, s, m, h, d)"));
+            }
         };
-        total += std::time::Duration::from_secs_f64(secs);
+        total = total
+            .checked_add(seconds(v * scale)?)
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
         rest = next;
     }
     Ok(total)
@@ -266,5 +311,23 @@ mod duration_tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_refused_not_overflowed() {
+        for huge in [
+            "99999999999999999d",
+            "213503982334601d",
+            "1e300",
+            "366d1s",
+            "200d200d",
+            "inf",
+            "NaN",
+            "-5",
+        ] {
+            let err = parse_duration(huge).expect_err(huge);
+            assert!(!err.is_empty(), "{huge}");
+        }
+        assert_eq!(parse_duration("366d"), Ok(super::MAX_DURATION));
     }
 }

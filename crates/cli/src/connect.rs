@@ -29,6 +29,10 @@ pub struct Connection {
     pub cloud: Cloud,
     /// Human description of the target, shown in every output.
     pub target: String,
+    /// What apply locks: the project, region and canonical endpoints (see
+    /// `CloudConfig::target_identity`). `None` for `--local`, whose emulator is private to
+    /// this process, so there is nothing another run could race on.
+    pub lock_identity: Option<String>,
     pub emulator: Option<RunningEmulator>,
 }
 
@@ -51,12 +55,9 @@ pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connecti
     if let Some(d) = &spec.cloud.domain_id {
         cfg = cfg.with_domain_id(d.clone());
     }
-    if let Some(e) = &args.sms_endpoint {
-        cfg.sms_endpoint = e.clone();
-    }
-    if let Some(e) = &args.dcs_endpoint {
-        cfg.dcs_endpoint = e.clone();
-    }
+    let cfg = cfg
+        .with_endpoints(args.sms_endpoint.as_deref(), args.dcs_endpoint.as_deref())
+        .into_diagnostic()?;
     let target = format!(
         "{} (SMS {}, DCS {})",
         spec.cloud.region, cfg.sms_endpoint, cfg.dcs_endpoint
@@ -65,6 +66,7 @@ pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connecti
     Ok(Connection {
         cloud,
         target,
+        lock_identity: Some(cfg.target_identity()),
         emulator: None,
     })
 }
@@ -101,6 +103,7 @@ async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
     Ok(Connection {
         cloud,
         target,
+        lock_identity: None,
         emulator: Some(emulator),
     })
 }

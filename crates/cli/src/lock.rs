@@ -1,8 +1,10 @@
 //! One `apply` at a time per plan and cloud target.
 //!
 //! The lock is an OS file lock (`File::try_lock`) on
-//! `$MIGPLAN_LOCK_DIR/<plan>-<hash of target>.lock` (default directory: `migplan-locks` in the
-//! OS temp directory). The OS releases it when the holder exits, however it exits, so a lock
+//! `$MIGPLAN_LOCK_DIR/<plan>-<hash of plan and target identity>.lock` (default directory:
+//! `migplan-locks` in the OS temp directory). The identity is what the apply changes (project,
+//! region, canonical endpoints), not how the endpoints were spelled, so
+//! `http://localhost:P` and `http://127.0.0.1:P/` take the same lock. The OS releases it when the holder exits, however it exits, so a lock
 //! left by a dead process is never in the way: its file still names the old holder, which is
 //! how a stale lock is detected and reported. While held, the file holds the holder as JSON
 //! (host, pid, start time, plan, target), shown to anyone refused.
@@ -107,8 +109,8 @@ pub fn lock_dir() -> PathBuf {
     }
 }
 
-/// The lock file of a plan and target.
-pub fn lock_path(dir: &Path, plan: &str, target: &str) -> PathBuf {
+/// The lock file of a plan and target identity.
+pub fn lock_path(dir: &Path, plan: &str, identity: &str) -> PathBuf {
     let safe: String = plan
         .chars()
         .map(|c| {
@@ -119,23 +121,37 @@ pub fn lock_path(dir: &Path, plan: &str, target: &str) -> PathBuf {
             }
         })
         .collect();
-    let digest = hex::encode(Sha256::digest(target.as_bytes()));
+    // Both parts are hashed: the file-name form of the plan name is lossy ("a/b" and "a_b").
+    let mut hash = Sha256::new();
+    hash.update(plan.as_bytes());
+    hash.update([0]);
+    hash.update(identity.as_bytes());
+    let digest = hex::encode(hash.finalize());
     dir.join(format!("{safe}-{}.lock", &digest[..16]))
 }
 
-/// Takes the lock of `plan` + `target`, waiting up to `timeout` (none: fail at once).
+/// What is locked: a plan against a target identity; `shown` is how the target is described
+/// to a refused run.
+#[derive(Debug, Clone)]
+pub struct LockKey<'a> {
+    pub plan: &'a str,
+    pub identity: &'a str,
+    pub shown: &'a str,
+}
+
+/// Takes the lock in `dir`, waiting up to `timeout` (none: fail at once).
 pub fn acquire(
-    plan: &str,
-    target: &str,
+    dir: &Path,
+    key: &LockKey<'_>,
     timeout: Option<Duration>,
 ) -> Result<ApplyLock, LockError> {
-    let dir = lock_dir();
-    let path = lock_path(&dir, plan, target);
+    let plan = key.plan;
+    let path = lock_path(dir, plan, key.identity);
     let io = |source| LockError::Io {
         path: path.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(&dir).map_err(io)?;
+    std::fs::create_dir_all(dir).map_err(io)?;
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -172,7 +188,7 @@ pub fn acquire(
         pid: std::process::id(),
         started_at: now_rfc3339(),
         plan: plan.to_string(),
-        target: target.to_string(),
+        target: key.shown.to_string(),
     };
     let text = serde_json::to_string(&me).unwrap_or_default();
     file.set_len(0).map_err(io)?;
@@ -209,64 +225,83 @@ fn now_rfc3339() -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_second_lock_is_refused_with_the_holder_then_free_after_release() {
-        // Tests share the process environment: distinct plan names, one directory.
-        {
-            let plan = format!("lock-test-{}", std::process::id());
-            let first = acquire(&plan, "target-a", None).expect("first");
-            assert!(first.stale.is_none());
-            let err = acquire(&plan, "target-a", None).expect_err("held");
-            let text = err.to_string();
-            assert!(
-                text.contains(&format!("pid {}", std::process::id())),
-                "{text}"
-            );
-            // Another target is another lock.
-            let other = acquire(&plan, "target-b", None).expect("other target");
-            drop(other);
-            drop(first);
-            let again = acquire(&plan, "target-a", None).expect("released");
-            assert!(again.stale.is_none(), "a clean release leaves no holder");
+    /// A fresh lock directory per test: tests never touch the shared default one.
+    fn temp_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("migplan-lock-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    }
+
+    fn key<'a>(plan: &'a str, identity: &'a str) -> LockKey<'a> {
+        LockKey {
+            plan,
+            identity,
+            shown: identity,
         }
     }
 
     #[test]
+    fn a_second_lock_is_refused_with_the_holder_then_free_after_release() {
+        let dir = temp_dir();
+        let first = acquire(&dir, &key("p", "target-a"), None).expect("first");
+        assert!(first.stale.is_none());
+        let err = acquire(&dir, &key("p", "target-a"), None).expect_err("held");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        // Another target is another lock.
+        let other = acquire(&dir, &key("p", "target-b"), None).expect("other target");
+        drop(other);
+        drop(first);
+        let again = acquire(&dir, &key("p", "target-a"), None).expect("released");
+        assert!(again.stale.is_none(), "a clean release leaves no holder");
+        drop(again);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn lock_timeout_waits_for_the_holder_to_finish() {
-        let plan = format!("wait-test-{}", std::process::id());
-        let first = acquire(&plan, "t", None).expect("first");
+        let dir = temp_dir();
+        let first = acquire(&dir, &key("p", "t"), None).expect("first");
         let releaser = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
             drop(first);
         });
-        let second = acquire(&plan, "t", Some(Duration::from_secs(30)));
+        let second = acquire(&dir, &key("p", "t"), Some(Duration::from_secs(30)));
         let _ = releaser.join();
         assert!(second.is_ok(), "{:?}", second.err());
+        drop(second);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_holder_record_without_a_lock_is_reported_stale() {
-        let plan = format!("stale-test-{}", std::process::id());
-        let path = lock_path(&lock_dir(), &plan, "t");
-        let _ = std::fs::create_dir_all(lock_dir());
+        let dir = temp_dir();
+        let path = lock_path(&dir, "p", "t");
         let dead = Holder {
             host: "gone".into(),
             pid: 999_999,
             started_at: "2020-01-01T00:00:00Z".into(),
-            plan: plan.clone(),
+            plan: "p".into(),
             target: "t".into(),
         };
         std::fs::write(&path, serde_json::to_string(&dead).expect("json")).expect("write");
-        let lock = acquire(&plan, "t", None).expect("a dead holder does not block");
+        let lock = acquire(&dir, &key("p", "t"), None).expect("a dead holder does not block");
         assert_eq!(lock.stale, Some(dead));
+        drop(lock);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
-    fn lock_paths_are_safe_and_distinct_per_target() {
+    fn lock_paths_are_safe_and_distinct_per_plan_and_target() {
         let d = Path::new("/x");
         let a = lock_path(d, "wave/1 ..", "t1");
         let b = lock_path(d, "wave/1 ..", "t2");
         assert_ne!(a, b);
+        // Plan names that map to the same file-name text still get their own lock.
+        assert_ne!(lock_path(d, "a/b", "t"), lock_path(d, "a_b", "t"));
         assert!(
             a.file_name()
                 .is_some_and(|n| { n.to_string_lossy().starts_with("wave_1___-") })

@@ -121,6 +121,31 @@ impl CloudConfig {
         Self::from_env(region, &|name| std::env::var(name).ok())
     }
 
+    /// Replaces the endpoints given (flags), checked and normalised as [`new`](Self::new) does.
+    pub fn with_endpoints(mut self, sms: Option<&str>, dcs: Option<&str>) -> Result<Self, Error> {
+        if let Some(e) = sms {
+            self.sms_endpoint = normalize_endpoint(e, "SMS endpoint")?;
+        }
+        if let Some(e) = dcs {
+            self.dcs_endpoint = normalize_endpoint(e, "DCS endpoint")?;
+        }
+        Ok(self)
+    }
+
+    /// What this configuration changes, independent of how its endpoints are spelled: the
+    /// project, the region, and the endpoints with the host lower-cased, every loopback
+    /// spelling (`localhost`, `127.0.0.1`, `[::1]`) as one, and the port always written.
+    /// Two runs with the same identity act on the same tasks.
+    pub fn target_identity(&self) -> String {
+        format!(
+            "project={} region={} sms={} dcs={}",
+            self.project_id.as_deref().unwrap_or("-"),
+            self.region.as_deref().unwrap_or("-"),
+            canonical_endpoint(&self.sms_endpoint),
+            canonical_endpoint(&self.dcs_endpoint),
+        )
+    }
+
     /// Sets the project id.
     pub fn with_project_id(mut self, project_id: impl Into<String>) -> Self {
         self.project_id = Some(project_id.into());
@@ -240,10 +265,78 @@ fn normalize_endpoint(raw: &str, what: &str) -> Result<String, Error> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// An endpoint in one spelling: `scheme://host:port/path`, loopback hosts as `loopback`.
+fn canonical_endpoint(endpoint: &str) -> String {
+    let Ok(url) = reqwest::Url::parse(endpoint) else {
+        return endpoint.to_owned();
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => "loopback".into(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => "loopback".into(),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => "loopback".into(),
+        Some(h) => h.to_string().to_ascii_lowercase(),
+        None => String::new(),
+    };
+    let port = url.port_or_known_default().unwrap_or(0);
+    format!(
+        "{}://{host}:{port}{}",
+        url.scheme(),
+        url.path().trim_end_matches('/')
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn identity_ignores_endpoint_spelling_but_not_the_target() {
+        let ident = |sms: &str| {
+            CloudConfig::new(sms, "https://dcs.example.com", Auth::token("t"))
+                .expect("valid")
+                .with_project_id("p1")
+                .target_identity()
+        };
+        let a = ident("http://localhost:8980");
+        assert_eq!(a, ident("http://127.0.0.1:8980/"));
+        assert_eq!(a, ident("HTTP://LOCALHOST:8980//"));
+        assert_eq!(a, ident("http://[::1]:8980"));
+        assert_ne!(a, ident("http://127.0.0.1:8981"));
+        assert_eq!(
+            ident("https://sms.example.com"),
+            ident("https://SMS.example.com:443/")
+        );
+        let other_project = CloudConfig::new(
+            "http://localhost:8980",
+            "https://dcs.example.com",
+            Auth::token("t"),
+        )
+        .expect("valid")
+        .with_project_id("p2")
+        .target_identity();
+        assert_ne!(a, other_project);
+    }
+
+    #[test]
+    fn endpoint_flags_are_normalised_and_checked() {
+        let cfg = CloudConfig::new(
+            "https://a.example.com",
+            "https://b.example.com",
+            Auth::token("t"),
+        )
+        .expect("valid");
+        let cfg = cfg
+            .with_endpoints(Some("http://127.0.0.1:1/"), None)
+            .expect("valid");
+        assert_eq!(cfg.sms_endpoint, "http://127.0.0.1:1");
+        assert!(
+            cfg.clone()
+                .with_endpoints(None, Some("http://u:p@h"))
+                .is_err()
+        );
+        assert!(cfg.with_endpoints(Some("ftp://h"), None).is_err());
+    }
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let map: HashMap<String, String> = pairs

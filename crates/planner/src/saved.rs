@@ -5,6 +5,12 @@
 //! of exactly the live fields its decisions used; [`SavedPlan::check_fresh`] re-derives those
 //! fields from a fresh [`LiveSnapshot`] and refuses the plan when any changed, naming the
 //! resources and fields (exit 4 in the CLI).
+//!
+//! The steps in the file are never trusted: [`SavedPlan::rederive`] plans again from the plan
+//! file (whose sha256 the caller checks first, [`SavedPlan::plan_file_matches`]) and the fresh
+//! snapshot, with the saved `--target` list, and refuses the saved plan unless the two are
+//! identical, so an edited artifact (added steps, another source id, another stage, resources
+//! taken out) is refused rather than applied.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -68,12 +74,47 @@ impl fmt::Display for StalePlan {
 
 impl std::error::Error for StalePlan {}
 
+/// A saved plan whose content is not what its plan file and live state give: edited by hand,
+/// or written by another version of migplan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TamperedPlan {
+    /// What differs, one line each (bounded).
+    pub differences: Vec<String>,
+}
+
+impl fmt::Display for TamperedPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "the saved plan is not what its plan file and the live state give (edited after \
+             `migplan plan --out`, or written by another migplan version); nothing was applied"
+        )?;
+        for d in &self.differences {
+            writeln!(f, "  - {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TamperedPlan {}
+
 /// A saved plan file that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
-    /// Not JSON of the expected shape.
-    #[error("not a migplan saved plan: {0}")]
-    Format(#[from] serde_json::Error),
+    /// Not JSON of the expected shape. Only the position is shown: the file's text is not
+    /// echoed (it may not be a plan at all).
+    #[error(
+        "not a migplan saved plan ({} at line {}, column {})",
+        match .0.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "JSON of another shape",
+            serde_json::error::Category::Eof => "JSON cut short",
+        },
+        .0.line(),
+        .0.column()
+    )]
+    Format(serde_json::Error),
     /// Written by a different format version.
     #[error(
         "saved plan version {found} is not supported (this migplan reads version {SAVED_PLAN_VERSION})"
@@ -82,6 +123,14 @@ pub enum SavedPlanError {
         /// The version in the file.
         found: u32,
     },
+}
+
+// By hand rather than `#[from]`: that would make the serde error the `source()`, and error
+// reports print the chain, whose message quotes the file's text.
+impl From<serde_json::Error> for SavedPlanError {
+    fn from(e: serde_json::Error) -> Self {
+        SavedPlanError::Format(e)
+    }
 }
 
 /// Lower-case hex sha256 of a plan file's text.
@@ -119,6 +168,31 @@ impl SavedPlan {
             });
         }
         Ok(serde_json::from_str(text)?)
+    }
+
+    /// True when `bytes` are the plan file the plan was made from (its recorded sha256). Check
+    /// this before parsing the file, so a file that is not the plan is never echoed.
+    pub fn plan_file_matches(&self, bytes: &[u8]) -> bool {
+        hex::encode(Sha256::digest(bytes)) == self.plan_file_sha256
+    }
+
+    /// Plans again from the plan file's spec and a fresh snapshot, with the saved targets, and
+    /// returns that plan when it is exactly the saved one. Call after [`check_fresh`]
+    /// (Self::check_fresh), which names live fields that moved; what differs here, with live
+    /// state unchanged, is the file itself.
+    pub fn rederive(&self, spec: &Spec, live: &LiveSnapshot) -> Result<Plan, TamperedPlan> {
+        let options = crate::PlanOptions {
+            targets: self.plan.targets.clone(),
+        };
+        let derived = crate::plan(spec, live, &options).map_err(|e| TamperedPlan {
+            differences: vec![format!("its --target list does not fit the plan file: {e}")],
+        })?;
+        let differences = crate::saved_diff::differences(&self.plan, &derived);
+        if differences.is_empty() {
+            Ok(derived)
+        } else {
+            Err(TamperedPlan { differences })
+        }
     }
 
     /// Checks the plan against the plan file's current text and freshly read live state.
@@ -214,6 +288,75 @@ mod tests {
         let edited = TEXT.replace("replicated", "configured");
         let stale = saved.check_fresh(&spec, &live, &edited).expect_err("stale");
         assert!(stale.plan_file_changed);
+    }
+
+    /// Each kind of hand edit, applied to the saved JSON, is named by `rederive`.
+    #[test]
+    fn every_kind_of_edit_is_refused_naming_what_differs() {
+        let (spec, live, saved) = setup();
+        assert!(
+            saved.rederive(&spec, &live).is_ok(),
+            "an untouched plan re-derives"
+        );
+        let json: serde_json::Value = serde_json::from_str(&saved.to_json()).expect("json");
+        let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+            (
+                "desired",
+                Box::new(|v| v["plan"]["resources"][0]["desired"] = "cutover".into()),
+            ),
+            (
+                "source",
+                Box::new(|v| {
+                    let steps = v["plan"]["steps"].as_array_mut().expect("steps");
+                    let text = serde_json::to_string(&steps[0]).expect("step");
+                    steps[0] = serde_json::from_str(&text.replace("offline-", "other-"))
+                        .expect("edited step");
+                }),
+            ),
+            (
+                "missing from the saved plan",
+                Box::new(|v| {
+                    v["plan"]["resources"] = serde_json::json!([]);
+                }),
+            ),
+            (
+                "do not give it",
+                Box::new(|v| {
+                    let steps = v["plan"]["steps"].as_array_mut().expect("steps");
+                    let mut extra = steps[steps.len() - 1].clone();
+                    extra["id"] = "server.web-01#cutover".into();
+                    steps.push(extra);
+                }),
+            ),
+        ];
+        for (expect, edit) in edits {
+            let mut edited = json.clone();
+            edit(&mut edited);
+            let text = serde_json::to_string(&edited).expect("json");
+            assert_ne!(edited, json, "{expect}: the edit changed nothing");
+            let tampered = SavedPlan::from_json(&text).expect("still the saved-plan format");
+            let err = tampered
+                .rederive(&spec, &live)
+                .expect_err("an edited plan is refused");
+            let shown = err.to_string();
+            assert!(shown.contains(expect), "{expect}: {shown}");
+        }
+    }
+
+    #[test]
+    fn the_plan_file_hash_is_checked_on_bytes() {
+        let (_, _, saved) = setup();
+        assert!(saved.plan_file_matches(TEXT.as_bytes()));
+        assert!(!saved.plan_file_matches(b"HOME=/root\0SECRET=x"));
+    }
+
+    #[test]
+    fn a_format_error_does_not_echo_the_file() {
+        let err = SavedPlan::from_json("{\"saved_plan_version\": 1, \"plan\": \"TOPSECRET\"}")
+            .expect_err("not a plan");
+        let text = err.to_string();
+        assert!(!text.contains("TOPSECRET"), "{text}");
+        assert!(text.contains("line 1"), "{text}");
     }
 
     #[test]

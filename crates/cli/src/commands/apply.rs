@@ -1,8 +1,9 @@
 //! `migplan apply PLAN|SAVED`: plan (or check a saved plan is still fresh), confirm, lock, run
 //! the steps through the executor, summarize.
 //!
-//! Order: parse → connect → lock (plan name + target) → read live state → plan, or check the
-//! saved plan's fingerprints (stale → exit 4) → show → confirm (a terminal, or
+//! Order: parse (a saved plan: its plan file's sha256 first) → connect → lock (plan name +
+//! target identity) → read live state → plan, or check the saved plan's fingerprints and
+//! re-derive its steps (stale or edited → exit 4; the derived plan is what runs) → show → confirm (a terminal, or
 //! `--auto-approve`) → execute with a sink chosen by `--format` and the terminal → exit code
 //! from the summary.
 
@@ -19,6 +20,7 @@ use migplan_planner::{Plan, PlanOptions, SavedPlan};
 use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::exit::ExitStatus;
 use crate::render::events::{BarSink, JsonSink, LineSink};
+use crate::untrusted::{MAX_SAVED_PLAN_BYTES, escape_controls, read_bounded};
 use crate::{connect, live, lock, render};
 
 /// What was given on the command line.
@@ -48,11 +50,11 @@ fn looks_saved(path: &Path, text: &str) -> bool {
         || text.trim_start().starts_with('{')
 }
 
-/// Reads the input; `Err(status)` when the plan file is invalid (already reported).
+/// Reads the input; `Err(status)` when it cannot go further and has been reported: an invalid
+/// plan file (1), or a saved plan whose plan file is not the one it was made from (4).
 fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatus>> {
-    let text = std::fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_bounded(path, MAX_SAVED_PLAN_BYTES)?;
+    let text = String::from_utf8_lossy(&bytes);
     if !looks_saved(path, &text) {
         return Ok(match migplan_parser::parse_file(path) {
             Ok(p) => Ok(Input::PlanFile(Box::new(p))),
@@ -62,14 +64,28 @@ fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatu
     let saved = SavedPlan::from_json(&text)
         .into_diagnostic()
         .wrap_err_with(|| format!("{} is not a usable saved plan", path.display()))?;
+    drop(text);
     let plan_file = PathBuf::from(&saved.plan_file);
+    // The hash is checked before the file is parsed: a file that is not the reviewed plan
+    // (another plan, or `/proc/self/environ` in an edited artifact) is never echoed.
+    let recorded = read_bounded(&plan_file, MAX_SAVED_PLAN_BYTES)
+        .wrap_err("cannot read the plan file the saved plan was made from")?;
+    if !saved.plan_file_matches(&recorded) {
+        stderr_line(&format!(
+            "Error: {} cannot be applied: the saved plan is stale\n  - the plan file {} is not \
+             the one the plan was made from (its sha256 differs); run `migplan plan` again",
+            path.display(),
+            escape_controls(&plan_file.display().to_string()),
+        ));
+        return Ok(Err(ExitStatus::StalePlan));
+    }
     let parsed = match migplan_parser::parse_file(&plan_file) {
         Ok(p) => p,
         Err(errors) => {
             render::plan_file_errors(&errors, json)?;
             miette::bail!(
                 "the plan file {} the saved plan was made from is no longer valid",
-                plan_file.display()
+                escape_controls(&plan_file.display().to_string())
             );
         }
     };
@@ -115,13 +131,23 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
     let runtime = super::runtime()?;
 
     let conn = runtime.block_on(connect::connect(&spec, &args.connect))?;
-    let lock_target = format!("{} project {}", conn.target, spec.cloud.project_id);
-    let held = lock::acquire(&spec.name, &lock_target, args.lock_timeout)?;
-    if let Some(dead) = &held.stale {
-        stderr_line(&format!(
-            "note: the previous apply ({dead}) ended without releasing its lock; it was taken over"
-        ));
-    }
+    let held = match &conn.lock_identity {
+        Some(identity) => {
+            let key = lock::LockKey {
+                plan: &spec.name,
+                identity,
+                shown: &conn.target,
+            };
+            let held = lock::acquire(&lock::lock_dir(), &key, args.lock_timeout)?;
+            if let Some(dead) = &held.stale {
+                stderr_line(&format!(
+                    "note: the previous apply ({dead}) ended without releasing its lock; it was taken over"
+                ));
+            }
+            Some(held)
+        }
+        None => None,
+    };
 
     let snapshot = runtime.block_on(live::read_snapshot(&conn))?;
     let plan: Plan = match &input {
@@ -138,15 +164,25 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
             parsed,
             path,
         } => {
-            if let Err(stale) = saved.check_fresh(&parsed.spec, &snapshot, parsed.source.text()) {
-                stderr_line(&format!(
-                    "Error: {} cannot be applied: {stale}",
-                    path.display()
-                ));
-                runtime.block_on(conn.close());
-                return Ok(ExitStatus::StalePlan);
+            let checked = saved
+                .check_fresh(&parsed.spec, &snapshot, parsed.source.text())
+                .map_err(|stale| stale.to_string())
+                .and_then(|()| {
+                    saved
+                        .rederive(&parsed.spec, &snapshot)
+                        .map_err(|tampered| tampered.to_string())
+                });
+            match checked {
+                Ok(plan) => plan,
+                Err(why) => {
+                    stderr_line(&format!(
+                        "Error: {} cannot be applied: {why}",
+                        path.display()
+                    ));
+                    runtime.block_on(conn.close());
+                    return Ok(ExitStatus::StalePlan);
+                }
             }
-            saved.plan.clone()
         }
     };
 

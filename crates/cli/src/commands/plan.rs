@@ -99,6 +99,13 @@ fn peak_rss_mib() -> Option<f64> {
 /// Writes a plan to stdout in the chosen format; shared by `plan` and `show`. JSON is streamed,
 /// so a fleet-sized plan is never held twice in memory.
 pub fn print_plan(plan: &Plan, target: &str, format: PlanFormat) -> miette::Result<()> {
+    // Names and messages may come from a saved file or the cloud: no raw control characters
+    // reach the terminal (JSON escapes them itself).
+    let plan = match format {
+        PlanFormat::Json => std::borrow::Cow::Borrowed(plan),
+        _ => crate::untrusted::plan_for_display(plan),
+    };
+    let plan = plan.as_ref();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         PlanFormat::Human => write!(

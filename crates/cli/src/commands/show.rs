@@ -6,17 +6,18 @@ use migplan_planner::SavedPlan;
 use crate::cli::ShowArgs;
 use crate::commands::plan::print_plan;
 use crate::exit::ExitStatus;
+use crate::untrusted::{MAX_SAVED_PLAN_BYTES, escape_controls, read_bounded};
 
 pub fn run(args: ShowArgs) -> miette::Result<ExitStatus> {
-    let text = std::fs::read_to_string(&args.saved)
+    let bytes = read_bounded(&args.saved, MAX_SAVED_PLAN_BYTES)?;
+    let shown = escape_controls(&args.saved.display().to_string()).into_owned();
+    let saved = SavedPlan::from_json(&String::from_utf8_lossy(&bytes))
         .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read {}", args.saved.display()))?;
-    let saved = SavedPlan::from_json(&text)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("{} is not a usable saved plan", args.saved.display()))?;
+        .wrap_err_with(|| format!("{shown} is not a usable saved plan"))?;
     let target = format!(
         "{} (saved from {}; live state not re-read)",
-        saved.target, saved.plan_file
+        escape_controls(&saved.target),
+        escape_controls(&saved.plan_file)
     );
     print_plan(&saved.plan, &target, args.format)?;
     Ok(ExitStatus::Success)

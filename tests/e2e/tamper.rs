@@ -1,0 +1,183 @@
+//! Saved plans edited after `plan --out`: apply re-derives the steps from the recorded plan file
+//! (hash-checked first) and live state, and refuses every edit with exit 4, naming what
+//! differs, before anything is written to the cloud.
+
+use serde_json::{Value, json};
+
+use crate::emulated::{Emulated, Setup, show};
+
+/// Requests that change something (anything but GET), from the emulator's log.
+fn writes(e: &Emulated) -> Vec<Value> {
+    e.requests()
+        .into_iter()
+        .filter(|r| r["method"] != "GET")
+        .collect()
+}
+
+fn save_plan(e: &Emulated, plan: &str) -> Value {
+    let saved = e.path("reviewed.json");
+    let out = e
+        .cmd()
+        .args(["plan", plan, "--out", &saved.display().to_string()])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    serde_json::from_slice(&std::fs::read(&saved).expect("saved")).expect("json")
+}
+
+/// Writes `edited` and applies it; returns the output.
+fn apply_edited(e: &Emulated, name: &str, edited: &Value) -> std::process::Output {
+    let path = e.path(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(edited).expect("json")).expect("write");
+    e.cmd()
+        .env("MIGPLAN_TAMPER_SENTINEL", "SENTINEL-9f2c-environ-value")
+        .args([
+            "apply",
+            &path.display().to_string(),
+            "--auto-approve",
+            "--poll-interval",
+            "50ms",
+        ])
+        .output()
+        .expect("runs")
+}
+
+fn step_mut<'a>(plan: &'a mut Value, id: &str) -> &'a mut Value {
+    plan["plan"]["steps"]
+        .as_array_mut()
+        .expect("steps")
+        .iter_mut()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+type Edit = Box<dyn Fn(&mut Value)>;
+
+#[test]
+fn every_kind_of_edit_to_a_saved_plan_exits_4_and_writes_nothing() {
+    let e = Setup::plans(&["plans/quickstart.yaml"])
+        .sources(&["another-machine"])
+        .start();
+    let reviewed = save_plan(&e, "plans/quickstart.yaml");
+    let other_source = e.state()["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["reg"]["name"] == "another-machine")
+        .and_then(|s| s["id"].as_str())
+        .expect("the other source's id")
+        .to_string();
+    let tests_for: &[(&str, &str, Edit)] = &[
+        (
+            "added-steps",
+            "server.app-01#cutover",
+            Box::new(|p| {
+                let steps = p["plan"]["steps"].as_array_mut().expect("steps");
+                let mut test = steps[1].clone();
+                test["id"] = "server.app-01#test".into();
+                test["kind"] = "test".into();
+                test["label"] = "test".into();
+                test["stage"] = "tested".into();
+                test["depends_on"] = json!(["server.app-01#wait.replicated"]);
+                let mut cutover = test.clone();
+                cutover["id"] = "server.app-01#cutover".into();
+                cutover["kind"] = "cutover".into();
+                cutover["label"] = "cutover".into();
+                cutover["stage"] = "cutover".into();
+                cutover["depends_on"] = json!(["server.app-01#test"]);
+                steps.push(test);
+                steps.push(cutover);
+            }),
+        ),
+        (
+            "other-source",
+            "source_id",
+            Box::new(move |p| {
+                step_mut(p, "server.app-01#create")["source_id"] = other_source.clone().into();
+            }),
+        ),
+        (
+            "desired-stage",
+            "desired",
+            Box::new(|p| p["plan"]["resources"][0]["desired"] = "cutover".into()),
+        ),
+        (
+            "removed-resources",
+            "server.app-01",
+            Box::new(|p| {
+                p["plan"]["resources"] = json!([]);
+                p["plan"]["steps"] = json!([]);
+            }),
+        ),
+    ];
+    let before = writes(&e).len();
+    for (name, expect, edit) in tests_for {
+        let mut edited = reviewed.clone();
+        edit(&mut edited);
+        assert_ne!(edited, reviewed, "{name}: the edit changed nothing");
+        let out = apply_edited(&e, &format!("{name}.json"), &edited);
+        assert_eq!(out.status.code(), Some(4), "{name}: {}", show(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(expect),
+            "{name}: the refusal names `{expect}`: {err}"
+        );
+        assert!(err.contains("nothing was applied"), "{name}: {err}");
+        assert_eq!(
+            writes(&e).len(),
+            before,
+            "{name}: nothing may be written to the cloud"
+        );
+    }
+    // The untouched artifact still applies.
+    let out = apply_edited(&e, "untouched.json", &reviewed);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(writes(&e).len() > before, "the reviewed plan was applied");
+}
+
+#[test]
+fn a_saved_plan_pointing_at_another_file_never_echoes_it() {
+    let e = Setup::plans(&["plans/quickstart.yaml"]).start();
+    let reviewed = save_plan(&e, "plans/quickstart.yaml");
+    for file in [
+        "/proc/self/environ",
+        "plans/fleet-waves.yaml",
+        "/etc/hostname",
+    ] {
+        let mut edited = reviewed.clone();
+        edited["plan_file"] = file.into();
+        let out = apply_edited(&e, "pointed.json", &edited);
+        assert_eq!(out.status.code(), Some(4), "{file}: {}", show(&out));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains("SENTINEL-9f2c-environ-value"),
+            "{file}: the environment was echoed: {all}"
+        );
+        assert!(!all.contains(e.secret_key()), "{file}: {all}");
+        assert!(all.contains("sha256"), "{file}: {all}");
+        assert!(all.len() < 2_000, "{file}: output is short: {all}");
+    }
+    // A saved plan that is not one at all is refused without echoing it either.
+    let path = e.path("not-a-plan.json");
+    std::fs::write(
+        &path,
+        "{\"saved_plan_version\": 1, \"plan\": \"SENTINEL-9f2c-environ-value\"}",
+    )
+    .expect("write");
+    let out = e
+        .cmd()
+        .args(["apply", &path.display().to_string(), "--auto-approve"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("SENTINEL-9f2c"),
+        "{}",
+        show(&out)
+    );
+    assert!(writes(&e).is_empty(), "nothing was written");
+}
