@@ -181,3 +181,72 @@ fn a_saved_plan_pointing_at_another_file_never_echoes_it() {
     );
     assert!(writes(&e).is_empty(), "nothing was written");
 }
+
+/// `show` and `apply` on hostile saved plans: huge, deeply nested, not UTF-8, or carrying
+/// terminal escapes in names. Exit 1 (or a rendered plan with the escapes shown escaped),
+/// bounded output, never a panic.
+#[test]
+fn hostile_saved_plans_are_refused_or_shown_escaped() {
+    let e = Setup::plans(&["plans/quickstart.yaml"]).start();
+    let reviewed = save_plan(&e, "plans/quickstart.yaml");
+    let mut hostile = reviewed.clone();
+    let escape = "\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m";
+    hostile["plan"]["name"] = format!("x{escape}").into();
+    hostile["target"] = format!("t{escape}").into();
+    hostile["plan"]["resources"][0]["diff_text"] = format!("d{escape}").into();
+    let huge = e.path("huge.json");
+    let file = std::fs::File::create(&huge).expect("create");
+    file.set_len(300 << 20).expect("sparse file");
+    let cases: Vec<(String, Vec<u8>)> = vec![
+        (
+            "nested.json".into(),
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+        ),
+        (
+            "binary.json".into(),
+            vec![0xff, 0xfe, b'{', 0, 0x1b, b'[', b'2', b'J'],
+        ),
+        (
+            "escapes.json".into(),
+            serde_json::to_vec(&hostile).expect("json"),
+        ),
+    ];
+    let mut paths: Vec<String> = cases
+        .iter()
+        .map(|(name, bytes)| {
+            let p = e.path(name);
+            std::fs::write(&p, bytes).expect("write");
+            p.display().to_string()
+        })
+        .collect();
+    paths.push(huge.display().to_string());
+    for path in &paths {
+        for args in [
+            vec!["show", path.as_str()],
+            vec!["show", path.as_str(), "--format", "markdown"],
+            vec!["apply", path.as_str(), "--auto-approve"],
+        ] {
+            let out = e.cmd().args(&args).output().expect("runs");
+            let text = show(&out);
+            assert!(!text.contains("panicked"), "{args:?}: {text}");
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{9b}') && !text.contains('\u{7}'),
+                "{args:?}: a raw escape reached the terminal: {text:?}"
+            );
+            assert!(
+                text.len() < 20_000,
+                "{args:?}: bounded output ({} bytes)",
+                text.len()
+            );
+            let expected = if args[0] == "show" && path.ends_with("escapes.json") {
+                0
+            } else if args[0] == "apply" && path.ends_with("escapes.json") {
+                4
+            } else {
+                1
+            };
+            assert_eq!(out.status.code(), Some(expected), "{args:?}: {text}");
+        }
+    }
+    assert!(writes(&e).is_empty(), "nothing was written");
+}

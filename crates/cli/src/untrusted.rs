@@ -10,7 +10,7 @@ use migplan_planner::Plan;
 
 /// The largest saved plan read (a 12,000-resource plan is tens of MB); a larger file is
 /// refused unread rather than loaded whole.
-pub const MAX_SAVED_PLAN_BYTES: u64 = 512 << 20;
+pub const MAX_SAVED_PLAN_BYTES: u64 = 256 << 20;
 
 /// Reads at most `max` bytes of `path`; a longer file is an error (never read to the end,
 /// so `/dev/zero` or a runaway file cannot exhaust memory).
@@ -20,16 +20,24 @@ pub fn read_bounded(path: &Path, max: u64) -> miette::Result<Vec<u8>> {
     let file = std::fs::File::open(path)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read {shown}"))?;
+    let too_big = || {
+        miette::miette!(
+            "{shown} is larger than {} MiB: not a file this tool reads",
+            max >> 20
+        )
+    };
+    // A regular file says its size: refuse before reading. Others (pipes, devices) are read
+    // up to the bound.
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(too_big());
+    }
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read {shown}"))?;
     if bytes.len() as u64 > max {
-        miette::bail!(
-            "{shown} is larger than {} MiB: not a file this tool reads",
-            max >> 20
-        );
+        return Err(too_big());
     }
     Ok(bytes)
 }

@@ -106,10 +106,10 @@ fn shown_key(v: Option<&Value>) -> String {
     }
 }
 
-/// A value as compact JSON (control characters escaped), cut at [`MAX_VALUE_CHARS`].
+/// A value as compact JSON, cut at [`MAX_VALUE_CHARS`]. JSON escapes C0 controls but not DEL
+/// or C1 (`\u{9b}` starts a terminal sequence too), so those are escaped here.
 fn shown(v: &Value) -> String {
-    let text = v.to_string();
-    cut(&text)
+    escape(&v.to_string())
 }
 
 /// A string with control characters escaped, cut at [`MAX_VALUE_CHARS`].
