@@ -250,3 +250,82 @@ fn hostile_saved_plans_are_refused_or_shown_escaped() {
     }
     assert!(writes(&e).is_empty(), "nothing was written");
 }
+
+/// With a plan key, a saved plan is signed; an edit consistent with the plan file (here a
+/// `--target` list widened to every resource, with the steps that gives) re-derives cleanly,
+/// so only the signature catches it.
+#[test]
+fn with_a_plan_key_only_the_signed_artifact_applies() {
+    let e = Setup::plans(&["plans/fleet-waves.yaml"]).start();
+    let saved = e.path("signed.json");
+    let key = "SENTINEL-plan-key-3b9d";
+    let plan = |extra: &[&str], out: &std::path::Path| {
+        let out = e
+            .cmd()
+            .env("MIGPLAN_PLAN_KEY", key)
+            .args([
+                "plan",
+                "plans/fleet-waves.yaml",
+                "--out",
+                &out.display().to_string(),
+            ])
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    };
+    plan(&["--target", "server.canary-01"], &saved);
+    let reviewed: Value =
+        serde_json::from_slice(&std::fs::read(&saved).expect("saved")).expect("json");
+    assert!(reviewed["hmac_sha256"].is_string(), "signed: {reviewed}");
+    // The forger's artifact: the untargeted plan, with the reviewed signature.
+    let whole_path = e.path("whole.json");
+    plan(&[], &whole_path);
+    let mut forged: Value =
+        serde_json::from_slice(&std::fs::read(&whole_path).expect("saved")).expect("json");
+    forged["hmac_sha256"] = reviewed["hmac_sha256"].clone();
+    let forged_path = e.path("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).expect("write");
+    let apply = |path: &std::path::Path, key: Option<&str>| {
+        let mut cmd = e.cmd();
+        if let Some(k) = key {
+            cmd.env("MIGPLAN_PLAN_KEY", k);
+        }
+        cmd.args([
+            "apply",
+            &path.display().to_string(),
+            "--auto-approve",
+            "--poll-interval",
+            "50ms",
+        ])
+        .output()
+        .expect("runs")
+    };
+    for (path, k) in [(&forged_path, Some(key)), (&saved, Some("another-key"))] {
+        let out = apply(path, k);
+        assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+        let text = show(&out);
+        assert!(text.contains("signature"), "{text}");
+        assert!(!text.contains(key), "the key is never printed: {text}");
+    }
+    // Unsigned while a key is set: refused.
+    let mut unsigned = reviewed.clone();
+    unsigned
+        .as_object_mut()
+        .expect("object")
+        .remove("hmac_sha256");
+    let unsigned_path = e.path("unsigned.json");
+    std::fs::write(&unsigned_path, unsigned.to_string()).expect("write");
+    let out = apply(&unsigned_path, Some(key));
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    assert!(writes(&e).is_empty(), "nothing was written");
+    // The signed, reviewed artifact applies, and only the canary moves.
+    let out = apply(&saved, Some(key));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let (tasks, _) = crate::emulated::task_names(&e.state());
+    assert_eq!(
+        tasks,
+        vec!["canary-01".to_string()],
+        "only the target was applied"
+    );
+}

@@ -12,6 +12,16 @@ use migplan_planner::Plan;
 /// refused unread rather than loaded whole.
 pub const MAX_SAVED_PLAN_BYTES: u64 = 256 << 20;
 
+/// Environment variable holding the team's key for signing saved plans (a CI secret).
+pub const ENV_PLAN_KEY: &str = "MIGPLAN_PLAN_KEY";
+
+/// The plan key, when set and not empty.
+pub fn plan_key() -> Option<Vec<u8>> {
+    std::env::var_os(ENV_PLAN_KEY)
+        .filter(|k| !k.is_empty())
+        .map(|k| k.into_encoded_bytes())
+}
+
 /// Reads at most `max` bytes of `path`; a longer file is an error (never read to the end,
 /// so `/dev/zero` or a runaway file cannot exhaust memory).
 pub fn read_bounded(path: &Path, max: u64) -> miette::Result<Vec<u8>> {

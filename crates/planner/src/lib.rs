@@ -61,7 +61,9 @@ pub use error::PlanError;
 pub use fingerprint::FingerprintInputs;
 pub use plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, plan_output_schema};
 pub use planner::plan;
-pub use saved::{SavedPlan, SavedPlanError, StalePlan, StaleResource, TamperedPlan};
+pub use saved::{
+    SavedPlan, SavedPlanError, SignatureError, StalePlan, StaleResource, TamperedPlan,
+};
 pub use snapshot::{LiveIndex, LiveSnapshot, Match};
 pub use step::{ApiCall, Condition, Step, StepId, StepKind};
 pub use step_graph::StepGraph;

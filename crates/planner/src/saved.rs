@@ -39,6 +39,27 @@ pub struct SavedPlan {
     pub target: String,
     /// The plan.
     pub plan: Plan,
+    /// Hex HMAC-SHA256 of the rest of the file under the team's plan key, when `plan --out`
+    /// ran with one ([`SavedPlan::sign`]); proves the artifact came from a job holding the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac_sha256: Option<String>,
+}
+
+/// Why a saved plan's signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// A key is configured, and the file carries no signature.
+    #[error(
+        "it is not signed, and a plan key is set: it was not written by `migplan plan --out` \
+         with this key"
+    )]
+    Missing,
+    /// The signature does not match the content under this key.
+    #[error(
+        "its signature does not match its content: it was edited after `migplan plan --out`, \
+         or signed with another key"
+    )]
+    Mismatch,
 }
 
 /// Why a saved plan cannot be applied as it is.
@@ -147,7 +168,39 @@ impl SavedPlan {
             plan_file_sha256: plan_file_digest(plan_text),
             target: target.to_string(),
             plan,
+            hmac_sha256: None,
         }
+    }
+
+    /// The MAC of everything but the MAC field, in the serialized form apply reads back.
+    fn mac(&self, key: &[u8]) -> hmac::Hmac<Sha256> {
+        use hmac::{KeyInit, Mac};
+        let unsigned = SavedPlan {
+            hmac_sha256: None,
+            ..self.clone()
+        };
+        let mut mac = match <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
+        };
+        mac.update(&serde_json::to_vec(&unsigned).unwrap_or_default());
+        mac
+    }
+
+    /// Signs the saved plan with the team's plan key.
+    pub fn sign(&mut self, key: &[u8]) {
+        use hmac::Mac;
+        self.hmac_sha256 = Some(hex::encode(self.mac(key).finalize().into_bytes()));
+    }
+
+    /// Checks the signature against `key` (in constant time).
+    pub fn verify_signature(&self, key: &[u8]) -> Result<(), SignatureError> {
+        use hmac::Mac;
+        let given = self.hmac_sha256.as_ref().ok_or(SignatureError::Missing)?;
+        let bytes = hex::decode(given).map_err(|_| SignatureError::Mismatch)?;
+        self.mac(key)
+            .verify_slice(&bytes)
+            .map_err(|_| SignatureError::Mismatch)
     }
 
     /// Pretty JSON, as written to disk.
@@ -341,6 +394,29 @@ mod tests {
             let shown = err.to_string();
             assert!(shown.contains(expect), "{expect}: {shown}");
         }
+    }
+
+    #[test]
+    fn a_signed_plan_verifies_and_any_edit_or_other_key_does_not() {
+        let (_, _, mut saved) = setup();
+        assert_eq!(saved.verify_signature(b"k1"), Err(SignatureError::Missing));
+        saved.sign(b"k1");
+        let back = SavedPlan::from_json(&saved.to_json()).expect("reads back");
+        assert_eq!(back.verify_signature(b"k1"), Ok(()));
+        assert_eq!(back.verify_signature(b"k2"), Err(SignatureError::Mismatch));
+        let mut edited = back.clone();
+        edited.plan.targets = vec![];
+        edited.plan.name.push('x');
+        assert_eq!(
+            edited.verify_signature(b"k1"),
+            Err(SignatureError::Mismatch)
+        );
+        let mut garbled = back;
+        garbled.hmac_sha256 = Some("zz".into());
+        assert_eq!(
+            garbled.verify_signature(b"k1"),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ use migplan_planner::{Plan, PlanOptions, SavedPlan};
 use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::exit::ExitStatus;
 use crate::render::events::{BarSink, JsonSink, LineSink};
-use crate::untrusted::{MAX_SAVED_PLAN_BYTES, escape_controls, read_bounded};
+use crate::untrusted::{
+    ENV_PLAN_KEY, MAX_SAVED_PLAN_BYTES, escape_controls, plan_key, read_bounded,
+};
 use crate::{connect, live, lock, render};
 
 /// What was given on the command line.
@@ -65,6 +67,22 @@ fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatu
         .into_diagnostic()
         .wrap_err_with(|| format!("{} is not a usable saved plan", path.display()))?;
     drop(text);
+    match plan_key() {
+        Some(key) => {
+            if let Err(why) = saved.verify_signature(&key) {
+                stderr_line(&format!(
+                    "Error: {} cannot be applied: {why} ({ENV_PLAN_KEY}); nothing was applied",
+                    escape_controls(&path.display().to_string())
+                ));
+                return Ok(Err(ExitStatus::StalePlan));
+            }
+        }
+        None if saved.hmac_sha256.is_some() => stderr_line(&format!(
+            "note: the saved plan is signed, but {ENV_PLAN_KEY} is not set here: the signature \
+             was not checked (the steps are still re-derived and compared)"
+        )),
+        None => {}
+    }
     let plan_file = PathBuf::from(&saved.plan_file);
     // The hash is checked before the file is parsed: a file that is not the reviewed plan
     // (another plan, or `/proc/self/environ` in an edited artifact) is never echoed.

@@ -161,7 +161,10 @@ fn write_saved_plan(
     text: &str,
     target: &str,
 ) -> miette::Result<()> {
-    let saved = SavedPlan::new(plan.clone(), &plan_file.display().to_string(), text, target);
+    let mut saved = SavedPlan::new(plan.clone(), &plan_file.display().to_string(), text, target);
+    if let Some(key) = crate::untrusted::plan_key() {
+        saved.sign(&key);
+    }
     std::fs::write(path, saved.to_json())
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write the saved plan to {}", path.display()))
