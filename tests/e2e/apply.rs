@@ -434,13 +434,13 @@ fn without_a_terminal_and_without_auto_approve_nothing_is_applied() {
 }
 
 #[test]
-fn wait_timeout_exits_3_with_work_in_progress_and_the_next_run_finishes() {
+fn wait_timeout_exits_5_with_work_in_progress_and_the_next_run_finishes() {
     // Slow enough that the copy outlasts the timeout (≈ 1,100 virtual seconds at 200×).
     let e = Setup::plans(&["plans/quickstart.yaml"])
         .time_scale(200.0)
         .start();
     let out = apply(&e, "plans/quickstart.yaml", &["--wait-timeout", "1s"]);
-    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
     let events = json_lines(&out.stdout);
     let s = summary(&events);
     assert_eq!(s["status"], "timed_out");
@@ -457,7 +457,7 @@ fn wait_timeout_exits_3_with_work_in_progress_and_the_next_run_finishes() {
         .args(["status", "plans/quickstart.yaml"])
         .output()
         .expect("runs");
-    assert_eq!(st.status.code(), Some(3), "{}", show(&st));
+    assert_eq!(st.status.code(), Some(5), "{}", show(&st));
     let text = String::from_utf8_lossy(&st.stdout);
     assert!(text.contains("→ replicated (RUNNING"), "{text}");
     assert!(text.contains("Mbit/s") && text.contains("ETA"), "{text}");
@@ -533,7 +533,7 @@ fn a_second_concurrent_apply_is_refused_with_the_holder() {
         ])
         .output()
         .expect("runs");
-    assert_eq!(third.status.code(), Some(3), "{}", show(&third));
+    assert_eq!(third.status.code(), Some(5), "{}", show(&third));
     assert!(
         String::from_utf8_lossy(&third.stderr).contains("without releasing its lock"),
         "{}",

@@ -2,6 +2,7 @@
 
 mod apply;
 mod emulated;
+mod exit_codes;
 mod filters;
 mod plan;
 mod plan_states;

@@ -35,13 +35,14 @@ pub enum Command {
     /// Apply a plan: plan it (or check a saved plan is still fresh), then make the calls, in
     /// dependency order, concurrently, waiting on long-running states through shared polls.
     ///
-    /// Exit codes: 0 every resource reached its stage; 1 error or a failed step; 3 still in
-    /// progress after --wait-timeout (run again to continue), or something blocked; 4 the saved
-    /// plan is stale.
+    /// Exit codes: 0 every resource reached its stage; 1 error or a failed step; 3 something is
+    /// blocked (a person must act); 4 the saved plan is stale or edited; 5 still in progress
+    /// after --wait-timeout (run again to continue).
     Apply(ApplyArgs),
     /// Show each resource's current stage against its desired stage, with progress.
     ///
-    /// Exit codes: 0 every resource is at its desired stage; 1 error; 3 work remains.
+    /// Exit codes: 0 every resource is at its desired stage; 1 error; 3 what remains is
+    /// blocked; 5 work is still in progress.
     Status(StatusArgs),
     /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
     Graph(GraphArgs),
@@ -166,7 +167,7 @@ pub struct ApplyArgs {
     /// Steps (and API calls) in flight at most.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub parallelism: u32,
-    /// Stop waiting after this long (e.g. `20m`), exit 3 with what is still in progress; the
+    /// Stop waiting after this long (e.g. `20m`), exit 5 with what is still in progress; the
     /// next run picks up. Without it, apply waits until every resource reaches its stage.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub wait_timeout: Option<std::time::Duration>,

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-/// How a command ended.
+/// How a command ended. The codes are a contract with CI scripts (README, "Exit codes"):
+/// a scheduled job runs again on 5 and pages a human on 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // the plan/apply commands use the remaining variants
 pub enum ExitStatus {
     /// 0: success, or no changes.
     Success,
@@ -12,10 +12,12 @@ pub enum ExitStatus {
     Error,
     /// 2: `plan --detailed-exitcode` found changes.
     ChangesPresent,
-    /// 3: something is blocked or still in progress.
-    BlockedOrInProgress,
-    /// 4: a saved plan no longer matches live state.
+    /// 3: something is blocked: a person must act before it can go on.
+    Blocked,
+    /// 4: a saved plan no longer matches live state (or was edited).
     StalePlan,
+    /// 5: work is still in progress (after `--wait-timeout`, or for `status`): run again.
+    InProgress,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -24,8 +26,9 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => 0,
             ExitStatus::Error => 1,
             ExitStatus::ChangesPresent => 2,
-            ExitStatus::BlockedOrInProgress => 3,
+            ExitStatus::Blocked => 3,
             ExitStatus::StalePlan => 4,
+            ExitStatus::InProgress => 5,
         })
     }
 }

@@ -242,7 +242,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
         }
         runtime.block_on(conn.close());
         return Ok(if plan.is_blocked() {
-            ExitStatus::BlockedOrInProgress
+            ExitStatus::Blocked
         } else {
             ExitStatus::Success
         });
@@ -313,10 +313,12 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
         }
     }
     Ok(match summary.status {
-        RunStatus::Complete if plan.is_blocked() => ExitStatus::BlockedOrInProgress,
+        RunStatus::Complete if plan.is_blocked() => ExitStatus::Blocked,
         RunStatus::Complete => ExitStatus::Success,
         RunStatus::Failed | RunStatus::Interrupted => ExitStatus::Error,
-        RunStatus::TimedOut => ExitStatus::BlockedOrInProgress,
+        // Still moving: the next run continues, even if something else is blocked (that
+        // run ends with 3 once only the blocked part remains).
+        RunStatus::TimedOut => ExitStatus::InProgress,
     })
 }
 

@@ -146,7 +146,7 @@ fn exit_status(plan: &Plan, detailed: bool) -> ExitStatus {
         return ExitStatus::Success;
     }
     if plan.is_blocked() {
-        ExitStatus::BlockedOrInProgress
+        ExitStatus::Blocked
     } else if plan.summary.has_changes() {
         ExitStatus::ChangesPresent
     } else {

@@ -127,9 +127,18 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
         )
         .into_diagnostic()?;
     }
-    Ok(if done == rows.len() {
+    Ok(status_exit(&rows))
+}
+
+/// 0 every resource at its stage; 5 some can still move without a person (run again); 3 what
+/// remains is all blocked.
+fn status_exit(rows: &[Row]) -> ExitStatus {
+    let remaining: Vec<&Row> = rows.iter().filter(|r| !r.at_desired).collect();
+    if remaining.is_empty() {
         ExitStatus::Success
+    } else if remaining.iter().all(|r| !r.blocked.is_empty()) {
+        ExitStatus::Blocked
     } else {
-        ExitStatus::BlockedOrInProgress
-    })
+        ExitStatus::InProgress
+    }
 }
