@@ -352,7 +352,8 @@ mod tests {
             "an untouched plan re-derives"
         );
         let json: serde_json::Value = serde_json::from_str(&saved.to_json()).expect("json");
-        let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+        let edits: Vec<(&str, Edit)> = vec![
             (
                 "desired",
                 Box::new(|v| v["plan"]["resources"][0]["desired"] = "cutover".into()),

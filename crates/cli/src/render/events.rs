@@ -25,7 +25,8 @@ pub fn now() -> String {
 
 fn out_line(line: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
+    // Error messages come from the API: no raw control characters reach the terminal.
+    let _ = writeln!(out, "{}", crate::untrusted::escape_controls(line));
     let _ = out.flush();
 }
 
@@ -93,7 +94,11 @@ pub fn summary_text(s: &Summary) -> String {
     if !s.failed.is_empty() {
         out.push_str("\nFailed:\n");
         for f in &s.failed {
-            out.push_str(&format!("  ✗ {}: {}\n", f.step, f.error));
+            out.push_str(&format!(
+                "  ✗ {}: {}\n",
+                f.step,
+                crate::untrusted::escape_controls(&f.error.to_string())
+            ));
         }
     }
     if !s.skipped.is_empty() {
@@ -323,6 +328,7 @@ impl EventSink for BarSink {
                 error,
             } => {
                 let bar = self.bar(&mut b, &key(step, resource));
+                let error = crate::untrusted::escape_controls(&error.to_string()).into_owned();
                 bar.abandon_with_message(format!("✗ {error}"));
                 let _ = b.mp.println(format!("✗ {step}: {error}"));
             }
