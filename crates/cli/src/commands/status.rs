@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::cli::{ApplyFormat, StatusArgs};
 use crate::exit::ExitStatus;
 use crate::render::events::progress_text;
+use crate::untrusted::escape_controls;
 use crate::{connect, live, render};
 
 /// One row of the status.
@@ -113,10 +114,14 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
                 (Some(p), None) => progress_text(p),
                 (None, None) => mark.to_string(),
             };
+            // Labels and messages carry states and text from the API: escaped for the terminal.
             writeln!(
                 out,
-                "{:<w$}  {:<c$}  {:<10}  {extra}",
-                r.resource, r.current_label, r.desired
+                "{:<w$}  {:<c$}  {:<10}  {}",
+                r.resource,
+                escape_controls(&r.current_label),
+                r.desired,
+                escape_controls(&extra)
             )
             .into_diagnostic()?;
         }
