@@ -6,7 +6,6 @@ use crate::faults::{Fault, FaultInjector};
 use crate::state::World;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Requests kept in the log (older ones are dropped, counters keep counting).
@@ -15,7 +14,9 @@ pub const LOG_CAPACITY: usize = 100_000;
 /// One handled API request.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
-    /// Arrival order, from 1.
+    /// Position in the log, from 1 (after each reset). Assigned when the entry is recorded,
+    /// i.e. when the answer is ready, so `seq` grows in log order even when concurrent
+    /// requests finish out of arrival order (a `?since=` poller never misses an entry).
     pub seq: u64,
     /// Virtual time of arrival, epoch ms.
     pub virtual_time_ms: i64,
@@ -54,9 +55,10 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    /// Records an entry.
-    pub fn record(&mut self, e: LogEntry) {
+    /// Records an entry, assigning its `seq`.
+    pub fn record(&mut self, mut e: LogEntry) {
         self.total += 1;
+        e.seq = self.total;
         *self
             .by_route
             .entry(format!("{} {}", e.method, e.route))
@@ -86,7 +88,6 @@ pub struct App {
     world: Mutex<World>,
     faults: Mutex<FaultInjector>,
     log: Mutex<RequestLog>,
-    seq: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,7 +105,6 @@ impl App {
             world: Mutex::new(world),
             faults: Mutex::new(faults),
             log: Mutex::new(RequestLog::default()),
-            seq: AtomicU64::new(0),
         }
     }
 
@@ -123,11 +123,6 @@ impl App {
         lock(&self.log)
     }
 
-    /// The next request sequence number.
-    pub fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
     /// Virtual now.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
@@ -138,6 +133,5 @@ impl App {
         *self.world() = world;
         *self.log() = RequestLog::default();
         self.faults().reseed();
-        self.seq.store(0, Ordering::Relaxed);
     }
 }

@@ -28,9 +28,18 @@
 //! (admin, see [`admin`]). Every API request needs a valid `SDK-HMAC-SHA256` signature
 //! (checked with [`migplan_wire::signing::verify`] against the client's own `SignedHeaders`
 //! list, date skew 15 min unless disabled) or `X-Auth-Token` equal to the configured token;
-//! otherwise 401 `APIG.0301`. A signed `X-Project-Id` that differs from the DCS path's
-//! project gives 401 `DCS.1004`. Every response carries `X-Request-Id`. Unknown paths answer
-//! 404 `APIG.0101`.
+//! otherwise 401 `APIG.0301`. Before that, the body must fit in 4 MiB (else 413) and a DCS
+//! path's project id must be 32 lower-case hex characters (else 400 `DCS.4002`); a signed
+//! `X-Project-Id` that differs from the DCS path's project gives 401 `DCS.1004`. Every
+//! response carries `X-Request-Id`.
+//!
+//! Every error answer is JSON, in the body shape of the path's service: `/v3/...` SMS
+//! `{"error_code","error_msg"}`, `/v2/...` DCS `{"error_msg","error_code","error_ext_msg":null}`,
+//! `/_emulator/...` `{"error_code","error_msg"}`, gateway-level errors (auth, throttling,
+//! unknown SMS or other URLs) the API gateway's `{"error_msg","error_code","request_id"}`,
+//! which carries the same two SMS fields. That includes what axum itself would answer in
+//! plain text or with an empty body (wrong method, path parameters that are not UTF-8, ...)
+//! and a panicking handler (500).
 //!
 //! # Time and state machines
 //!
@@ -49,17 +58,36 @@
 //!
 //! | case | status | code |
 //! |---|---|---|
-//! | SMS invalid parameter or body | 400 | `SMS.1001` (emulator choice) |
+//! | SMS invalid parameter, body, query or path parameter (e.g. `%FF`) | 400 | `SMS.1001` (emulator choice) |
 //! | SMS source already has a task | 400 | `SMS.1002` (emulator choice) |
 //! | SMS `stop` when not running / `start` not allowed / `restart` not allowed | 400 | `SMS.1038` / `SMS.1039` / `SMS.1040` |
-//! | SMS other operation in the wrong state | 400 | `SMS.2009` |
+//! | SMS other operation in the wrong state, during a transition (test launch, cutover, ...), after the cutover | 400 | `SMS.2009` |
 //! | SMS delete of a running task | 400 | `SMS.2015` |
 //! | SMS unknown source (task create: 400) | 404 | `SMS.2216` |
 //! | SMS unknown task / template | 404 | `SMS.2252` / `SMS.2253` |
+//! | SMS body over 4 MiB | 413 | `SMS.2004` (legacy SMS code for exactly this, which it answered as 401) |
+//! | SMS method not supported by the URL | 405 | `SMS.2003` (legacy "bad HTTP method", answered as 401 back then) |
+//! | SMS unknown URL | 404 | `APIG.0101` (gateway; SMS documents no URL-not-found code) |
+//! | SMS internal error | 500 | `SMS.2007` (legacy "backend exception") |
 //! | DCS unknown task or job | 400 | `DCS.4133` |
 //! | DCS operation in the wrong state | 400 | `DCS.4957` |
 //! | DCS invalid parameter / body not JSON / empty batch | 400 | `DCS.4800` / `DCS.4005` / `DCS.4855` |
+//! | DCS project id in the path not 32 lower-case hex | 400 | `DCS.4002` ("invalid project id format"; 400 rather than 404 because the URL does name a DCS API and DCS has a dedicated code) |
+//! | DCS task id / other path parameter malformed (e.g. `%FF`) | 400 | `DCS.4070` / `DCS.4800` |
+//! | DCS body over 4 MiB | 413 | `DCS.4800` (DCS documents no size code; its generic "invalid {0} in request") |
+//! | DCS unknown URL / method not supported by the URL | 404 / 405 | `DCS.4001` ("URL not found") |
+//! | DCS internal error | 500 | `DCS.5000` |
+//! | admin: bad JSON, query or path parameter / not loopback / unknown endpoint or task / wrong method / body over 4 MiB / internal | 400 / 403 / 404 / 405 / 413 / 500 | `EMULATOR.0400` / `0403` / `0404` / `0405` / `0413` / `0500` |
+//! | other paths: unknown / body over 4 MiB | 404 / 413 | `APIG.0101` / `APIG.0201` |
 //! | throttled / injected 5xx | 429 / 500 | `APIG.0308` / `APIG.0201` |
+//!
+//! Refusals name their real cause: an operation blocked by a transition in progress names it
+//! ("a test launch of the target server is in progress (source server waiting,
+//! migration_cycle testing)"), not the task state it would otherwise be allowed in.
+//!
+//! Admin endpoints never show secrets: DCS and template passwords (and any other
+//! secret-named field) are `"***"` in `/_emulator/state`; the request log holds no bodies or
+//! headers. See [`admin`].
 //!
 //! # Paging
 //!
@@ -71,7 +99,16 @@
 //! # Seed file and persistence
 //!
 //! See [`seed`] for the seed format. With `persist`, the world and the virtual time are saved
-//! as JSON on shutdown and loaded on start (the seed is then not applied again).
+//! as JSON on shutdown and loaded on start (the seed is then not applied again). The file
+//! holds the real DCS passwords (the API echoes them after a restart) and is written
+//! owner-only (0600).
+//!
+//! # Concurrency
+//!
+//! The world is one mutex held for a whole operation, so racing callers see the real
+//! service's rules applied one at a time (two creates for one source: one task, one
+//! `SMS.1002`; same-named tasks: both created). The request log's `seq` is assigned when an
+//! entry is recorded, so it grows in log order and `?since=` pollers never miss one.
 
 #![deny(missing_docs)]
 

@@ -68,8 +68,23 @@ fn save_persisted(path: &Path, app: &App) -> Result<(), EmulatorError> {
         path: path.to_owned(),
         source,
     };
-    std::fs::write(&tmp, text).map_err(io)?;
+    write_private(&tmp, &text).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Writes `bytes` to a file only its owner can read: the state holds DCS passwords.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    // `mode` only applies to a file `open` creates; tighten a leftover one too.
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// A running emulator. Dropping it without [`RunningEmulator::shutdown`] stops the server

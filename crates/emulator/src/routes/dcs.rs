@@ -1,11 +1,11 @@
 //! DCS v2 routes (`/v2/{project_id}/...`).
 
-use super::{AppState, body, json, ok_empty, query};
+use super::{AppState, Path, body, json, ok_empty, query};
 use crate::api_error::{ApiError, Flavor, codes};
 use crate::state::{DCS_TASKS_PAGE, dcs, page};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{delete, get, post};

@@ -1,6 +1,6 @@
 //! SMS v3 routes (`/v3/...`).
 
-use super::{AppState, body, json, ok_empty, query};
+use super::{AppState, Path, body, json, ok_empty, query};
 use crate::api_error::{ApiError, Flavor};
 use crate::state::{
     SMS_SOURCES_PAGE, SMS_TASKS_PAGE, SMS_TEMPLATES_PAGE, page, sms_action, sms_source, sms_task,
@@ -8,7 +8,7 @@ use crate::state::{
 };
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post, put};

@@ -16,7 +16,13 @@
 //! | sync_failed_rollback | SYNC_FAIL | SYNC_F_ROLLBACKING, SYNC_F_ROLLBACK_SUCCESS after 30 s | SMS.2009 |
 //!
 //! Actions other than stop/network_check/collect_log are also refused while the source is
-//! in the middle of a timed transition (testing, cutovering, clearing, cloning, ...).
+//! in the middle of a timed transition (testing, cutovering, clearing, cloning, ...) or the
+//! task is (ABORTING, SYNC_F_ROLLBACKING), with the code of the table; the message then names
+//! that transition (e.g. "operation cutover is not allowed while a test launch of the target
+//! server is in progress (source server waiting, migration_cycle testing)"), not the task
+//! state, which may well be one the operation is allowed in. Likewise a refusal because the
+//! task was already cut over, or lacks `need_migration_test` / `is_need_consistency_check` /
+//! `template_id`, says so.
 
 use super::World;
 use super::run::Run;
@@ -40,6 +46,35 @@ fn mismatch(op: &Operation, state: &TaskState) -> ApiError {
         codes::SMS_OPERATION_MISMATCH,
         format!("operation {op} is not allowed while the task is {state}"),
     )
+}
+
+/// A refusal whose cause is not the task state.
+fn refused(code: &str, op: &Operation, why: &str) -> ApiError {
+    ApiError::sms(400, code, format!("operation {op} is not allowed: {why}"))
+}
+
+/// What timed transition is under way, if any: the source's (a test launch, a cutover, ...)
+/// or the task's own (ABORTING, SYNC_F_ROLLBACKING).
+fn in_progress(
+    task_state: &TaskState,
+    task_pending: bool,
+    source: Option<(&SourceState, &MigrationCycle, bool)>,
+) -> Option<String> {
+    if let Some((state, cycle, true)) = source {
+        let what = match (state, cycle) {
+            (_, MigrationCycle::Testing) => "a test launch of the target server",
+            (SourceState::Cutovering, _) => "a cutover",
+            (SourceState::Clearing, _) => "clearing of the migration resources",
+            (SourceState::Cloning, _) => "a clone test",
+            (SourceState::Premiging, _) => "a migration test",
+            (SourceState::Stopping, _) => "pausing of the task",
+            _ => "a change of the source server's state",
+        };
+        return Some(format!(
+            "{what} is in progress (source server {state}, migration_cycle {cycle}); retry when it has finished"
+        ));
+    }
+    task_pending.then(|| format!("the task is {task_state}; retry when that has finished"))
 }
 
 /// Starts a fresh full copy of task `id` (READY, restart, auto_start).
@@ -87,12 +122,33 @@ pub fn apply(
     let mut src = sources
         .iter_mut()
         .find(|s| s.id == task.req.source_server.id);
-    let busy = src.as_ref().is_some_and(|s| s.timeline.pending(now)) || task.state.pending(now);
+    let src_pending = src.as_ref().is_some_and(|s| s.timeline.pending(now));
+    let task_pending = task.state.pending(now);
+    let busy = src_pending || task_pending;
     let (src_state, src_cycle) = src
         .as_ref()
         .map_or((SourceState::Waiting, MigrationCycle::Checking), |s| {
             s.timeline.value(now).clone()
         });
+    // Why an operation allowed in `state` is refused anyway.
+    let busy_why = in_progress(
+        &state,
+        task_pending,
+        src.is_some()
+            .then_some((&src_state, &src_cycle, src_pending)),
+    );
+    let cutover_done = task.cutover_done;
+    // The refusal of an operation the task state allows but a transition in progress (or,
+    // with `check_cutover`, a cutover already done) blocks; `None` when nothing blocks it.
+    let blocked = |code: &str, check_cutover: bool| -> Option<ApiError> {
+        busy_why
+            .clone()
+            .or_else(|| {
+                (check_cutover && cutover_done)
+                    .then(|| "the task has already been cut over".to_owned())
+            })
+            .map(|why| refused(code, op, &why))
+    };
     let success = matches!(state, TaskState::MigrateSuccess | TaskState::SyncSuccess);
     let running = matches!(state, TaskState::Running | TaskState::Syncing);
     let mut set_src = |at: i64, s: SourceState, c: MigrationCycle, schedule: bool| {
@@ -156,6 +212,9 @@ pub fn apply(
                 set_src(now, SourceState::Syncing, MigrationCycle::Syncing, false);
             }
             _ => {
+                if success && let Some(e) = blocked(codes::SMS_START_NOT_ALLOWED, true) {
+                    return Err(e);
+                }
                 return Err(ApiError::sms(
                     400,
                     codes::SMS_START_NOT_ALLOWED,
@@ -213,8 +272,11 @@ pub fn apply(
             return start_full(world, id, now);
         }
         Operation::Test | Operation::Cutover => {
-            if !(success || state == TaskState::Syncing) || task.cutover_done || busy {
+            if !(success || state == TaskState::Syncing) {
                 return Err(mismatch(op, &state));
+            }
+            if let Some(e) = blocked(codes::SMS_OPERATION_MISMATCH, true) {
+                return Err(e);
             }
             if state == TaskState::Syncing {
                 if let Some(run) = task.sync.as_mut() {
@@ -250,8 +312,25 @@ pub fn apply(
         Operation::Clear => {
             let finished = task.cutover_done && src_state == SourceState::Finished;
             let failed = matches!(state, TaskState::MigrateFail | TaskState::SyncFail);
-            if busy || !(finished || failed) {
-                return Err(mismatch(op, &state));
+            if let Some(e) = blocked(codes::SMS_OPERATION_MISMATCH, false) {
+                return Err(e);
+            }
+            if !(finished || failed) {
+                return Err(if cutover_done {
+                    refused(
+                        codes::SMS_OPERATION_MISMATCH,
+                        op,
+                        &format!("the source server is {src_state}, not finished"),
+                    )
+                } else if success {
+                    refused(
+                        codes::SMS_OPERATION_MISMATCH,
+                        op,
+                        "the task has not been cut over yet",
+                    )
+                } else {
+                    mismatch(op, &state)
+                });
             }
             set_src(now, SourceState::Clearing, src_cycle.clone(), false);
             set_src(now + CLEAR_MS, SourceState::Cleared, src_cycle, true);
@@ -262,8 +341,11 @@ pub fn apply(
                     "template_id is required for clone_test",
                 ));
             }
-            if !success || busy {
+            if !success {
                 return Err(mismatch(op, &state));
+            }
+            if let Some(e) = blocked(codes::SMS_OPERATION_MISMATCH, false) {
+                return Err(e);
             }
             let mut clone_state = Timeline::new(now, CloneState::Creating);
             clone_state.then(now + CLONE_MS, CloneState::Finished);
@@ -276,15 +358,32 @@ pub fn apply(
             set_src(now + CLONE_MS, src_state, src_cycle, true);
         }
         Operation::MigrationTest => {
-            if task.req.need_migration_test != Some(true) || !success || busy {
+            if task.req.need_migration_test != Some(true) {
+                return Err(refused(
+                    codes::SMS_OPERATION_MISMATCH,
+                    op,
+                    "the task was created without need_migration_test",
+                ));
+            }
+            if !success {
                 return Err(mismatch(op, &state));
+            }
+            if let Some(e) = blocked(codes::SMS_OPERATION_MISMATCH, false) {
+                return Err(e);
             }
             set_src(now, SourceState::Premiging, src_cycle.clone(), false);
             set_src(now + PREMIG_MS, SourceState::Premiged, src_cycle, true);
         }
         Operation::Skip => {
-            if !running || task.req.is_need_consistency_check != Some(true) {
+            if !running {
                 return Err(mismatch(op, &state));
+            }
+            if task.req.is_need_consistency_check != Some(true) {
+                return Err(refused(
+                    codes::SMS_OPERATION_MISMATCH,
+                    op,
+                    "the task was created without is_need_consistency_check",
+                ));
             }
         }
         Operation::NetworkCheck => {

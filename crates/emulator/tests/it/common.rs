@@ -32,6 +32,7 @@ pub struct Answer {
     pub status: u16,
     pub body: Value,
     pub request_id: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -53,6 +54,56 @@ impl Answer {
             "unexpected answer: {:?}",
             self.body
         );
+    }
+}
+
+/// The body shape an error must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"error_code","error_msg"}`.
+    Sms,
+    /// `{"error_msg","error_code","error_ext_msg":null}`.
+    Dcs,
+    /// `{"error_msg","error_code","request_id"}` with the header's request id.
+    Apig,
+    /// `{"error_code","error_msg"}` (admin endpoints).
+    Admin,
+}
+
+impl Answer {
+    /// Asserts a JSON error answer: status, code, `Content-Type`, `X-Request-Id`, exactly the
+    /// keys of `shape` and a non-empty message, which it returns.
+    #[track_caller]
+    pub fn json_error(&self, status: u16, code: &str, shape: Shape) -> String {
+        self.err(status, code);
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            ct.starts_with("application/json"),
+            "content-type {ct:?} for {:?}",
+            self.body
+        );
+        let request_id = self.request_id.as_deref().expect("X-Request-Id header");
+        let obj = self.body.as_object().expect("a JSON object body");
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let expected: &[&str] = match shape {
+            Shape::Sms | Shape::Admin => &["error_code", "error_msg"],
+            Shape::Dcs => &["error_code", "error_ext_msg", "error_msg"],
+            Shape::Apig => &["error_code", "error_msg", "request_id"],
+        };
+        assert_eq!(keys, expected, "{:?}", self.body);
+        match shape {
+            Shape::Dcs => assert!(obj["error_ext_msg"].is_null(), "{:?}", self.body),
+            Shape::Apig => assert_eq!(obj["request_id"].as_str(), Some(request_id)),
+            _ => {}
+        }
+        let msg = obj["error_msg"].as_str().expect("error_msg string");
+        assert!(!msg.trim().is_empty(), "empty message: {:?}", self.body);
+        msg.to_owned()
     }
 }
 
@@ -109,12 +160,27 @@ impl Client {
         body: Option<&Value>,
         date: &str,
     ) -> Prepared {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
         let body = body
             .map(|b| serde_json::to_vec(b).expect("json"))
             .unwrap_or_default();
+        self.prepare_bytes_at(method, path_and_query, body, date)
+    }
+
+    /// Signs any body bytes (not necessarily JSON).
+    pub fn prepare_bytes(&self, method: &str, path_and_query: &str, body: Vec<u8>) -> Prepared {
+        self.prepare_bytes_at(method, path_and_query, body, &signing::sdk_date_now())
+    }
+
+    fn prepare_bytes_at(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+        date: &str,
+    ) -> Prepared {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
         let mut headers = vec![
             ("Host".to_string(), self.host.clone()),
             ("X-Sdk-Date".to_string(), date.to_string()),
@@ -124,10 +190,12 @@ impl Client {
             headers.push(("X-Project-Id".into(), PROJECT.into()));
         }
         let pairs = signing::parse_query(query);
+        // Like the Python SDK: sign the decoded path (`%2F` is a `/`, `%FF` a U+FFFD).
+        let decoded = signing::decode_path(path);
         let auth = {
             let req = SigningRequest {
                 method,
-                path,
+                path: &decoded,
                 query: &pairs,
                 headers: &headers,
                 body: &body,
@@ -157,24 +225,28 @@ impl Client {
                 rb = rb.header(k, v);
             }
         }
-        let resp = rb.send().await?;
-        let status = resp.status().as_u16();
-        let request_id = resp
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let text = resp.text().await?;
-        let body = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Ok(Answer {
-            status,
-            body,
-            request_id,
-        })
+        answer(rb.send().await?).await
+    }
+
+    /// An unsigned request with any body and headers (admin endpoints, auth-less probes).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.http.request(method, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        if let Some(b) = body {
+            rb = rb.body(b);
+        }
+        answer(rb.send().await.expect("request succeeds at the HTTP level"))
+            .await
+            .expect("body")
     }
 
     pub async fn try_call(
@@ -279,6 +351,27 @@ impl Client {
             s["migration_cycle"].as_str().unwrap_or("").to_owned(),
         )
     }
+}
+
+async fn answer(resp: reqwest::Response) -> Result<Answer, reqwest::Error> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = resp.text().await?;
+    let body = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Ok(Answer {
+        status,
+        body,
+        request_id,
+        headers,
+    })
 }
 
 pub fn secs(s: u64) -> Duration {

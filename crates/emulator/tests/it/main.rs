@@ -4,8 +4,11 @@
 mod admin;
 mod auth;
 mod common;
+mod concurrency;
 mod dcs;
+mod errors;
 mod faults;
 mod paging;
 mod persist;
+mod secrets;
 mod sms;

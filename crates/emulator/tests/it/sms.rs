@@ -350,3 +350,96 @@ async fn changestate_and_templates() {
     assert_eq!(list["count"], 1);
     c.get("/v3/vm/templates/nope").await.err(404, "SMS.2253");
 }
+
+#[tokio::test]
+async fn refusals_name_their_real_cause() {
+    let (emu, c) = start_default().await;
+    let src = c.register("cause-01", 1).await;
+    let task = c
+        .create_task("cause-01", &src, json!({"syncing": false}))
+        .await;
+    c.action(&task, "start").await.ok();
+    emu.advance(secs(3600));
+    assert_eq!(c.task_state(&task).await, "MIGRATE_SUCCESS");
+
+    // Not cut over yet: clear names that, and the optional features name their flags.
+    let r = c.action(&task, "clear").await;
+    r.err(400, "SMS.2009");
+    let msg = r.body["error_msg"].as_str().unwrap();
+    assert!(msg.contains("not been cut over"), "{msg}");
+    let r = c.action(&task, "migration_test").await;
+    r.err(400, "SMS.2009");
+    assert!(
+        r.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("need_migration_test"),
+        "{}",
+        r.body
+    );
+
+    // During a test launch every blocked operation names the test, not the task state
+    // (MIGRATE_SUCCESS, in which cutover is allowed).
+    c.action(&task, "test").await.ok();
+    for (op, code) in [
+        ("cutover", "SMS.2009"),
+        ("test", "SMS.2009"),
+        ("start", "SMS.1039"),
+        ("clear", "SMS.2009"),
+    ] {
+        let r = c.action(&task, op).await;
+        r.err(400, code);
+        let msg = r.body["error_msg"].as_str().unwrap();
+        assert!(
+            msg.contains(&format!("operation {op} is not allowed"))
+                && msg.contains("test launch of the target server is in progress")
+                && msg.contains("migration_cycle testing"),
+            "{op}: {msg}"
+        );
+        assert!(!msg.contains("MIGRATE_SUCCESS"), "{op}: {msg}");
+    }
+    let r = c
+        .post(
+            &format!("/v3/tasks/{task}/action"),
+            json!({"operation": "clone_test", "template_id": "tpl"}),
+        )
+        .await;
+    r.err(400, "SMS.2009");
+    assert!(
+        r.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("test launch")
+    );
+
+    emu.advance(secs(61));
+    c.action(&task, "cutover").await.ok();
+    let r = c.action(&task, "test").await;
+    r.err(400, "SMS.2009");
+    let msg = r.body["error_msg"].as_str().unwrap();
+    assert!(msg.contains("a cutover is in progress"), "{msg}");
+    emu.advance(secs(61));
+    for (op, code) in [("cutover", "SMS.2009"), ("start", "SMS.1039")] {
+        let r = c.action(&task, op).await;
+        r.err(400, code);
+        let msg = r.body["error_msg"].as_str().unwrap();
+        assert!(msg.contains("already been cut over"), "{op}: {msg}");
+    }
+    c.action(&task, "clear").await.ok();
+    emu.advance(secs(31));
+    let r = c.action(&task, "clear").await;
+    r.err(400, "SMS.2009");
+    let msg = r.body["error_msg"].as_str().unwrap();
+    assert!(msg.contains("source server is cleared"), "{msg}");
+    // A state refusal still names the state.
+    let r = c.action(&task, "stop").await;
+    r.err(400, "SMS.1038");
+    assert!(
+        r.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("MIGRATE_SUCCESS"),
+        "{}",
+        r.body
+    );
+}
