@@ -638,7 +638,11 @@ fn a_saved_plan_applies_when_fresh_and_is_refused_with_exit_4_when_stale() {
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server.canary-01"), "{err}");
-    assert!(err.contains("task."), "the changed field is named: {err}");
+    assert!(
+        err.contains("tasks of this name: 0 → 1") && err.contains("task state: (none) → "),
+        "what changed is named, old → new: {err}"
+    );
+    assert!(!err.contains("task.count"), "no internal keys: {err}");
     // A fresh saved plan applies without a question.
     let out = e
         .cmd()

@@ -28,13 +28,102 @@ impl FingerprintInputs {
 
     /// Names of the fields whose values differ between `self` (saved) and `now` (re-read).
     pub fn changed_fields(&self, now: &FingerprintInputs) -> Vec<String> {
+        self.changes(now).into_iter().map(|c| c.field).collect()
+    }
+
+    /// The fields that differ between `self` (saved) and `now` (re-read), old and new.
+    pub fn changes(&self, now: &FingerprintInputs) -> Vec<FieldChange> {
         let mut keys: Vec<&String> = self.0.keys().chain(now.0.keys()).collect();
         keys.sort();
         keys.dedup();
         keys.into_iter()
             .filter(|k| self.0.get(*k) != now.0.get(*k))
-            .cloned()
+            .map(|k| FieldChange {
+                field: k.clone(),
+                before: self.0.get(k).cloned().unwrap_or(Value::Null),
+                after: now.0.get(k).cloned().unwrap_or(Value::Null),
+            })
             .collect()
+    }
+}
+
+/// One live field that moved since a plan was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The fingerprint key (`task.state`, `source.connected`, ...).
+    pub field: String,
+    /// The value the saved plan was made with (`null`: absent).
+    pub before: Value,
+    /// The value now.
+    pub after: Value,
+}
+
+impl FieldChange {
+    /// The field in the words of the console and the plan file.
+    pub fn label(&self) -> String {
+        let label = match self.field.as_str() {
+            "task.count" => "tasks of this name",
+            "task.id" => "task id",
+            "task.state" => "task state",
+            "task.status" => "migration status",
+            "task.error_json" | "task.error_message" => "task error",
+            "task.source.state" => "source state (as the task reports it)",
+            "task.source.migration_cycle" => "migration cycle (as the task reports it)",
+            "task.migration_method" => "migration method",
+            "task.resume_mode" => "resume mode",
+            "task.target_instance_id" => "target instance",
+            "source.count" => "registered sources of this name",
+            "source.id" => "source id",
+            "source.connected" => "source agent connected",
+            "source.state" => "source state",
+            "source.migration_cycle" => "migration cycle",
+            "source.os_type" => "source OS type",
+            "template.count" => "templates of this name",
+            "template.id" => "template id",
+            other => {
+                return other
+                    .strip_prefix("task.")
+                    .unwrap_or(other)
+                    .replace('_', " ");
+            }
+        };
+        label.to_string()
+    }
+
+    fn value(v: &Value) -> String {
+        let text = match v {
+            Value::Null => "(none)".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        // Values come from the API: no control characters, and bounded.
+        let clean: String = text
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        if clean.chars().count() > 80 {
+            format!("{}…", clean.chars().take(80).collect::<String>())
+        } else {
+            clean
+        }
+    }
+}
+
+impl std::fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} → {}",
+            self.label(),
+            Self::value(&self.before),
+            Self::value(&self.after)
+        )
     }
 }
 
@@ -134,6 +223,14 @@ mod tests {
         b.put("source.connected", json!(false));
         assert_ne!(a.digest(), b.digest());
         assert_eq!(a.changed_fields(&b), ["source.connected", "task.state"]);
+        let shown: Vec<String> = a.changes(&b).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "source agent connected: (none) → false",
+                "task state: RUNNING → MIGRATE_SUCCESS"
+            ]
+        );
         assert_eq!(a.digest().len(), 64);
     }
 }

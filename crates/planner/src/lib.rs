@@ -58,7 +58,7 @@ pub use blocked::{Blocked, BlockedReason};
 pub use current::Current;
 pub use diff::{Change, FieldDiff};
 pub use error::PlanError;
-pub use fingerprint::FingerprintInputs;
+pub use fingerprint::{FieldChange, FingerprintInputs};
 pub use plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, plan_output_schema};
 pub use planner::plan;
 pub use saved::{

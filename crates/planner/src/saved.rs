@@ -19,7 +19,7 @@ use migplan_parser::{ResourceAddr, ResourceKind, Spec};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
+use crate::fingerprint::{FieldChange, FingerprintInputs, redis_inputs, server_inputs};
 use crate::plan::Plan;
 use crate::snapshot::{LiveIndex, LiveSnapshot};
 
@@ -78,6 +78,8 @@ pub struct StaleResource {
     pub addr: ResourceAddr,
     /// Names of the live fields that differ (`task.state`, `source.connected`, ...).
     pub fields: Vec<String>,
+    /// The same fields with their values then and now (empty when the resource is gone).
+    pub changes: Vec<FieldChange>,
 }
 
 impl fmt::Display for StalePlan {
@@ -87,7 +89,12 @@ impl fmt::Display for StalePlan {
             writeln!(f, "  - the plan file changed since the plan was saved")?;
         }
         for r in &self.changed {
-            writeln!(f, "  - {}: {} changed", r.addr, r.fields.join(", "))?;
+            if r.changes.is_empty() {
+                writeln!(f, "  - {}: {}", r.addr, r.fields.join(", "))?;
+                continue;
+            }
+            let changes: Vec<String> = r.changes.iter().map(ToString::to_string).collect();
+            writeln!(f, "  - {}: {}", r.addr, changes.join("; "))?;
         }
         Ok(())
     }
@@ -268,14 +275,18 @@ impl SavedPlan {
                 ResourceKind::Redis => redis.get(name).map(|x| redis_inputs(x, &ix)),
             };
             let saved = FingerprintInputs(r.fingerprint_inputs.clone());
-            let fields = match now {
-                Some(now) => saved.changed_fields(&now),
-                None => vec!["(no longer in the plan file)".to_string()],
+            let (fields, changes) = match now {
+                Some(now) => {
+                    let changes = saved.changes(&now);
+                    (changes.iter().map(|c| c.field.clone()).collect(), changes)
+                }
+                None => (vec!["no longer in the plan file".to_string()], Vec::new()),
             };
             if !fields.is_empty() {
                 changed.push(StaleResource {
                     addr: r.addr.clone(),
                     fields,
+                    changes,
                 });
             }
         }
@@ -332,6 +343,12 @@ mod tests {
                 .iter()
                 .any(|f| f.contains("connected")),
             "{stale}"
+        );
+        assert!(
+            stale
+                .to_string()
+                .contains("server.web-01: source agent connected: true → false"),
+            "old → new in user terms: {stale}"
         );
     }
 
