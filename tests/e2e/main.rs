@@ -6,6 +6,7 @@ mod exit_codes;
 mod filters;
 mod plan;
 mod plan_states;
+mod safety;
 mod tamper;
 mod validate;
 

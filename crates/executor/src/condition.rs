@@ -4,10 +4,13 @@
 //! Pure functions over the wire types; the [`LiveStore`](crate::live_store::LiveStore) feeds
 //! them with the latest list results.
 
+use migplan_parser::{RedisMethod, Stage};
+use migplan_planner::Condition;
+use migplan_planner::Current;
+use migplan_planner::current::{redis_current, server_current};
 use migplan_planner::step::LiveField;
-use migplan_planner::{Condition, StepKind};
-use migplan_wire::dcs::{MigrationStatus, MigrationTaskListItem};
-use migplan_wire::sms::{SourceState, Task, TaskState};
+use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
+use migplan_wire::sms::{Task, TaskState};
 
 use crate::event::{Progress, StepError};
 
@@ -27,6 +30,23 @@ impl Obj<'_> {
         match self {
             Obj::Sms(t) => t.is_some(),
             Obj::Dcs(t) => t.is_some(),
+        }
+    }
+
+    /// Where the resource is, derived exactly as the planner derives it. The statuses whose
+    /// meaning depends on the method (`TERMINATED`, `RELEASED`) only occur once the task is
+    /// configured, and a configured task says its method; the planner refuses a task whose
+    /// method is not the plan's.
+    pub fn current(&self) -> Current {
+        match *self {
+            Obj::Sms(t) => server_current(t, None),
+            Obj::Dcs(t) => {
+                let method = match t.and_then(|t| t.migration_method.as_ref()) {
+                    Some(MigrationMethod::FullAmount) => RedisMethod::Full,
+                    _ => RedisMethod::Incremental,
+                };
+                redis_current(t, method)
+            }
         }
     }
 
@@ -69,7 +89,8 @@ impl Obj<'_> {
     }
 }
 
-/// Whether `cond` holds for `obj`.
+/// Whether `cond` holds for `obj`. Stage conditions read the planner's one order of stages
+/// ([`Current::has_reached`], [`Current::has_started`]): at or beyond counts.
 pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
     match cond {
         Condition::Always => true,
@@ -78,140 +99,41 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
             .field(*field)
             .is_some_and(|v| any_of.iter().any(|a| a.eq_ignore_ascii_case(v))),
         Condition::AnyOf { conditions } => conditions.iter().any(|c| holds(c, obj)),
+        Condition::Reached { stage } => obj.current().has_reached(*stage),
+        Condition::Toward { stage } => obj.current().has_started(*stage),
     }
 }
 
-/// The live state that shows a step's call took effect (its postcondition, or the transition
-/// toward it that starts at once). Used after an unknown outcome or a wrong-state answer: when
-/// it holds, the call is not sent (again).
-pub fn effect(kind: &StepKind, postcondition: &Condition) -> Condition {
-    use LiveField::*;
-    let also = match kind {
-        StepKind::Test(_) => Some(Condition::state(MigrationCycle, &["testing", "tested"])),
-        StepKind::Cutover(_) => Some(Condition::AnyOf {
-            conditions: vec![
-                Condition::state(SourceState, &["cutovering", "finished", "cleared"]),
-                Condition::state(MigrationCycle, &["cutovering", "cutovered"]),
-            ],
-        }),
-        StepKind::Clear(_) => Some(Condition::state(
-            SourceState,
-            &["clearing", "cleared", "clearfailed"],
-        )),
-        StepKind::StopMigration(_) => {
-            Some(Condition::state(DcsStatus, &["TERMINATING", "TERMINATED"]))
+/// The live state that shows a call took effect (work toward its postcondition's stage has
+/// started, or is done). Used before a call and after an unknown outcome or a wrong-state
+/// answer: when it holds, the call is not sent (again).
+pub fn effect(postcondition: &Condition) -> Condition {
+    postcondition.started()
+}
+
+/// Why `awaited` can no longer come from `obj` without a person acting (failed, paused,
+/// deleted, unknown), naming the state seen and what was waited for, with the API's error code
+/// when the task carries one. `None` while it may still come.
+pub fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
+    let why = obj.current().cannot_reach(awaited)?;
+    let code = match obj {
+        Obj::Sms(Some(t))
+            if matches!(t.state, Some(TaskState::MigrateFail | TaskState::SyncFail)) =>
+        {
+            t.error_json
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .and_then(|e| parse_error_json(e).code)
         }
-        StepKind::Start(_) => Some(Condition::state(
-            TaskState,
-            &[
-                "RUNNING",
-                "SYNCING",
-                "MIGRATE_SUCCESS",
-                "SYNC_SUCCESS",
-                "MIGRATE_FAIL",
-            ],
-        )),
-        StepKind::StartSync(_) => Some(Condition::state(
-            TaskState,
-            &["SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"],
-        )),
-        StepKind::Configure(_) => Some(Condition::state(
-            DcsStatus,
-            &[
-                "FULLMIGRATING",
-                "MIGRATING",
-                "SUCCESS",
-                "MIGRATION_SUCCESS",
-                "INCRMIGEATING",
-                "FAILED",
-                "MIGRATION_FAILED",
-                "TERMINATING",
-                "TERMINATED",
-            ],
-        )),
         _ => None,
     };
-    match also {
-        Some(c) => Condition::AnyOf {
-            conditions: vec![postcondition.clone(), c],
-        },
-        None => postcondition.clone(),
-    }
-}
-
-/// The state that ends a step: its postcondition, except that a `start` is done once the copy
-/// it started ran, even if the copy then failed (the wait that follows reports the failure,
-/// with the API's error, as its own), and a create of a migration task that turns out to exist
-/// already is done whatever that task went on to do (the next steps see it).
-pub fn done(kind: &StepKind, postcondition: &Condition) -> Condition {
-    use LiveField::{DcsStatus, TaskState};
-    let also = match kind {
-        StepKind::Start(_) => Condition::state(TaskState, &["MIGRATE_FAIL"]),
-        StepKind::StartSync(_) => Condition::state(TaskState, &["SYNC_FAIL"]),
-        // An adopted migration task may already be configured and running.
-        StepKind::CreateMigration(_) => Condition::state(
-            DcsStatus,
-            &[
-                "FULLMIGRATING",
-                "MIGRATING",
-                "SUCCESS",
-                "MIGRATION_SUCCESS",
-                "INCRMIGEATING",
-                "TERMINATING",
-                "TERMINATED",
-                "FAILED",
-                "MIGRATION_FAILED",
-            ],
+    Some(StepError {
+        code,
+        message: format!(
+            "waited for {until} (stage `{awaited}`), but the task is {}, which cannot lead there: {why}",
+            obj.state_text()
         ),
-        _ => return postcondition.clone(),
-    };
-    Condition::AnyOf {
-        conditions: vec![postcondition.clone(), also],
-    }
-}
-
-/// A live state from which the awaited postcondition can no longer come without a human
-/// (failed copy, paused task, failed clear, failed DCS task), with the API's error.
-pub fn failure(obj: Obj<'_>) -> Option<StepError> {
-    match obj {
-        Obj::Sms(Some(t)) => {
-            let state = t.state.as_ref()?;
-            let from_json = || {
-                t.error_json
-                    .as_deref()
-                    .filter(|e| !e.is_empty())
-                    .map(parse_error_json)
-            };
-            match state {
-                TaskState::MigrateFail | TaskState::SyncFail => {
-                    Some(from_json().unwrap_or_else(|| {
-                        StepError::new(format!("the task is {}", state.as_str()))
-                    }))
-                }
-                TaskState::Abort => Some(from_json().unwrap_or_else(|| {
-                    StepError::new("the task was paused (ABORT); start it again to resume")
-                })),
-                _ if t.source_server.as_ref().and_then(|s| s.state.as_ref())
-                    == Some(&SourceState::ClearFailed) =>
-                {
-                    Some(StepError::new("clearing the migration resources failed"))
-                }
-                _ => None,
-            }
-        }
-        Obj::Dcs(Some(t)) => match t.status.as_ref()? {
-            s @ (MigrationStatus::Failed
-            | MigrationStatus::MigrationFailed
-            | MigrationStatus::Error) => Some(StepError::new(
-                t.error_message
-                    .clone()
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| format!("the migration task is {}", s.as_str())),
-            )),
-            _ => None,
-        },
-        _ => None,
-    }
+    })
 }
 
 /// `{"error_code": "SMS.1901", "error_msg": "..."}` → code and message (else the text).
@@ -291,8 +213,9 @@ pub fn progress(obj: Obj<'_>) -> Option<Progress> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use migplan_planner::step::TaskAction;
-    use migplan_wire::sms::{MigrationCycle, SubTask, TaskSourceServer};
+    use migplan_parser::{RedisStage, ServerStage};
+    use migplan_wire::dcs::MigrationStatus;
+    use migplan_wire::sms::{MigrationCycle, SourceState, SubTask, TaskSourceServer};
 
     fn task(state: TaskState, src: Option<SourceState>, cycle: Option<MigrationCycle>) -> Task {
         Task {
@@ -327,36 +250,64 @@ mod tests {
         ));
         assert!(!holds(&Condition::Absent, obj));
         assert!(holds(&Condition::Absent, Obj::Sms(None)));
-        let post = Condition::state(LiveField::SourceState, &["finished"]);
-        let eff = effect(&StepKind::Cutover(TaskAction { task_id: None }), &post);
-        assert!(holds(&eff, obj), "cutovering shows the cutover took effect");
-        let test_eff = effect(
-            &StepKind::Test(TaskAction { task_id: None }),
-            &Condition::state(LiveField::MigrationCycle, &["tested"]),
+        let cutover = Condition::Reached {
+            stage: Stage::Server(ServerStage::Cutover),
+        };
+        assert!(!holds(&cutover, obj));
+        assert!(
+            holds(&effect(&cutover), obj),
+            "cutovering shows the cutover took effect"
         );
-        assert!(!holds(&test_eff, obj));
+        // Cut over while `tested` was awaited: at or beyond counts.
+        let tested = Condition::Reached {
+            stage: Stage::Server(ServerStage::Tested),
+        };
+        assert!(holds(&tested, obj));
     }
 
     #[test]
-    fn failures_carry_the_api_error() {
+    fn a_state_that_cannot_lead_to_the_awaited_stage_names_both_and_the_api_error() {
+        let replicated = Stage::Server(ServerStage::Replicated);
         let mut t = task(TaskState::MigrateFail, None, None);
         t.error_json = Some(r#"{"error_code":"SMS.1901","error_msg":"replication failed"}"#.into());
-        let e = failure(Obj::Sms(Some(&t))).expect("failed");
+        let e = stuck(Obj::Sms(Some(&t)), replicated, "MIGRATE_SUCCESS").expect("stuck");
         assert_eq!(e.code.as_deref(), Some("SMS.1901"));
-        assert_eq!(e.message, "replication failed");
+        assert!(e.message.contains("MIGRATE_FAIL"), "{e}");
+        assert!(
+            e.message
+                .contains("waited for MIGRATE_SUCCESS (stage `replicated`)"),
+            "{e}"
+        );
+        assert!(e.message.contains("replication failed"), "{e}");
         let ok = task(TaskState::Running, None, None);
-        assert_eq!(failure(Obj::Sms(Some(&ok))), None);
-        let d = MigrationTaskListItem {
+        assert_eq!(
+            stuck(Obj::Sms(Some(&ok)), replicated, "MIGRATE_SUCCESS"),
+            None
+        );
+        let paused = task(TaskState::Abort, Some(SourceState::Stopped), None);
+        assert!(stuck(Obj::Sms(Some(&paused)), replicated, "x").is_some());
+        let mut d = MigrationTaskListItem {
             task_id: "d".into(),
             task_name: "r".into(),
             status: Some(MigrationStatus::Failed),
+            migration_method: Some(MigrationMethod::FullAmount),
             error_message: Some("source unreachable".into()),
             ..MigrationTaskListItem::default()
         };
-        assert_eq!(
-            failure(Obj::Dcs(Some(&d))).map(|e| e.message),
-            Some("source unreachable".into())
-        );
+        let migrated = Stage::Redis(RedisStage::Migrated);
+        let e = stuck(Obj::Dcs(Some(&d)), migrated, "SUCCESS").expect("stuck");
+        assert!(e.message.contains("source unreachable"), "{e}");
+        // Stopped by hand during a full copy: it will never be SUCCESS.
+        d.status = Some(MigrationStatus::Terminated);
+        d.error_message = None;
+        let e = stuck(Obj::Dcs(Some(&d)), migrated, "SUCCESS").expect("stuck");
+        assert!(e.message.contains("TERMINATED"), "{e}");
+        // ...while for an incremental migration stopped is beyond migrated.
+        d.migration_method = Some(MigrationMethod::Incremental);
+        assert!(holds(
+            &Condition::Reached { stage: migrated },
+            Obj::Dcs(Some(&d))
+        ));
     }
 
     #[test]

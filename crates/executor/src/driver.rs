@@ -18,13 +18,15 @@
 //! clients, store handles, a `Semaphore` of `parallelism` permits around every call, the
 //! per-service rate limiters, the cut token).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use migplan_cloud::Cloud;
 use migplan_parser::{ResourceAddr, Spec};
-use migplan_planner::{LiveSnapshot, Plan, StepKind};
+use migplan_planner::{
+    Identity, LiveIndex, LiveSnapshot, Plan, RedisIdentity, ServerIdentity, StepKind,
+};
 use migplan_wire::sms::ListTasksQuery;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -38,6 +40,7 @@ use crate::event::{
 };
 use crate::live_store::LiveStore;
 use crate::poller::Poller;
+use crate::race;
 use crate::rate::RateLimiter;
 use crate::request::{SecretSource, SpecIndex};
 use crate::schedule::{Node, Outcome, Scheduler, SchedulerOptions, StepState};
@@ -60,6 +63,10 @@ pub struct ApplyOptions {
     pub max_attempts: u32,
     /// Failed polls in a row after which waiting steps fail.
     pub max_poll_failures: u32,
+    /// Polls a run waits, before each call on a resource another apply may be driving (its
+    /// task was created by someone else during this run, or was still as created when this
+    /// run planned), for that apply to make the call; then it makes it itself.
+    pub follow_patience: u32,
 }
 
 impl Default for ApplyOptions {
@@ -72,6 +79,7 @@ impl Default for ApplyOptions {
             requests_per_second: 20.0,
             max_attempts: 5,
             max_poll_failures: 10,
+            follow_patience: 10,
         }
     }
 }
@@ -162,6 +170,45 @@ pub fn nodes_of(
     Ok((nodes, caps))
 }
 
+/// What each resource's task must migrate, resolved as the planner resolves it.
+fn identities(spec: &Spec, live: &LiveSnapshot) -> HashMap<ResourceAddr, Identity> {
+    let ix = LiveIndex::new(live);
+    let servers = spec.servers.iter().map(|s| {
+        (
+            ResourceAddr::server(&s.name),
+            Identity::Server(ServerIdentity::of(s, &ix)),
+        )
+    });
+    let redis = spec.redis.iter().map(|r| {
+        (
+            ResourceAddr::redis(&r.name),
+            Identity::Redis(RedisIdentity::of(r)),
+        )
+    });
+    servers.chain(redis).collect()
+}
+
+/// Resources whose live task is still as created (nothing has run on it).
+fn fresh_tasks(plan: &Plan, live: &LiveSnapshot) -> HashSet<ResourceAddr> {
+    let sms: HashMap<&str, &migplan_wire::sms::Task> =
+        live.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+    let dcs: HashMap<&str, &migplan_wire::dcs::MigrationTaskListItem> = live
+        .migrations
+        .iter()
+        .map(|t| (t.task_id.as_str(), t))
+        .collect();
+    plan.resources
+        .iter()
+        .filter(|r| {
+            r.live_id.as_deref().is_some_and(|id| {
+                sms.get(id).is_some_and(|t| race::fresh_sms(t))
+                    || dcs.get(id).is_some_and(|t| race::fresh_dcs(t))
+            })
+        })
+        .map(|r| r.addr.clone())
+        .collect()
+}
+
 impl Apply<'_> {
     /// Runs the plan to its end (or to the wait timeout, or an interrupt), reporting to
     /// `sink`; returns the summary (also sent as the last event).
@@ -250,6 +297,8 @@ impl Apply<'_> {
             max_attempts: opts.max_attempts.max(1),
             max_poll_failures: opts.max_poll_failures.max(1),
             backoff: Duration::from_millis(500).min(opts.poll_interval),
+            identities: identities(self.spec, self.live),
+            follow_patience: opts.follow_patience,
         });
 
         let mut ids: HashMap<ResourceAddr, String> = plan
@@ -258,6 +307,10 @@ impl Apply<'_> {
             .filter_map(|r| r.live_id.clone().map(|id| (r.addr.clone(), id)))
             .collect();
         let mut last_write: HashMap<ResourceAddr, Instant> = HashMap::new();
+        // Resources another apply may be driving (see `step_run`): their task was created
+        // during this run by someone else, or is still as created (another apply's create a
+        // moment before this run planned looks exactly like that).
+        let mut followed = fresh_tasks(plan, self.live);
         let mut errors: HashMap<usize, StepError> = HashMap::new();
         let mut cut_called: HashMap<usize, (bool, Option<Progress>)> = HashMap::new();
         let mut tasks: JoinSet<StepOutput> = JoinSet::new();
@@ -298,6 +351,7 @@ impl Apply<'_> {
                     ix,
                     task_id: addr.as_ref().and_then(|a| ids.get(a).cloned()),
                     last_write: addr.as_ref().and_then(|a| last_write.get(a).copied()),
+                    follow: addr.as_ref().is_some_and(|a| followed.contains(a)),
                     step,
                 };
                 let handle = tasks.spawn(run_step(ctx.clone(), input));
@@ -366,6 +420,11 @@ impl Apply<'_> {
                         }
                         if let Some(w) = out.wrote_at {
                             last_write.insert(addr.clone(), w);
+                        }
+                        if out.follow {
+                            followed.insert(addr.clone());
+                        } else {
+                            followed.remove(addr);
                         }
                     }
                     match out.result {

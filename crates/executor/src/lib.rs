@@ -9,6 +9,7 @@
 //! - [`live_store::LiveStore`] + [`poller::Poller`]: one poller per service lists tasks into
 //!   a single-writer store; every waiting step re-checks its condition ([`condition`]) when
 //!   the store changes, so waiting costs do not grow with the number of waiting resources.
+//! - [`race`]: pure: which task of a name survives when two applies created it at once.
 //! - [`Event`] / [`EventSink`]: what happens, pushed to the caller (bars, log lines, JSON
 //!   Lines are the CLI's business); [`Summary`] ends every run.
 //!
@@ -35,6 +36,7 @@ pub mod estimate;
 pub mod event;
 pub mod live_store;
 pub mod poller;
+pub mod race;
 pub mod rate;
 pub mod request;
 pub mod schedule;

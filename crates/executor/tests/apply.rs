@@ -233,8 +233,34 @@ async fn lost_create_responses_are_resolved_by_name_never_duplicated() {
     );
 }
 
+/// Writes the emulator answered 400 (an action sent in the wrong state).
+fn refused(w: &World) -> u64 {
+    w.emu.stats()["by_status"]["400"].as_u64().unwrap_or(0)
+}
+
+async fn run_plan(
+    w: &World,
+    spec: &Spec,
+    live: &LiveSnapshot,
+) -> (migplan_executor::Summary, VecSink) {
+    let plan = migplan_planner::plan(spec, live, &PlanOptions::default()).expect("plan");
+    let sink = VecSink::default();
+    let summary = Apply {
+        cloud: &w.cloud,
+        spec,
+        plan: &plan,
+        live,
+        options: &options(),
+        secrets: secrets(),
+    }
+    .run(&sink, &Interrupt::default())
+    .await
+    .expect("runs");
+    (summary, sink)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_action_refused_because_the_state_moved_on_counts_as_done() {
+async fn a_fresh_task_started_by_someone_else_is_not_started_again() {
     let spec = spec_of("plans/quickstart.yaml");
     let w = world(&spec, "").await;
     // Create the task through the executor, then plan a start...
@@ -243,26 +269,46 @@ async fn an_action_refused_because_the_state_moved_on_counts_as_done() {
     let (s, _) = apply_once(&w, &configured, &options()).await;
     assert_eq!(s.status, RunStatus::Complete);
     let live = snapshot(&w.cloud).await;
-    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
-    // ...and someone else starts the task before the apply runs.
+    // ...and someone else (another apply) starts the task before this apply runs. The task
+    // was still as created: this run gives the other a few polls before it sends `start`.
     let id = live.tasks[0].id.clone();
     w.cloud
         .sms()
         .action(&id, migplan_wire::sms::Operation::Start)
         .await
         .expect("started");
-    let sink = VecSink::default();
-    let summary = Apply {
-        cloud: &w.cloud,
-        spec: &spec,
-        plan: &plan,
-        live: &live,
-        options: &options(),
-        secrets: secrets(),
-    }
-    .run(&sink, &Interrupt::default())
-    .await
-    .expect("runs");
+    let (summary, sink) = run_plan(&w, &spec, &live).await;
+    assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
+    assert!(
+        notes(&sink)
+            .iter()
+            .any(|n| n.starts_with("done by another apply")),
+        "{:?}",
+        notes(&sink)
+    );
+    assert_eq!(refused(&w), 0, "start was not sent a second time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_refused_because_another_run_did_it_counts_as_done() {
+    let spec = spec_of("plans/quickstart.yaml");
+    let w = world(&spec, "").await;
+    let (s, _) = apply_once(&w, &spec, &options()).await;
+    assert_eq!(s.status, RunStatus::Complete);
+    // Plan test and cutover on the replicated task...
+    let mut cutover = spec.clone();
+    cutover.servers[0].stage = migplan_parser::ServerStage::Cutover;
+    let live = snapshot(&w.cloud).await;
+    // ...and someone else cuts it over before this apply runs: the plan's view still shows
+    // the copy done, so `test` is sent and refused (SMS.2009); the fresh read shows the task
+    // past `tested`, so it counts as done and is not sent again.
+    let id = live.tasks[0].id.clone();
+    w.cloud
+        .sms()
+        .action(&id, migplan_wire::sms::Operation::Cutover)
+        .await
+        .expect("cut over");
+    let (summary, sink) = run_plan(&w, &cutover, &live).await;
     assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
     assert!(
         notes(&sink)
@@ -271,6 +317,7 @@ async fn an_action_refused_because_the_state_moved_on_counts_as_done() {
         "{:?}",
         notes(&sink)
     );
+    assert_eq!(refused(&w), 1, "the refused test was never re-sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

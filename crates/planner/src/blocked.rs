@@ -1,6 +1,8 @@
 //! Why a resource cannot move: reasons are data, with a message and a remedy for people.
 
 use migplan_parser::{ResourceAddr, Stage};
+
+use crate::identity::Side;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +29,22 @@ pub enum BlockedReason {
         name: String,
         /// Ids of every match.
         ids: Vec<String>,
+    },
+    /// The live task of this name migrates another source, or to another target: it is
+    /// another entry's (or another team's) task and is never acted on.
+    TaskMismatch {
+        /// `SMS task` or `DCS migration task`.
+        what: String,
+        /// The task name (= the entry's name).
+        name: String,
+        /// The live task's id.
+        task_id: String,
+        /// Which end differs.
+        side: Side,
+        /// What the live task migrates, for people.
+        live: String,
+        /// What the plan says, for people.
+        plan: String,
     },
     /// The target template does not exist.
     TemplateNotFound {
@@ -127,6 +145,31 @@ fn texts(r: &BlockedReason) -> (String, String) {
             format!("{} {what}s are named `{name}` ({})", ids.len(), ids.join(", ")),
             format!("delete or rename the extra {what}s so exactly one is named `{name}`"),
         ),
+        B::TaskMismatch {
+            what,
+            name,
+            task_id,
+            side,
+            live,
+            plan,
+        } => match side {
+            Side::Source => (
+                format!(
+                    "the {what} named `{name}` ({task_id}) migrates the source {live}, not the plan's source {plan}"
+                ),
+                format!(
+                    "rename this entry (the task name is the entry name) so it gets a task of its own, or delete task {task_id} if nothing needs it; migplan never acts on another source's task"
+                ),
+            ),
+            Side::Target => (
+                format!(
+                    "the {what} named `{name}` ({task_id}) migrates to {live}, not to the plan's target ({plan})"
+                ),
+                format!(
+                    "set `target` to what the task uses, delete task {task_id} so migplan creates one for the plan's target, or rename this entry; migplan never acts on a task with another target"
+                ),
+            ),
+        },
         B::TemplateNotFound { template } => (
             format!("template `{template}` does not exist"),
             "create the template in SMS, or fix `target.template` in the plan".into(),

@@ -2,6 +2,11 @@
 //!
 //! Steps already satisfied are omitted; work in progress yields only the remaining wait (apply
 //! re-attaches, never starts twice). The caller has already refused blocked resources.
+//!
+//! Postconditions are stages, never lists of states: a wait waits until its stage is reached
+//! or passed ([`Condition::Reached`]), an action until work toward its stage has started
+//! ([`Condition::Toward`]); both are read through [`current`](crate::current)'s one order of
+//! stages. Preconditions stay states: they say when the API accepts the call.
 
 use migplan_parser::{RedisMethod, RedisStage, ResourceAddr, ServerStage, Stage};
 
@@ -36,33 +41,25 @@ fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service, post: 
     Step::new(addr, stage, kind, Condition::Always, post)
 }
 
+/// What marks `stage` done (at or beyond it, as `current` derives it), and its display text.
 fn server_post(stage: ServerStage) -> (Condition, &'static str) {
-    use LiveField::*;
-    match stage {
-        ServerStage::Configured => (Condition::state(TaskState, &["READY"]), "READY"),
-        ServerStage::Replicated => (Condition::state(TaskState, COPY_DONE), "MIGRATE_SUCCESS"),
-        ServerStage::Synced => (
-            Condition::state(TaskState, &["SYNC_SUCCESS"]),
-            "SYNC_SUCCESS",
-        ),
-        ServerStage::Tested => (
-            Condition::state(MigrationCycle, &["tested"]),
-            "migration_cycle tested",
-        ),
-        ServerStage::Cutover => (
-            Condition::AnyOf {
-                conditions: vec![
-                    Condition::state(SourceState, &["finished"]),
-                    Condition::state(MigrationCycle, &["cutovered"]),
-                ],
-            },
-            "source finished",
-        ),
-        ServerStage::Cleared => (
-            Condition::state(SourceState, &["cleared"]),
-            "source cleared",
-        ),
-    }
+    let until = match stage {
+        ServerStage::Configured => "READY",
+        ServerStage::Replicated => "MIGRATE_SUCCESS",
+        ServerStage::Synced => "SYNC_SUCCESS",
+        ServerStage::Tested => "migration_cycle tested",
+        ServerStage::Cutover => "source finished",
+        ServerStage::Cleared => "source cleared",
+    };
+    (at_least(Stage::Server(stage)), until)
+}
+
+fn at_least(stage: Stage) -> Condition {
+    Condition::Reached { stage }
+}
+
+fn toward(stage: Stage) -> Condition {
+    Condition::Toward { stage }
 }
 
 /// Steps of a server from `current` to `desired`.
@@ -138,10 +135,7 @@ pub fn server_steps(
                     stage,
                     StepKind::Start(action()),
                     Condition::state(TaskState, &["READY", "ABORT"]),
-                    Condition::state(
-                        TaskState,
-                        &["RUNNING", "SYNCING", "MIGRATE_SUCCESS", "SYNC_SUCCESS"],
-                    ),
+                    toward(stage),
                 ));
                 steps.push(wait(addr, stage, until, Service::Sms, post));
             }
@@ -155,7 +149,7 @@ pub fn server_steps(
                             TaskState,
                             &["MIGRATE_SUCCESS", "SYNC_F_ROLLBACK_SUCCESS"],
                         ),
-                        Condition::state(TaskState, &["SYNCING", "SYNC_SUCCESS"]),
+                        toward(stage),
                     ));
                 }
                 steps.push(wait(addr, stage, until, Service::Sms, post));
@@ -207,16 +201,10 @@ pub fn redis_steps(
         task_id: input.task_id.clone(),
     };
     let created = Stage::Redis(RedisStage::Created);
-    let configured_post = Condition::state(
-        DcsStatus,
-        &[
-            "FULLMIGRATING",
-            "MIGRATING",
-            "SUCCESS",
-            "MIGRATION_SUCCESS",
-            "INCRMIGEATING",
-        ],
-    );
+    // The task exists and waits to be configured, or is configured already (adopted).
+    let exists = Condition::AnyOf {
+        conditions: vec![Condition::state(DcsStatus, &["RUNNING"]), at_least(created)],
+    };
     let remaining: Vec<RedisStage> = desired
         .path()
         .filter(|s| reached.is_none_or(|r| Stage::Redis(*s) > r))
@@ -244,15 +232,11 @@ pub fn redis_steps(
                             name: addr.name.clone(),
                         }),
                         Condition::Absent,
-                        Condition::state(DcsStatus, &["RUNNING"]),
+                        exists.clone(),
                     )),
-                    Current::Exists { state } if state == "CREATING" => steps.push(wait(
-                        addr,
-                        created,
-                        "RUNNING",
-                        Service::Dcs,
-                        Condition::state(DcsStatus, &["RUNNING"]),
-                    )),
+                    Current::Exists { state } if state == "CREATING" => {
+                        steps.push(wait(addr, created, "RUNNING", Service::Dcs, exists.clone()))
+                    }
                     _ => {}
                 }
                 steps.push(Step::new(
@@ -260,7 +244,7 @@ pub fn redis_steps(
                     created,
                     StepKind::Configure(action()),
                     Condition::state(DcsStatus, &["RUNNING"]),
-                    configured_post.clone(),
+                    toward(Stage::Redis(RedisStage::Migrated)),
                 ));
             }
             RedisStage::Migrated => {
@@ -268,13 +252,7 @@ pub fn redis_steps(
                     RedisMethod::Full => "SUCCESS",
                     RedisMethod::Incremental => "INCRMIGEATING",
                 };
-                steps.push(wait(
-                    addr,
-                    stage,
-                    until,
-                    Service::Dcs,
-                    Condition::state(DcsStatus, MIGRATED),
-                ));
+                steps.push(wait(addr, stage, until, Service::Dcs, at_least(stage)));
             }
             RedisStage::Stopped => {
                 if in_progress != Some(stage) {
@@ -283,7 +261,7 @@ pub fn redis_steps(
                         stage,
                         StepKind::StopMigration(action()),
                         Condition::state(DcsStatus, MIGRATED),
-                        Condition::state(DcsStatus, &["TERMINATING", "TERMINATED"]),
+                        toward(stage),
                     ));
                 }
                 steps.push(wait(
@@ -291,7 +269,7 @@ pub fn redis_steps(
                     stage,
                     "TERMINATED",
                     Service::Dcs,
-                    Condition::state(DcsStatus, &["TERMINATED"]),
+                    at_least(stage),
                 ));
             }
         }

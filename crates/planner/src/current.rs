@@ -25,12 +25,27 @@
 //! | DCS `CREATING`, `RUNNING` (created, not configured) | `Exists` |
 //! | DCS `FULLMIGRATING`, `MIGRATING` | `InProgress → migrated` |
 //! | DCS `SUCCESS`, `MIGRATION_SUCCESS` (full), `INCRMIGEATING`/`INCRMIGRATING` (incremental) | `At(migrated)` |
-//! | DCS `TERMINATING` | `InProgress → stopped` |
+//! | DCS `TERMINATING` (incremental) | `InProgress → stopped` |
 //! | DCS `TERMINATED`; `RELEASED` (incremental) | `At(stopped)` |
+//! | DCS `TERMINATING` (full: the copy is being stopped) | `Busy` |
+//! | DCS `TERMINATED` (full: stopped before the copy finished) | `Failed` (reached `created`), needs restart |
 //! | DCS `RELEASED` (full: migration ECS released after the copy) | `At(migrated)` |
 //! | DCS `FAILED`, `MIGRATION_FAILED`, `ERROR` | `Failed` (reached `created`), needs restart |
 //! | DCS `DELETED` | `Busy` |
 //! | any state this version does not know | `Unknown` (blocked, never guessed) |
+//!
+//! # One order of stages
+//!
+//! Every "is it there yet" question reads this derivation: a stage is *reached* when the
+//! current stage is at or beyond it ([`Current::has_reached`]), work toward it has *started*
+//! when it is in progress, reached, or failed on the way ([`Current::has_started`]), and a
+//! resource *cannot reach* it when it is failed, paused, deleted or unknown
+//! ([`Current::cannot_reach`]). Conditions on stages ([`Condition::Reached`],
+//! [`Condition::Toward`]) are evaluated with these, so waits never list state names of their
+//! own.
+//!
+//! [`Condition::Reached`]: crate::Condition::Reached
+//! [`Condition::Toward`]: crate::Condition::Toward
 
 use migplan_parser::{Keyword, RedisMethod, RedisStage, ServerStage, Stage};
 use migplan_wire::dcs::{MigrationStatus, MigrationTaskListItem};
@@ -93,19 +108,31 @@ pub enum Current {
     },
 }
 
+/// The stage `offset` places after `s` in its kind's order (negative: before).
+fn stage_at(s: Stage, offset: isize) -> Option<Stage> {
+    let i = s.rank().checked_add_signed(offset)?;
+    match s {
+        Stage::Server(_) => ServerStage::ALL.get(i).map(|(_, v)| Stage::Server(*v)),
+        Stage::Redis(_) => RedisStage::ALL.get(i).map(|(_, v)| Stage::Redis(*v)),
+    }
+}
+
 /// The stage before `s` in its kind's order.
 pub fn stage_before(s: Stage) -> Option<Stage> {
-    match s {
-        Stage::Server(s) => {
-            let i = ServerStage::ALL.iter().position(|(_, v)| *v == s)?;
-            i.checked_sub(1)
-                .map(|i| Stage::Server(ServerStage::ALL[i].1))
-        }
-        Stage::Redis(s) => {
-            let i = RedisStage::ALL.iter().position(|(_, v)| *v == s)?;
-            i.checked_sub(1).map(|i| Stage::Redis(RedisStage::ALL[i].1))
-        }
-    }
+    stage_at(s, -1)
+}
+
+/// The stage after `s` in its kind's order.
+pub fn stage_after(s: Stage) -> Option<Stage> {
+    stage_at(s, 1)
+}
+
+/// Both stages belong to the same kind (server stages are never compared with Redis ones).
+fn same_kind(a: Stage, b: Stage) -> bool {
+    matches!(
+        (a, b),
+        (Stage::Server(_), Stage::Server(_)) | (Stage::Redis(_), Stage::Redis(_))
+    )
 }
 
 impl Current {
@@ -115,6 +142,55 @@ impl Current {
             Current::At { stage, .. } => Some(*stage),
             Current::InProgress { toward, .. } => stage_before(*toward),
             Current::Failed { reached, .. } => *reached,
+            _ => None,
+        }
+    }
+
+    /// Whether `stage` is reached: the current stage is at it or beyond it (a task cut over
+    /// has reached `tested`; a failed task has reached what it reached before failing).
+    pub fn has_reached(&self, stage: Stage) -> bool {
+        self.reached()
+            .is_some_and(|r| same_kind(r, stage) && r >= stage)
+    }
+
+    /// Whether work toward `stage` has started: it runs, it is reached or passed, or it failed
+    /// on the way there. What an action that moves a resource toward `stage` shows once it
+    /// took effect.
+    pub fn has_started(&self, stage: Stage) -> bool {
+        match self {
+            Current::InProgress { toward, .. } if *toward == stage => true,
+            Current::Failed {
+                reached: Some(r), ..
+            } if stage_after(*r) == Some(stage) => true,
+            _ => self.has_reached(stage),
+        }
+    }
+
+    /// Why `stage` cannot be reached from here without a person acting, if it cannot: the task
+    /// failed, was paused, is being deleted or gone, or is in a state this version does not
+    /// know. `None` while it is reached or may still get there.
+    pub fn cannot_reach(&self, stage: Stage) -> Option<String> {
+        if self.has_reached(stage) {
+            return None;
+        }
+        match self {
+            Current::Failed { state, error, .. } => Some(match error {
+                Some(e) => format!("the task failed ({state}): {e}; it needs a restart"),
+                None => format!("the task failed ({state}); it needs a restart"),
+            }),
+            Current::At { state, .. } if state == TaskState::Abort.as_str() => {
+                Some("the task was paused (ABORT); it moves again only when started again".into())
+            }
+            Current::Busy { state }
+                if state == TaskState::Deleting.as_str()
+                    || state == MigrationStatus::Deleted.as_str() =>
+            {
+                Some(format!("the task is being deleted ({state})"))
+            }
+            Current::Absent => Some("the task does not exist (any more)".into()),
+            Current::Unknown { state } => Some(format!(
+                "the live state `{state}` is not known to this version of migplan"
+            )),
             _ => None,
         }
     }
@@ -258,6 +334,13 @@ pub fn redis_current(task: Option<&MigrationTaskListItem>, method: RedisMethod) 
         | MigrationStatus::IncrMigrating => Current::At {
             stage: Stage::Redis(R::Migrated),
             state: s,
+        },
+        // A full migration has no `stopped` stage: stopping it abandons the copy.
+        MigrationStatus::Terminating if method == RedisMethod::Full => Current::Busy { state: s },
+        MigrationStatus::Terminated if method == RedisMethod::Full => Current::Failed {
+            state: s,
+            error: Some("stopped before the full copy finished".into()),
+            reached: Some(Stage::Redis(R::Created)),
         },
         MigrationStatus::Terminating => Current::InProgress {
             toward: Stage::Redis(R::Stopped),

@@ -11,10 +11,13 @@
 //!   state; [`StepGraph`] is the sealed DAG (built by [`StepGraphBuilder`]), with DOT and
 //!   mermaid output.
 //! - [`Blocked`] / [`BlockedReason`]: why a resource cannot move, with a remedy.
+//! - [`Identity`]: what a same-named live task must migrate to be an entry's task (a task of
+//!   another source or target blocks the entry; the executor re-checks before acting).
 //! - [`Plan`]: the documented output value (format version 1, schema
 //!   [`plan_output_schema`]), with a per-resource fingerprint of the live fields used.
 //!
-//! Data flow: spec + snapshot → match by name ([`LiveIndex`]) → [`Current`] per resource →
+//! Data flow: spec + snapshot → match by name ([`LiveIndex`]), checked by what the task
+//! migrates ([`Identity`]) → [`Current`] per resource →
 //! diffs and blocked reasons → chain of steps from current to desired stage → blocked
 //! dependencies propagate (root cause named once) → dependency, stage and wave edges → one
 //! DAG → deterministic topological order → [`Plan`].
@@ -44,6 +47,7 @@ pub mod current;
 pub mod diff;
 pub mod error;
 pub mod fingerprint;
+pub mod identity;
 pub mod plan;
 mod planner;
 pub mod saved;
@@ -59,6 +63,7 @@ pub use current::Current;
 pub use diff::{Change, FieldDiff};
 pub use error::PlanError;
 pub use fingerprint::{FieldChange, FingerprintInputs};
+pub use identity::{Identity, Mismatch, RedisIdentity, ServerIdentity, Side};
 pub use plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, plan_output_schema};
 pub use planner::plan;
 pub use saved::{

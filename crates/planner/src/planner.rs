@@ -12,6 +12,7 @@ use crate::current::{Current, redis_current, server_current};
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
+use crate::identity::{RedisIdentity, ServerIdentity, Side};
 use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary};
 use crate::snapshot::{LiveIndex, LiveSnapshot, Match};
 use crate::step::StepKind;
@@ -211,6 +212,30 @@ fn resource_plan(
     }
 }
 
+/// A resource whose same-named task migrates something else: blocked for that reason alone,
+/// with no live id (apply never gets to act on it). A task of another source says nothing
+/// about this entry (no stage, no diffs); a task of this source with another target is this
+/// machine's migration, so its stage and diffs are shown.
+fn mismatched<'s>(base: Item<'s>, reason: BlockedReason, side: Side) -> Item<'s> {
+    let mut plan = base.plan;
+    if side == Side::Source {
+        plan.current = Current::Unknown {
+            state: "(task of another source)".into(),
+        };
+        plan.diffs.clear();
+        plan.diff_text.clear();
+    }
+    plan.live_id = None;
+    plan.blocked = vec![reason.into()];
+    Item {
+        root: Some(plan.addr.clone()),
+        plan,
+        steps: Vec::new(),
+        deps: base.deps,
+        blocked_from: None,
+    }
+}
+
 fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
     let addr = ResourceAddr::server(&spec.name);
     let desired = Stage::Server(spec.stage);
@@ -218,6 +243,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
     let task_m = ix.task(&spec.name);
     let is_ambiguous = ambiguous("SMS task", &spec.name, &task_m, &mut blocked);
     let task = task_m.one();
+    let mismatch = task.and_then(|t| ServerIdentity::of(spec, ix).check(t));
     let source_m = ix.source(&spec.source);
     let source = source_m.one();
     let template = match &spec.target {
@@ -309,12 +335,16 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
         blocked,
         server_inputs(spec, ix),
     );
-    Item {
+    let item = Item {
         plan,
         steps,
         deps: &spec.depends_on,
         root,
         blocked_from: None,
+    };
+    match mismatch {
+        Some(m) => mismatched(item, m.reason("SMS task", &spec.name), m.side),
+        None => item,
     }
 }
 
@@ -325,6 +355,7 @@ fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
     let m = ix.migration(&spec.name);
     let is_ambiguous = ambiguous("DCS migration task", &spec.name, &m, &mut blocked);
     let task = m.one();
+    let mismatch = task.and_then(|t| RedisIdentity::of(spec).check(t));
     let current = if is_ambiguous {
         Current::Unknown {
             state: "(ambiguous)".into(),
@@ -357,11 +388,15 @@ fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
         blocked,
         redis_inputs(spec, ix),
     );
-    Item {
+    let item = Item {
         plan,
         steps,
         deps: &spec.depends_on,
         root,
         blocked_from: None,
+    };
+    match mismatch {
+        Some(m) => mismatched(item, m.reason("DCS migration task", &spec.name), m.side),
+        None => item,
     }
 }

@@ -96,6 +96,20 @@ pub enum Condition {
         /// The alternatives.
         conditions: Vec<Condition>,
     },
+    /// The resource's current stage (derived from live state as `current` shows it) is `stage`
+    /// or beyond: a task cut over has reached `tested`. What waits wait for.
+    Reached {
+        /// The stage.
+        #[schemars(with = "String")]
+        stage: Stage,
+    },
+    /// Work toward `stage` has started: it runs, is reached or passed, or failed on the way.
+    /// What an action shows once it took effect.
+    Toward {
+        /// The stage.
+        #[schemars(with = "String")]
+        stage: Stage,
+    },
 }
 
 impl Condition {
@@ -104,6 +118,18 @@ impl Condition {
         Condition::State {
             field,
             any_of: values.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
+
+    /// What shows that a call whose postcondition is `self` took effect: every stage it
+    /// waits to be reached only needs to be under way.
+    pub fn started(&self) -> Self {
+        match self {
+            Condition::Reached { stage } => Condition::Toward { stage: *stage },
+            Condition::AnyOf { conditions } => Condition::AnyOf {
+                conditions: conditions.iter().map(Condition::started).collect(),
+            },
+            other => other.clone(),
         }
     }
 }

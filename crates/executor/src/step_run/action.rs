@@ -23,7 +23,8 @@ impl Run<'_> {
     }
 
     /// Precondition → call → effect, with unknown outcomes and wrong-state answers resolved by
-    /// a fresh read; then the postcondition wait.
+    /// a fresh read; then the postcondition wait. A follower first gives the run that drives
+    /// the resource a few polls to make the call.
     pub(super) async fn guarded_call<F, Fut>(&mut self, f: F) -> Result<Option<String>, Halt>
     where
         F: Fn(String) -> Fut,
@@ -31,21 +32,28 @@ impl Run<'_> {
     {
         let step = self.step;
         let name = self.addr.name.clone();
-        let eff = effect(&step.kind, &step.postcondition);
+        let eff = effect(&step.postcondition);
         let mut attempt = 0;
         let mut min_seq = 0;
         let mut missing = 0;
+        let mut followed = 0;
         let mut note = None;
         loop {
             let v = self.fresh_view(min_seq).await?;
             min_seq = v.seq() + 1;
-            let obj = v.obj(self.id.as_deref(), &name)?;
+            let obj = self.obj_in(&v)?;
+            self.ours(obj)?;
             if self.id.is_none() {
                 self.id = obj_id(obj);
             }
             if obj.exists() && holds(&eff, obj) {
                 if attempt == 0 {
-                    note = Some(format!("already done ({})", obj.state_text()));
+                    let by = if self.follow {
+                        "done by another apply"
+                    } else {
+                        "already done"
+                    };
+                    note = Some(format!("{by} ({})", obj.state_text()));
                 }
                 break;
             }
@@ -57,6 +65,16 @@ impl Run<'_> {
                 return Err(Halt::Failed(StepError::new(format!(
                     "no live task is named {name}"
                 ))));
+            }
+            // Another apply may be about to make this very call (see `follow` in the module
+            // docs): sending it too would only be refused. Give it a few polls.
+            if self.follow && attempt == 0 {
+                if followed < self.ctx.follow_patience {
+                    followed += 1;
+                    continue;
+                }
+                tracing::debug!(step = %step.id, "the other apply did not act; acting instead");
+                self.follow = false;
             }
             if !holds(&step.precondition, obj) {
                 return Err(Halt::Failed(StepError::new(format!(
@@ -81,9 +99,12 @@ impl Run<'_> {
                 Err(e) if e.is_outcome_unknown() => {
                     tracing::debug!(step = %step.id, error = %e, "outcome unknown; re-reading");
                 }
+                // Refused for the state: another run did it. Done if the effect shows; never
+                // sent again.
                 Err(e) if e.code().is_some_and(|c| WRONG_STATE.contains(&c)) => {
                     let v = self.fresh_view(min_seq).await?;
-                    let obj = v.obj(self.id.as_deref(), &name)?;
+                    let obj = self.obj_in(&v)?;
+                    self.ours(obj)?;
                     if obj.exists() && holds(&eff, obj) {
                         note = Some(format!(
                             "already in the target state ({})",

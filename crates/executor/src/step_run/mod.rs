@@ -12,25 +12,40 @@
 //!   action whose outcome is unknown is resolved by a fresh read (effect seen → done; the
 //!   precondition still holds → sent again, bounded).
 //! - An action refused as invalid for the current state (`SMS.1038/1039/1040/2009`,
-//!   `DCS.4957`) counts as done when a fresh read shows its effect; otherwise it fails with
-//!   the API's code and message.
+//!   `DCS.4957`: another run did it already) counts as done when a fresh read shows its
+//!   effect; otherwise it fails with the API's code and message. It is never sent again.
+//! - Waits end when the stage is reached *or passed* (the planner's order of stages), and fail
+//!   at once, naming the state seen and what was awaited, when the live state can no longer
+//!   lead there (failed, paused, deleted, unknown): a wait never outlives its purpose.
+//! - A task is acted on only while it migrates the entry's source to its target
+//!   ([`Identity`]): checked on every task a step reads, found by id or by name.
+//! - Creates race-proof (see [`create`]): the name is listed right before the create; after
+//!   it, duplicates of the name are settled by [`race::decide`], and a run whose fresh task
+//!   lost deletes it and adopts the winner.
+//! - A run *follows* a resource another apply may be driving: its task was created during
+//!   this run by someone else, or was still as created when this run planned (which is what
+//!   another apply's create a moment earlier looks like). Before each action a follower gives
+//!   the other run `follow_patience` polls to make the call, then makes it itself (the other
+//!   run may have died, or never existed: a task left as created by an earlier run).
 //! - Throttling that outlived the client's retries is retried here after a pause.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use migplan_cloud::{Cloud, Error as CloudError};
 use migplan_parser::{ResourceAddr, ResourceKind};
-use migplan_planner::{Condition, Step, StepKind};
+use migplan_planner::{Blocked, Condition, Identity, Mismatch, Step, StepKind};
 use migplan_wire::dcs::MigrationTaskListItem;
 use migplan_wire::sms::{Operation, Task};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::condition::{Obj, done, effect, failure, holds, progress};
+use crate::condition::{Obj, effect, holds, progress, stuck};
 use crate::event::{Event, Progress, StepError};
 use crate::live_store::{LiveStore, Lookup, View};
+use crate::race;
 use crate::rate::RateLimiter;
 use crate::request::{self, SecretSource, SpecIndex};
 
@@ -59,6 +74,10 @@ pub(crate) struct Ctx {
     pub max_poll_failures: u32,
     /// Pause before re-sending after throttling.
     pub backoff: Duration,
+    /// What each resource's task must migrate (from the planner's resolution).
+    pub identities: HashMap<ResourceAddr, Identity>,
+    /// Polls a follower waits for another run's action before acting itself.
+    pub follow_patience: u32,
 }
 
 /// What the driver hands a step.
@@ -67,6 +86,8 @@ pub(crate) struct StepInput {
     pub step: Step,
     pub task_id: Option<String>,
     pub last_write: Option<Instant>,
+    /// Another apply may be driving this resource (see `follow` in the module docs).
+    pub follow: bool,
 }
 
 /// How a step ended.
@@ -89,6 +110,9 @@ pub(crate) struct StepOutput {
     pub task_id: Option<String>,
     pub wrote_at: Option<Instant>,
     pub progress: Option<Progress>,
+    /// Whether another apply may still drive the resource (learned by a create, dropped once
+    /// this run had to act in its place).
+    pub follow: bool,
 }
 
 enum AnyView {
@@ -166,6 +190,7 @@ struct Run<'a> {
     last_write: Option<Instant>,
     called: bool,
     progress: Option<Progress>,
+    follow: bool,
 }
 
 /// Runs one step to its end.
@@ -175,6 +200,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
         step,
         task_id,
         last_write,
+        follow,
     } = input;
     let Some(addr) = step.resource.clone() else {
         return StepOutput {
@@ -183,6 +209,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
             task_id: None,
             wrote_at: None,
             progress: None,
+            follow,
         };
     };
     let mut run = Run {
@@ -193,6 +220,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
         last_write,
         called: false,
         progress: None,
+        follow,
     };
     let result = match run.execute().await {
         Ok(note) => StepResult::Done { note },
@@ -207,6 +235,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
         task_id: run.id,
         wrote_at: run.last_write,
         progress: run.progress,
+        follow: run.follow,
     }
 }
 
@@ -221,6 +250,36 @@ impl Run<'_> {
         } else {
             &self.ctx.dcs_rate
         }
+    }
+
+    /// The resource's object in `v` (by id when known, else by name).
+    fn obj_in<'v>(&self, v: &'v AnyView) -> Result<Obj<'v>, Halt> {
+        Ok(v.obj(self.id.as_deref(), &self.addr.name)?)
+    }
+
+    /// `Err` when `obj` is a task of another source or target: never acted on, whatever the
+    /// plan said (defence in depth behind the planner's `task_mismatch`).
+    fn ours(&self, obj: Obj<'_>) -> Result<(), Halt> {
+        let Some(want) = self.ctx.identities.get(&self.addr) else {
+            return Ok(());
+        };
+        let m = match obj {
+            Obj::Sms(Some(t)) => want.check_sms(t),
+            Obj::Dcs(Some(t)) => want.check_dcs(t),
+            _ => None,
+        };
+        m.map_or(Ok(()), |m| Err(Halt::Failed(self.mismatch(&m))))
+    }
+
+    /// The planner's words for a task of another source or target.
+    fn mismatch(&self, m: &Mismatch) -> StepError {
+        let what = if self.is_sms() {
+            "SMS task"
+        } else {
+            "DCS migration task"
+        };
+        let b = Blocked::from(m.reason(what, &self.addr.name));
+        StepError::new(format!("{}; {}", b.message, b.remedy))
     }
 
     fn emit(&self, event: Event) {
@@ -363,7 +422,8 @@ impl Run<'_> {
             return Ok(id.clone());
         }
         let v = self.fresh_view(0).await?;
-        let obj = v.obj(None, &self.addr.name)?;
+        let obj = self.obj_in(&v)?;
+        self.ours(obj)?;
         let id = obj_id(obj)
             .ok_or_else(|| StepError::new(format!("no live task is named {}", self.addr.name)))?;
         self.id = Some(id.clone());
@@ -418,5 +478,7 @@ pub(crate) fn describe(c: &Condition) -> String {
             .map(describe)
             .collect::<Vec<_>>()
             .join(" or "),
+        Condition::Reached { stage } => format!("stage {stage} (or later)"),
+        Condition::Toward { stage } => format!("work toward stage {stage}"),
     }
 }

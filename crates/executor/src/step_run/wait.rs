@@ -1,4 +1,5 @@
-//! Waiting for a postcondition on the shared store, reporting progress.
+//! Waiting for a postcondition on the shared store, reporting progress. The wait ends when the
+//! stage is reached or passed, and fails as soon as the live state cannot lead there.
 
 use super::*;
 
@@ -7,7 +8,7 @@ impl Run<'_> {
     pub(super) async fn wait_for(&mut self, until: &str) -> Result<(), Halt> {
         let step = self.step;
         let name = self.addr.name.clone();
-        let post = &done(&step.kind, &step.postcondition);
+        let post = &step.postcondition;
         let mut announced = false;
         let mut min_seq = 0;
         let mut missing = 0;
@@ -23,7 +24,8 @@ impl Run<'_> {
                 }
             };
             min_seq = v.seq() + 1;
-            let obj = v.obj(self.id.as_deref(), &name)?;
+            let obj = self.obj_in(&v)?;
+            self.ours(obj)?;
             if self.id.is_none() {
                 self.id = obj_id(obj);
             }
@@ -34,7 +36,10 @@ impl Run<'_> {
                 announced = true;
                 self.announce(until);
             }
-            if let Some(e) = failure(obj) {
+            // Absent is judged below: a list may lag behind a create for a poll or two.
+            if let Some(stage) = step.stage.filter(|_| obj.exists())
+                && let Some(e) = stuck(obj, stage, until)
+            {
                 return Err(Halt::Failed(e));
             }
             if !obj.exists() {

@@ -1,7 +1,9 @@
 //! Table-driven tests of the pure planner: (live state, desired stage) → exact steps or blocked.
 
+mod adoption;
 mod redis_table;
 mod server_table;
+mod stage_order;
 
 use migplan_parser::Spec;
 use migplan_wire::sms::SourceServer;
