@@ -80,6 +80,14 @@ impl FieldChange {
             "source.os_type" => "source OS type",
             "template.count" => "templates of this name",
             "template.id" => "template id",
+            "task.source.id" => "task's source id",
+            "task.source.name" => "task's source name",
+            "task.vm_template_id" => "task's template id",
+            "task.exist_server" => "task targets an existing server",
+            "task.target_server.vm_id" => "task's target server",
+            "task.source_instance_id" => "source instance",
+            "task.data_source" => "source address",
+            "task.target_instance_addrs" => "target address",
             other => {
                 return other
                     .strip_prefix("task.")
@@ -149,6 +157,15 @@ pub fn server_inputs(spec: &ServerSpec, ix: &LiveIndex<'_>) -> FingerprintInputs
             f.put(&format!("task.{field}"), json!(server_live_field(t, field)));
         }
         let emb = t.source_server.as_ref();
+        // What the task migrates: the identity check (crate::identity) reads these.
+        f.put("task.source.id", json!(emb.map(|s| &s.id)));
+        f.put("task.source.name", json!(emb.and_then(|s| s.name.as_ref())));
+        f.put("task.vm_template_id", json!(t.vm_template_id));
+        f.put("task.exist_server", json!(t.exist_server));
+        f.put(
+            "task.target_server.vm_id",
+            json!(t.target_server.as_ref().and_then(|s| s.vm_id.as_ref())),
+        );
         f.put(
             "task.source.state",
             json!(emb.and_then(|s| s.state.as_ref()).map(|s| s.as_str())),
@@ -204,6 +221,10 @@ pub fn redis_inputs(spec: &RedisSpec, ix: &LiveIndex<'_>) -> FingerprintInputs {
             json!(t.resume_mode.as_ref().map(|s| s.as_str())),
         );
         f.put("task.target_instance_id", json!(t.target_instance_id));
+        // What the task copies: the identity check (crate::identity) reads these.
+        f.put("task.source_instance_id", json!(t.source_instance_id));
+        f.put("task.data_source", json!(t.data_source));
+        f.put("task.target_instance_addrs", json!(t.target_instance_addrs));
     }
     f
 }

@@ -237,9 +237,9 @@ impl SavedPlan {
     }
 
     /// Plans again from the plan file's spec and a fresh snapshot, with the saved targets, and
-    /// returns that plan when it is exactly the saved one. Call after [`check_fresh`]
-    /// (Self::check_fresh), which names live fields that moved; what differs here, with live
-    /// state unchanged, is the file itself.
+    /// returns that plan when it is exactly the saved one. Call after
+    /// [`check_fresh`](Self::check_fresh), which names live fields that moved; what differs
+    /// here, with live state unchanged, is the file itself.
     pub fn rederive(&self, spec: &Spec, live: &LiveSnapshot) -> Result<Plan, TamperedPlan> {
         let options = crate::PlanOptions {
             targets: self.plan.targets.clone(),
