@@ -4,9 +4,11 @@ mod apply;
 mod emulated;
 mod exit_codes;
 mod filters;
+mod hostile;
 mod plan;
 mod plan_states;
 mod safety;
+mod secrets;
 mod tamper;
 mod validate;
 

@@ -13,6 +13,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::diagnostic::{Code, PlanDiagnostic, Span};
+use crate::excerpt::quote;
 use crate::spec::{Dependency, ResourceAddr, SourceMap, Spec, Stage};
 
 #[derive(Debug, Clone)]
@@ -138,7 +139,10 @@ pub(crate) fn find_cycles(
 
     let mut out = Vec::new();
     for scc in tarjan_scc(&c.graph) {
-        if scc.len() < 2 {
+        // One node is a cycle only with an edge to itself: a resource whose stage waits for
+        // that same stage of itself (`{replicated: server.x}` on `x`).
+        let self_loop = scc.len() == 1 && c.graph.edges(scc[0]).any(|e| e.target() == scc[0]);
+        if scc.len() < 2 && !self_loop {
             continue;
         }
         if let Some(d) = describe_cycle(&c.graph, &scc, map) {
@@ -146,6 +150,27 @@ pub(crate) fn find_cycles(
         }
     }
     out
+}
+
+/// Steps of a cycle shown in its message: each name bounded, and a long cycle shortened to its
+/// first and last steps.
+fn cycle_words(words: &[String]) -> String {
+    const HEAD: usize = 6;
+    const TAIL: usize = 4;
+    let shown = |w: &String| {
+        if w.starts_with("wave `") {
+            w.clone()
+        } else {
+            quote(w)
+        }
+    };
+    if words.len() <= HEAD + TAIL + 1 {
+        return words.iter().map(shown).collect::<Vec<_>>().join(" → ");
+    }
+    let mut parts: Vec<String> = words[..HEAD].iter().map(shown).collect();
+    parts.push(format!("… ({} more) …", words.len() - HEAD - TAIL));
+    parts.extend(words[words.len() - TAIL..].iter().map(shown));
+    parts.join(" → ")
 }
 
 /// Finds one concrete cycle inside a strongly connected component and renders it as a chain of
@@ -158,9 +183,11 @@ fn describe_cycle(
 ) -> Option<PlanDiagnostic> {
     let inside: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
     // Start at the target of a dependency edge, so the cycle begins at a resource that waits.
-    let start_edge = g
-        .edge_references()
-        .filter(|e| inside.contains(&e.source()) && inside.contains(&e.target()))
+    // Only the component's own edges are looked at, so many small cycles stay linear.
+    let start_edge = scc
+        .iter()
+        .flat_map(|&n| g.edges(n))
+        .filter(|e| inside.contains(&e.target()))
         .filter(|e| matches!(e.weight(), Edge::Depends { .. }))
         .min_by_key(|e| match e.weight() {
             Edge::Depends { span, .. } => span.offset,
@@ -200,7 +227,7 @@ fn describe_cycle(
     let mut labels: Vec<(Span, String)> = Vec::new();
     let node_name = |n: NodeIndex| match &g[n] {
         NodeKind::Stage(a) => a.to_string(),
-        NodeKind::Wave(w) => format!("wave `{w}`"),
+        NodeKind::Wave(w) => format!("wave `{}`", quote(w)),
     };
     words.push(node_name(start));
     for e in &path {
@@ -213,7 +240,14 @@ fn describe_cycle(
                     None => dep.on.to_string(),
                 };
                 let at = dep.stage.map(|s| format!(" at `{s}`")).unwrap_or_default();
-                labels.push((*span, format!("`{waiter}`{at} waits for `{on}`")));
+                labels.push((
+                    *span,
+                    format!(
+                        "`{}`{at} waits for `{}`",
+                        quote(&waiter.to_string()),
+                        quote(&on)
+                    ),
+                ));
                 words.push(on);
             }
             Edge::Wave => {
@@ -222,7 +256,10 @@ fn describe_cycle(
                 {
                     labels.push((
                         *span,
-                        format!("wave `{name}` must finish before the next wave starts"),
+                        format!(
+                            "wave `{}` must finish before the next wave starts",
+                            quote(name)
+                        ),
                     ));
                 }
                 let w = node_name(from);
@@ -243,7 +280,7 @@ fn describe_cycle(
     let (primary, note) = labels.first().cloned()?;
     let mut d = PlanDiagnostic::new(
         Code::Cycle,
-        format!("dependency cycle: {}", words.join(" → ")),
+        format!("dependency cycle: {}", cycle_words(&words)),
         primary,
         note,
     )

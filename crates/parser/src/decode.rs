@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 
 use crate::diagnostic::{Code, PlanDiagnostic, SourceFile, Span};
 use crate::document::*;
+use crate::excerpt::quote;
 use crate::keyword::Keyword;
 use crate::suggest::closest;
 use crate::tree::Node;
@@ -107,6 +108,9 @@ impl<'s> Decoder<'s> {
     }
 
     fn wrong_type(&mut self, node: &Sp<Node>, field: &str, expected: &str) {
+        if let Node::Long(_) = node.value {
+            return; // reported once, as too long
+        }
         let found = node.value.type_name();
         let mut d = PlanDiagnostic::new(
             Code::WrongType,
@@ -126,7 +130,8 @@ impl<'s> Decoder<'s> {
             }
             (Node::Str(s), e) if e.contains("true") => {
                 d = d.with_help(format!(
-                    "plan files are YAML 1.2, where `{s}` is a string: write `true` or `false`"
+                    "plan files are YAML 1.2, where `{}` is a string: write `true` or `false`",
+                    quote(s)
                 ));
             }
             (_, "a list") => {
@@ -163,7 +168,7 @@ impl<'s> Decoder<'s> {
     fn unknown_field(&mut self, key: &Sp<String>, within: &str, known: &BTreeSet<String>) {
         let mut d = PlanDiagnostic::new(
             Code::UnknownField,
-            format!("unknown field `{}` in {within}", key.value),
+            format!("unknown field `{}` in {within}", quote(&key.value)),
             key.span,
             "not a field here",
         );
@@ -247,10 +252,40 @@ impl<'s> Decoder<'s> {
         max: u32,
         unit: &str,
     ) -> Option<Sp<u32>> {
-        let Node::Int(v) = node.value else {
-            self.wrong_type(node, key, "an integer");
-            return None;
+        let written = self
+            .source
+            .text()
+            .get(node.span.offset..node.span.offset + node.span.len)
+            .unwrap_or_default();
+        let v = match node.value {
+            Node::Int(v) => v,
+            // A plain scalar written as an integer that does not fit 64 bits arrives as a
+            // float (or, in hex or octal, as a string): out of range, not a fraction or a word.
+            // (`0123` stays a string, as YAML 1.2 reads it.)
+            Node::Float(_) if looks_integral(written) => {
+                return self.integer_out_of_range(node, written, key, min, max, unit);
+            }
+            Node::Str(_) if looks_integral(written) && radix_prefixed(written) => {
+                return self.integer_out_of_range(node, written, key, min, max, unit);
+            }
+            _ => {
+                self.wrong_type(node, key, "an integer");
+                return None;
+            }
         };
+        // `-0` is zero, but a sign on a count or a limit is a mistake worth pointing at.
+        if v == 0 && written.trim_start().starts_with('-') {
+            self.error(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{key}` is written `-0`"),
+                    node.span,
+                    "negative zero",
+                )
+                .with_help("write `0`"),
+            );
+            return None;
+        }
         match u32::try_from(v) {
             Ok(v) if (min..=max).contains(&v) => Some(Sp::new(v, node.span)),
             _ => {
@@ -271,6 +306,35 @@ impl<'s> Decoder<'s> {
                 None
             }
         }
+    }
+
+    fn integer_out_of_range(
+        &mut self,
+        node: &Sp<Node>,
+        written: &str,
+        key: &str,
+        min: u32,
+        max: u32,
+        unit: &str,
+    ) -> Option<Sp<u32>> {
+        let range = if max == u32::MAX {
+            format!("at least {min}")
+        } else {
+            format!("from {min} to {max}")
+        };
+        self.error(
+            PlanDiagnostic::new(
+                Code::OutOfRange,
+                format!(
+                    "`{key}` is {}, outside the range the API accepts",
+                    quote(written.trim())
+                ),
+                node.span,
+                format!("must be {range}"),
+            )
+            .with_help(format!("`{key}` is {unit}, {range}")),
+        );
+        None
     }
 
     fn opt_uint(
@@ -301,7 +365,7 @@ impl<'s> Decoder<'s> {
         self.error(
             PlanDiagnostic::new(
                 Code::InvalidValue,
-                format!("`{}` is not a valid {}", s.value, K::WHAT),
+                format!("`{}` is not a valid {}", quote(&s.value), K::WHAT),
                 s.span,
                 format!("unknown {}", K::WHAT),
             )
@@ -326,7 +390,29 @@ impl<'s> Decoder<'s> {
     }
 
     /// Decodes the whole document. `None` when the top level is unusable.
-    pub(crate) fn document(&mut self, root: &Sp<Node>) -> Option<PlanDocument> {
+    ///
+    /// Takes the tree: the entries of `servers`, `redis` and `waves` (nearly all of a big file)
+    /// are dropped one by one as they are decoded, so the tree and the decoded plan are never
+    /// both held whole.
+    pub(crate) fn document(&mut self, mut root: Sp<Node>) -> Option<PlanDocument> {
+        let mut take = |key: &str| -> Option<Vec<Sp<Node>>> {
+            let Node::Map(entries) = &mut root.value else {
+                return None;
+            };
+            match entries.iter_mut().find(|(k, _)| k.value == key) {
+                Some((
+                    _,
+                    Sp {
+                        value: Node::Seq(items),
+                        ..
+                    },
+                )) => Some(std::mem::take(items)),
+                _ => None,
+            }
+        };
+        let (server_items, redis_items, wave_items) =
+            (take("servers"), take("redis"), take("waves"));
+        let root = &root;
         if root.value == Node::Null {
             self.error(
                 PlanDiagnostic::new(
@@ -362,21 +448,30 @@ impl<'s> Decoder<'s> {
             .required(&f, "cloud", "the plan")
             .and_then(|n| self.cloud(n));
         let defaults = f.get("defaults").and_then(|n| self.defaults(n));
-        let servers = self
-            .list(f.get("servers"), "servers")
-            .iter()
-            .filter_map(|n| self.server(n))
-            .collect();
-        let redis = self
-            .list(f.get("redis"), "redis")
-            .iter()
-            .filter_map(|n| self.redis(n))
-            .collect();
-        let waves = self
-            .list(f.get("waves"), "waves")
-            .iter()
-            .filter_map(|n| self.wave(n))
-            .collect();
+        let servers = match server_items {
+            Some(items) => items.into_iter().filter_map(|n| self.server(&n)).collect(),
+            None => self
+                .list(f.get("servers"), "servers")
+                .iter()
+                .filter_map(|n| self.server(n))
+                .collect(),
+        };
+        let redis = match redis_items {
+            Some(items) => items.into_iter().filter_map(|n| self.redis(&n)).collect(),
+            None => self
+                .list(f.get("redis"), "redis")
+                .iter()
+                .filter_map(|n| self.redis(n))
+                .collect(),
+        };
+        let waves = match wave_items {
+            Some(items) => items.into_iter().filter_map(|n| self.wave(&n)).collect(),
+            None => self
+                .list(f.get("waves"), "waves")
+                .iter()
+                .filter_map(|n| self.wave(n))
+                .collect(),
+        };
         Some(PlanDocument {
             version: version?,
             name: name?,
@@ -618,7 +713,10 @@ impl<'s> Decoder<'s> {
             self.error(
                 PlanDiagnostic::new(
                     Code::InvalidValue,
-                    format!("`{}` is not an environment variable name", env.value),
+                    format!(
+                        "`{}` is not an environment variable name",
+                        quote(&env.value)
+                    ),
                     env.span,
                     "not a variable name",
                 )
@@ -661,6 +759,24 @@ impl<'s> Decoder<'s> {
         }
         out
     }
+}
+
+/// Whether an integer is written in hex (`0x`) or octal (`0o`).
+fn radix_prefixed(written: &str) -> bool {
+    let t = written.trim();
+    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+    t.starts_with("0x") || t.starts_with("0o")
+}
+
+/// Whether a plain scalar is written as an integer (sign, digits, `_`, or 0x/0o forms).
+fn looks_integral(written: &str) -> bool {
+    let t = written.trim();
+    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (digits, radix) = match t.strip_prefix("0x") {
+        Some(h) => (h, 16),
+        None => (t.strip_prefix("0o").unwrap_or(t), 10),
+    };
+    !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix) || c == '_')
 }
 
 /// Splits `"a:1, b:2"` into spanned parts. Spans point into the whole string's span, which is

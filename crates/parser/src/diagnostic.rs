@@ -5,10 +5,12 @@
 //! output contract (`migplan validate --format json`), so they never change meaning.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, SourceSpan};
 use serde::Serialize;
+
+use crate::excerpt::{self, Excerpt, FileView, LabelIn, LineIndex};
 
 /// A byte range in the plan file (offset and length in bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
@@ -37,6 +39,8 @@ impl From<Span> for SourceSpan {
 pub struct SourceFile {
     name: Arc<str>,
     text: Arc<str>,
+    /// Built on first use, once per file, shared by clones.
+    index: Arc<OnceLock<LineIndex>>,
 }
 
 impl SourceFile {
@@ -45,6 +49,7 @@ impl SourceFile {
         SourceFile {
             name: Arc::from(name.into()),
             text: Arc::from(text.into()),
+            index: Arc::new(OnceLock::new()),
         }
     }
     /// The display name.
@@ -55,32 +60,28 @@ impl SourceFile {
     pub fn text(&self) -> &str {
         &self.text
     }
-    /// 1-based line and column (in characters) of a byte offset.
+    pub(crate) fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(&self.text))
+    }
+    /// 1-based line and column (in characters) of a byte offset. Lines end at `\n`, `\r\n` or
+    /// a lone `\r`, as in YAML. Reads at most a kilobyte of text, whatever the file's shape.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        let offset = excerpt::floor_char_boundary(&self.text, offset);
+        let p = self.index().locate(&self.text, offset);
+        (p.line + 1, p.column_chars + 1)
     }
     /// Byte offset of a 1-based line and character column (clamped to the text).
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
-        let mut start = 0;
-        for _ in 1..line {
-            match self.text[start..].find('\n') {
-                Some(i) => start += i + 1,
-                None => return self.text.len(),
-            }
+        let index = self.index();
+        let line = line.max(1) - 1;
+        if line >= index.lines() {
+            return self.text.len();
         }
-        let rest = &self.text[start..];
-        let end = rest.find('\n').unwrap_or(rest.len());
-        rest[..end]
+        let r = index.line_range(&self.text, line);
+        self.text[r.clone()]
             .char_indices()
             .nth(column.saturating_sub(1))
-            .map_or(start + end, |(i, _)| start + i)
-    }
-    fn named_source(&self) -> NamedSource<String> {
-        NamedSource::new(&self.name, self.text.to_string()).with_language("yaml")
+            .map_or(r.end, |(i, _)| r.start + i)
     }
 }
 
@@ -90,13 +91,6 @@ impl fmt::Debug for SourceFile {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// What kind of mistake a diagnostic reports. The snake_case name is the stable code.
@@ -133,6 +127,8 @@ pub enum Code {
     Cycle,
     /// The plan format version is not supported.
     UnsupportedVersion,
+    /// The file is larger than a plan file can be ([`crate::MAX_PLAN_BYTES`]).
+    TooLarge,
 }
 
 impl Code {
@@ -154,6 +150,7 @@ impl Code {
             Code::InlineSecret => "migplan::plan::inline_secret",
             Code::Cycle => "migplan::plan::cycle",
             Code::UnsupportedVersion => "migplan::plan::unsupported_version",
+            Code::TooLarge => "migplan::plan::too_large",
         }
     }
 }
@@ -216,6 +213,13 @@ impl PlanDiagnostic {
     }
 }
 
+/// Longest message kept (user text inside is already cut to a few dozen characters).
+const MAX_MESSAGE_CHARS: usize = 1024;
+/// Longest label note kept.
+const MAX_LABEL_CHARS: usize = 256;
+/// Longest help kept.
+const MAX_HELP_CHARS: usize = 2048;
+
 /// Every error found in one plan file, sorted by position, with the file they point into.
 #[derive(Debug, Clone)]
 pub struct PlanErrors {
@@ -223,24 +227,126 @@ pub struct PlanErrors {
     pub source: SourceFile,
     /// The errors, in file order.
     pub diagnostics: Vec<PlanDiagnostic>,
+    /// Spans of secret values in the file, sorted and disjoint: masked in every excerpt.
+    secrets: Vec<Span>,
+    /// The file has no YAML tree: secret-looking values are also masked lexically.
+    lexical: bool,
+}
+
+fn bound(s: &mut String, max: usize, keep_layout: bool) {
+    if let std::borrow::Cow::Owned(b) = excerpt::sanitize(s, max, keep_layout) {
+        *s = b;
+    }
 }
 
 impl PlanErrors {
+    /// Sorts the diagnostics, and bounds and escapes their texts: whatever a file holds, a
+    /// message is one line of printable text of bounded length.
     pub(crate) fn new(source: SourceFile, mut diagnostics: Vec<PlanDiagnostic>) -> Self {
         diagnostics.sort_by_key(|d| (d.span.offset, d.span.len));
+        for d in &mut diagnostics {
+            bound(&mut d.message, MAX_MESSAGE_CHARS, false);
+            bound(&mut d.label, MAX_LABEL_CHARS, false);
+            if let Some(h) = &mut d.help {
+                bound(h, MAX_HELP_CHARS, true);
+            }
+            for l in &mut d.related {
+                bound(&mut l.note, MAX_LABEL_CHARS, false);
+            }
+        }
         PlanErrors {
             source,
             diagnostics,
+            secrets: Vec::new(),
+            lexical: false,
         }
     }
 
-    /// Each diagnostic as a miette report bound to the file's text, ready to render.
+    /// Takes out of every message, label and help any secret written near the places it points
+    /// at: a value that was meant as a password is never quoted, even when the file's shape
+    /// makes it a key or part of another value.
+    fn scrub(&mut self) {
+        let text = self.source.text();
+        for d in &mut self.diagnostics {
+            let spans = std::iter::once(d.span).chain(d.related.iter().map(|l| l.span));
+            let words = excerpt::secrets_near(text, &self.secrets, spans);
+            if words.is_empty() {
+                continue;
+            }
+            excerpt::scrub(&mut d.message, &words);
+            excerpt::scrub(&mut d.label, &words);
+            if let Some(h) = &mut d.help {
+                excerpt::scrub(h, &words);
+            }
+            for l in &mut d.related {
+                excerpt::scrub(&mut l.note, &words);
+            }
+        }
+    }
+
+    /// Records where secret values are written, to be masked in every excerpt.
+    pub(crate) fn with_secrets(mut self, mut secrets: Vec<Span>) -> Self {
+        secrets.sort_by_key(|s| s.offset);
+        let mut merged: Vec<Span> = Vec::with_capacity(secrets.len());
+        for s in secrets {
+            match merged.last_mut() {
+                Some(m) if s.offset <= m.offset + m.len => {
+                    m.len = m.len.max(s.offset + s.len - m.offset);
+                }
+                _ => merged.push(s),
+            }
+        }
+        self.secrets = merged;
+        self.scrub();
+        self
+    }
+
+    /// The file did not parse as YAML: mask secret-looking values by their look.
+    pub(crate) fn lexical(mut self) -> Self {
+        self.lexical = true;
+        self.scrub();
+        self
+    }
+
+    /// Spans of the secret values written in the file (inline passwords and the like), which
+    /// every excerpt shows as `***`.
+    pub fn secret_spans(&self) -> &[Span] {
+        &self.secrets
+    }
+
+    /// Each diagnostic as a miette report with its own bounded, escaped and masked excerpt of
+    /// the file, ready to render.
     pub fn reports(&self) -> impl Iterator<Item = RenderableDiagnostic<'_>> {
-        let named = Arc::new(self.source.named_source());
-        self.diagnostics.iter().map(move |d| RenderableDiagnostic {
-            diagnostic: d,
-            source: Arc::clone(&named),
-        })
+        let view = FileView {
+            name: self.source.name(),
+            text: self.source.text(),
+            index: self.source.index(),
+            secrets: &self.secrets,
+            lexical: self.lexical,
+        };
+        self.diagnostics
+            .iter()
+            .map(move |d| RenderableDiagnostic::new(d, &view))
+    }
+
+    /// The first `max` diagnostics rendered by `handler`, each followed by a blank line.
+    pub fn render(&self, handler: &miette::GraphicalReportHandler, max: usize) -> String {
+        let mut out = String::new();
+        for report in self.reports().take(max) {
+            let before = out.len();
+            if handler.render_report(&mut out, &report).is_err() {
+                out.truncate(before);
+                let (line, column) = self.source.line_col(report.diagnostic.span.offset);
+                out.push_str(&format!(
+                    "{}: {}:{line}:{column}: {}\n",
+                    report.diagnostic.code.as_str(),
+                    excerpt::sanitize(self.source.name(), 256, false),
+                    report.diagnostic.message
+                ));
+            }
+            out.push('\n');
+        }
+        out
     }
 
     /// Machine-readable form: file, line, column, code, message, help.
@@ -256,9 +362,12 @@ impl PlanErrors {
                     end_offset: d.span.offset + d.span.len,
                     offset: d.span.offset,
                     code: d.code.as_str(),
-                    message: d.message.clone(),
-                    label: d.label.clone(),
-                    help: d.help.clone(),
+                    message: excerpt::sanitize(&d.message, MAX_MESSAGE_CHARS, false).into_owned(),
+                    label: excerpt::sanitize(&d.label, MAX_LABEL_CHARS, false).into_owned(),
+                    help: d
+                        .help
+                        .as_ref()
+                        .map(|h| excerpt::sanitize(h, MAX_HELP_CHARS, true).into_owned()),
                 }
             })
             .collect()
@@ -271,7 +380,7 @@ impl fmt::Display for PlanErrors {
         write!(
             f,
             "{}: {n} error{}",
-            self.source.name(),
+            excerpt::sanitize(self.source.name(), 256, false),
             if n == 1 { "" } else { "s" }
         )
     }
@@ -302,10 +411,30 @@ pub struct JsonDiagnostic {
     pub help: Option<String>,
 }
 
-/// A diagnostic bound to its source text, implementing [`miette::Diagnostic`].
+/// A diagnostic bound to an excerpt of its file, implementing [`miette::Diagnostic`].
 pub struct RenderableDiagnostic<'a> {
     diagnostic: &'a PlanDiagnostic,
-    source: Arc<NamedSource<String>>,
+    excerpt: Excerpt,
+}
+
+impl<'a> RenderableDiagnostic<'a> {
+    fn new(diagnostic: &'a PlanDiagnostic, view: &FileView<'_>) -> Self {
+        let labels: Vec<LabelIn<'_>> = std::iter::once(LabelIn {
+            span: diagnostic.span,
+            note: &diagnostic.label,
+            primary: true,
+        })
+        .chain(diagnostic.related.iter().map(|l| LabelIn {
+            span: l.span,
+            note: &l.note,
+            primary: false,
+        }))
+        .collect();
+        RenderableDiagnostic {
+            diagnostic,
+            excerpt: view.excerpt(&labels),
+        }
+    }
 }
 
 impl fmt::Debug for RenderableDiagnostic<'_> {
@@ -316,7 +445,11 @@ impl fmt::Debug for RenderableDiagnostic<'_> {
 
 impl fmt::Display for RenderableDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&excerpt::sanitize(
+            &self.diagnostic.message,
+            MAX_MESSAGE_CHARS,
+            false,
+        ))
     }
 }
 
@@ -330,19 +463,19 @@ impl miette::Diagnostic for RenderableDiagnostic<'_> {
         self.diagnostic
             .help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(excerpt::sanitize(h, MAX_HELP_CHARS, true)) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(self.source.as_ref())
+        Some(&self.excerpt)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let d = self.diagnostic;
-        let primary =
-            LabeledSpan::new_primary_with_span(Some(d.label.clone()), SourceSpan::from(d.span));
-        let rest = d
-            .related
-            .iter()
-            .map(|l| LabeledSpan::new_with_span(Some(l.note.clone()), SourceSpan::from(l.span)));
-        Some(Box::new(std::iter::once(primary).chain(rest)))
+        Some(Box::new(self.excerpt.labels.iter().map(|l| {
+            let note = excerpt::sanitize(&l.note, MAX_LABEL_CHARS, false).into_owned();
+            if l.primary {
+                LabeledSpan::new_primary_with_span(Some(note), l.span)
+            } else {
+                LabeledSpan::new_with_span(Some(note), l.span)
+            }
+        })))
     }
 }

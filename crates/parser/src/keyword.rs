@@ -1,6 +1,6 @@
 //! Closed sets of words the plan format accepts (task types, stages, methods, ...).
 //!
-//! Each set is declared once with [`keywords!`]: the list drives decoding (with "did you mean"),
+//! Each set is declared once with `keywords!`: the list drives decoding (with "did you mean"),
 //! `Display`, serde and the JSON Schema `enum`, so the four cannot disagree.
 
 use std::borrow::Cow;

@@ -22,6 +22,21 @@ pub(crate) enum Node {
     Str(String),
     Seq(Vec<Sp<Node>>),
     Map(Vec<(Sp<String>, Sp<Node>)>),
+    /// A scalar longer than [`MAX_SCALAR_BYTES`] (its length): never kept, reported once by
+    /// [`long_values`], and otherwise treated as absent.
+    Long(usize),
+}
+
+/// Longest scalar a plan holds (the longest real values are descriptions of 200 characters
+/// and address lists). Longer ones are reported, and not copied around.
+pub(crate) const MAX_SCALAR_BYTES: usize = 64 << 10;
+
+fn text_node(v: &str) -> Node {
+    if v.len() > MAX_SCALAR_BYTES {
+        Node::Long(v.len())
+    } else {
+        Node::Str(v.to_string())
+    }
 }
 
 impl Node {
@@ -35,6 +50,7 @@ impl Node {
             Node::Str(_) => "a string",
             Node::Seq(_) => "a list",
             Node::Map(_) => "a mapping",
+            Node::Long(_) => "a value too long for a plan",
         }
     }
 }
@@ -78,6 +94,7 @@ impl<'de> Deserialize<'de> for KeySpan {
             Node::Bool(b) => b.to_string(),
             Node::Null => "null".to_string(),
             Node::Seq(_) | Node::Map(_) => "<complex key>".to_string(),
+            Node::Long(n) => format!("<key of {n} bytes>"),
         };
         Ok(KeySpan(Sp::new(text, span_of(&s.referenced))))
     }
@@ -124,13 +141,19 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_string()))
+        Ok(text_node(v))
     }
     fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        if v.len() > MAX_SCALAR_BYTES {
+            return Ok(Node::Long(v.len()));
+        }
         Ok(Node::Str(v))
     }
     fn visit_bytes<E>(self, v: &[u8]) -> Result<Node, E> {
-        Ok(Node::Str(String::from_utf8_lossy(v).into_owned()))
+        if v.len() > MAX_SCALAR_BYTES {
+            return Ok(Node::Long(v.len()));
+        }
+        Ok(text_node(&String::from_utf8_lossy(v)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -150,50 +173,158 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// Parses YAML text into a spanned tree, or the syntax error with its position.
+///
+/// The budget is what stops hostile YAML before it costs more than the file's size suggests:
+/// alias bombs ("billion laughs"), deep nesting (which would otherwise overflow the stack of
+/// the recursive tree builder), and event or node floods. Every limit is far above what a real
+/// plan needs (a plan nests about six levels, and a 12,000-resource plan has ~150,000 nodes)
+/// and low enough that a file at [`crate::MAX_PLAN_BYTES`] fails fast with a diagnostic.
 pub(crate) fn parse_tree(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic> {
+    // The tree builder recurses once per nesting level, and serde's frames are large in debug
+    // builds (about 35 KB a level), while callers may run on small stacks (test threads, async
+    // workers have 2 MiB). So parsing runs on its own thread, whose stack fits MAX_DEPTH
+    // levels in any build; the memory is reserved, and only touched as deep as a file goes.
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new()
+            .name("migplan-parse".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse_tree_here(source));
+        match parser {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => parse_tree_here(source),
+        }
+    })
+}
+
+/// Stack of the parsing thread: MAX_DEPTH levels of a debug build's frames, eight times over.
+const PARSE_STACK_BYTES: usize = 32 << 20;
+
+fn parse_tree_here(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic> {
     let mut options = serde_saphyr::options! {
         with_snippet: false,
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
     };
-    // Fleet-sized plans (10,000+ entries) exceed the default node budget meant for small
-    // configs; keep a budget, sized for a very large plan, so hostile input still stops.
+    // NaN, infinities and literals that overflow f64 (`1e400`) are errors, never values.
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::Reject;
     let mut budget = serde_saphyr::Budget::default();
+    // Fleet-sized plans (10,000+ entries) exceed the default node budget meant for small
+    // configs; a 64 MiB file of the smallest entries stays under these.
     budget.max_nodes = 20_000_000;
     budget.max_events = 40_000_000;
-    budget.max_total_scalar_bytes = 512 * 1024 * 1024;
+    budget.max_total_scalar_bytes = crate::MAX_PLAN_BYTES;
+    // Nesting: the tree builder recurses once per level; plans use about six.
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
+    // Anchors and aliases: one alias per entry of a fleet plan is fine; what an alias replays
+    // is capped in total (12,000 aliases of 25 events each; an alias bomb stops there, in a
+    // fraction of a second).
+    budget.max_aliases = 100_000;
+    // The ratio heuristic would refuse a plan that points many entries at one anchor; the
+    // absolute caps below are what stop a bomb.
+    budget.enforce_alias_anchor_ratio = false;
+    budget.max_anchors = 100_000;
+    budget.max_recorded_anchor_events = 300_000;
+    budget.max_recorded_anchor_bytes = 16 << 20;
+    budget.max_documents = 1;
+    budget.max_inclusion_depth = 0;
     options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = 300_000;
+    options.alias_limits.max_replay_stack_depth = MAX_DEPTH;
     serde_saphyr::from_str_with_options::<Sp<Node>>(source.text(), options)
         .map_err(|e| syntax_diagnostic(source, &e))
 }
 
+/// Deepest nesting of mappings and lists accepted.
+const MAX_DEPTH: usize = 64;
+
 fn syntax_diagnostic(source: &SourceFile, e: &serde_saphyr::Error) -> PlanDiagnostic {
     let inner = e.without_snippet();
-    let (span, _) = match inner.location() {
+    let span = match inner.location() {
         Some(loc) => match loc.span().byte_offset() {
-            Some(o) => (
-                Span::new(o as usize, loc.span().byte_len().unwrap_or(0) as usize),
-                (),
-            ),
-            None => (
-                Span::new(
-                    source.offset_of(loc.line() as usize, loc.column() as usize),
-                    0,
-                ),
-                (),
+            Some(o) => Span::new(o as usize, loc.span().byte_len().unwrap_or(0) as usize),
+            None => Span::new(
+                source.offset_of(loc.line() as usize, loc.column() as usize),
+                0,
             ),
         },
-        None => (Span::new(0, 0), ()),
+        None => Span::new(0, 0),
     };
-    let message = strip_position(&inner.to_string());
-    PlanDiagnostic::new(
-        Code::Syntax,
-        format!("invalid YAML: {message}"),
-        span,
-        "here",
-    )
-    .with_help("fix the YAML syntax; nothing else in the file is checked until it parses")
+    // Keep the span inside the text (and on character boundaries) whatever the parser says.
+    let text = source.text();
+    let offset = crate::excerpt::floor_char_boundary(text, span.offset);
+    let end = crate::excerpt::floor_char_boundary(text, span.offset.saturating_add(span.len));
+    let span = Span::new(offset, end.saturating_sub(offset));
+    let stripped = strip_position(&inner.to_string());
+    let limit = limit_message(inner).or_else(|| {
+        // The scanner's own guard on nested flow collections (`[[[[...`).
+        stripped.contains("recursion limit exceeded").then(|| {
+            (
+                format!("invalid YAML: the YAML nests deeper than {MAX_DEPTH} levels"),
+                LIMIT_HELP,
+            )
+        })
+    });
+    let (message, help) = match limit {
+        Some((m, h)) => (m, h.to_string()),
+        None => (
+            format!(
+                "invalid YAML: {}",
+                crate::excerpt::sanitize(&crate::excerpt::mask_text(&stripped), 200, false)
+            ),
+            "fix the YAML syntax; nothing else in the file is checked until it parses".to_string(),
+        ),
+    };
+    PlanDiagnostic::new(Code::Syntax, message, span, "here").with_help(help)
 }
+
+/// Plain words for the limits that stop hostile YAML.
+fn limit_message(e: &serde_saphyr::Error) -> Option<(String, &'static str)> {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut e = e;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = e
+    {
+        e = error;
+    }
+    let m = match e {
+        serde_saphyr::Error::Budget { breach, .. } => match breach {
+            B::Depth { .. } => {
+                format!("the YAML nests deeper than {MAX_DEPTH} levels")
+            }
+            B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
+                "the YAML uses too many aliases (`*name`)".to_string()
+            }
+            B::Anchors { .. } => "the YAML defines too many anchors (`&name`)".to_string(),
+            B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => {
+                "the YAML's aliases (`*name`) repeat too much of their anchors".to_string()
+            }
+            B::Documents { .. } => {
+                "the file holds more than one YAML document; a plan is one document".to_string()
+            }
+            B::Nodes { .. } | B::Events { .. } => {
+                "the YAML has too many values for a plan file".to_string()
+            }
+            B::ScalarBytes { .. } => "the YAML's values are too large for a plan file".to_string(),
+            B::InputBytes { .. } => "the file is too large for a plan file".to_string(),
+            _ => "the YAML exceeds the limits of a plan file".to_string(),
+        },
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => {
+            "the YAML's aliases (`*name`) expand to too many values".to_string()
+        }
+        serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => {
+            "the YAML's aliases (`*name`) nest too deeply".to_string()
+        }
+        _ => return None,
+    };
+    Some((format!("invalid YAML: {m}"), LIMIT_HELP))
+}
+
+const LIMIT_HELP: &str = "plan files are small, shallow YAML documents; this one looks generated or hostile, so nothing else in it is checked";
 
 /// serde-saphyr prefixes messages with "error: line N column M: "; the diagnostic shows the
 /// position itself.
@@ -211,6 +342,80 @@ fn strip_position(msg: &str) -> String {
     match first.rfind(" at line ") {
         Some(i) if first[i..].contains("column") => first[..i].to_string(),
         _ => first.to_string(),
+    }
+}
+
+/// One diagnostic per scalar longer than [`MAX_SCALAR_BYTES`].
+pub(crate) fn long_values(root: &Sp<Node>) -> Vec<PlanDiagnostic> {
+    fn walk(node: &Sp<Node>, out: &mut Vec<PlanDiagnostic>) {
+        match &node.value {
+            Node::Long(n) => out.push(
+                PlanDiagnostic::new(
+                    Code::OutOfRange,
+                    format!(
+                        "a value of {n} bytes; plan values are at most {} KiB",
+                        MAX_SCALAR_BYTES >> 10
+                    ),
+                    node.span,
+                    "too long",
+                )
+                .with_help("names, ids and addresses are short; this value looks like a mistake or hostile input"),
+            ),
+            // A long key is reported as an unknown field (`<key of N bytes>`).
+            Node::Map(entries) => entries.iter().for_each(|(_, v)| walk(v, out)),
+            Node::Seq(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out
+}
+
+/// Spans of secret values in the tree: every scalar under a key that names a secret
+/// (`password`, `token`, `secret_key`, ...), except the `env` reference of a `{env: VAR}`
+/// mapping. Used to mask them wherever a diagnostic shows the file.
+pub(crate) fn secret_spans(root: &Sp<Node>) -> Vec<Span> {
+    let mut out = Vec::new();
+    walk_secrets(root, &mut out);
+    out
+}
+
+fn walk_secrets(node: &Sp<Node>, out: &mut Vec<Span>) {
+    match &node.value {
+        Node::Map(entries) => {
+            for (k, v) in entries {
+                if crate::excerpt::is_secret_key(&k.value) {
+                    match &v.value {
+                        Node::Map(inner) => {
+                            for (ik, iv) in inner {
+                                let reference = ik.value == "env"
+                                    && !matches!(iv.value, Node::Map(_) | Node::Seq(_));
+                                if !reference {
+                                    all_scalars(iv, out);
+                                }
+                            }
+                        }
+                        _ => all_scalars(v, out),
+                    }
+                }
+                walk_secrets(v, out);
+            }
+        }
+        Node::Seq(items) => items.iter().for_each(|i| walk_secrets(i, out)),
+        _ => {}
+    }
+}
+
+fn all_scalars(node: &Sp<Node>, out: &mut Vec<Span>) {
+    match &node.value {
+        Node::Map(entries) => entries.iter().for_each(|(k, v)| {
+            out.push(k.span);
+            all_scalars(v, out);
+        }),
+        Node::Seq(items) => items.iter().for_each(|i| all_scalars(i, out)),
+        Node::Null => {}
+        _ => out.push(node.span),
     }
 }
 
@@ -251,6 +456,19 @@ mod tests {
         assert_eq!(top[0].1.value, Node::Str("yes".into()));
         assert_eq!(top[1].1.value, Node::Bool(true));
         assert_eq!(top[2].1.value, Node::Str("0123".into()));
+    }
+
+    #[test]
+    fn a_fleet_plan_may_use_one_alias_per_entry() {
+        let mut text = String::from(
+            "common: &common {template: tpl, x: [1, 2, 3, 4, 5, 6, 7, 8]}\nservers:\n",
+        );
+        for i in 0..12_000 {
+            text.push_str(&format!("  - {{name: s{i}, target: *common}}\n"));
+        }
+        if let Err(d) = parse_tree(&SourceFile::new("t.yaml", text)) {
+            panic!("{}", d.message);
+        }
     }
 
     #[test]

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 
 use crate::diagnostic::{Code, PlanDiagnostic, Span};
 use crate::document::*;
+use crate::excerpt::quote;
 use crate::keyword::{
     Keyword, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType,
 };
 use crate::spec::*;
-use crate::suggest::closest;
+use crate::suggest::{closest, closest_within};
 
 /// The validated spec, its source map, and every error found.
 pub(crate) struct Resolved {
@@ -52,7 +53,10 @@ impl Ctx<'_> {
                 "is {n} characters long; {what} names are {min} to {max}"
             ))
         } else if let Some(c) = bad_char {
-            Some(format!("contains `{c}`; use letters, digits, `_` and `-`"))
+            Some(format!(
+                "contains `{}`; use letters, digits, `_` and `-`",
+                quote(c.encode_utf8(&mut [0; 4]))
+            ))
         } else if !name.value.chars().next().is_some_and(char::is_alphabetic) {
             Some("must start with a letter".to_string())
         } else {
@@ -62,7 +66,7 @@ impl Ctx<'_> {
             self.push(
                 PlanDiagnostic::new(
                     Code::InvalidName,
-                    format!("{what} name `{}` {p}", name.value),
+                    format!("{what} name `{}` {p}", quote(&name.value)),
                     name.span,
                     "invalid name",
                 )
@@ -97,7 +101,7 @@ fn check_unique<'n>(
         ctx.push(
             PlanDiagnostic::new(
                 Code::DuplicateName,
-                format!("two {what} entries are named `{}`", name.value),
+                format!("two {what} entries are named `{}`", quote(&name.value)),
                 name.span,
                 "second declaration",
             )
@@ -159,9 +163,15 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
             Some((ResourceAddr::redis(&e.name.value), Stage::Redis(st.value)))
         }))
         .collect();
+    let mut by_name = HashMap::with_capacity(map.resources.len());
+    for a in map.resources.keys() {
+        by_name.entry(a.name.as_str()).or_insert(a);
+    }
     let refs = References {
         declared: &map.resources,
+        by_name,
         desired: &desired,
+        suggest_budget: std::cell::Cell::new(SUGGEST_BUDGET),
     };
 
     let mut dep_spans = HashMap::new();
@@ -215,7 +225,7 @@ fn cloud(ctx: &mut Ctx<'_>, c: &CloudSection) -> CloudSpec {
         ctx.push(
             PlanDiagnostic::new(
                 Code::InvalidValue,
-                format!("`{}` is not a region code", region.value),
+                format!("`{}` is not a region code", quote(&region.value)),
                 region.span,
                 "not a region code",
             )
@@ -227,7 +237,7 @@ fn cloud(ctx: &mut Ctx<'_>, c: &CloudSection) -> CloudSpec {
         ctx.push(
             PlanDiagnostic::new(
                 Code::InvalidValue,
-                format!("`{}` is not a project id", pid.value),
+                format!("`{}` is not a project id", quote(&pid.value)),
                 pid.span,
                 "expected 32 hexadecimal characters",
             )
@@ -244,7 +254,7 @@ fn cloud(ctx: &mut Ctx<'_>, c: &CloudSection) -> CloudSpec {
 }
 
 fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> Option<ServerSpec> {
-    let what = format!("server `{}`", e.name.value);
+    let what = format!("server `{}`", quote(&e.name.value));
     let s = &e.settings;
     let stage = pick(&s.stage, def.map(|d| &d.stage));
     let syncing = pick(&s.syncing, def.map(|d| &d.syncing));
@@ -396,7 +406,7 @@ fn target_of(
                 ctx.push(
                     PlanDiagnostic::new(
                         Code::InvalidValue,
-                        format!("`{}` is not an IP address", ip.value),
+                        format!("`{}` is not an IP address", quote(&ip.value)),
                         ip.span,
                         "not an IPv4 or IPv6 address",
                     )
@@ -452,7 +462,7 @@ fn redis_entry(
     e: &RedisEntry,
     def: Option<&RedisSettings>,
 ) -> Option<RedisSpec> {
-    let what = format!("redis `{}`", e.name.value);
+    let what = format!("redis `{}`", quote(&e.name.value));
     let s = &e.settings;
     let method = pick(&s.method, def.map(|d| &d.method));
     let stage = pick(&s.stage, def.map(|d| &d.stage));
@@ -554,7 +564,7 @@ fn endpoint(
                     ctx.push(
                         PlanDiagnostic::new(
                             Code::InvalidValue,
-                            format!("`{}` is not a `host:port` address", a.value),
+                            format!("`{}` is not a `host:port` address", quote(&a.value)),
                             a.span,
                             "expected `host:port`",
                         )
@@ -605,7 +615,20 @@ fn valid_host_port(s: &str) -> bool {
 /// What references resolve against.
 struct References<'a> {
     declared: &'a HashMap<ResourceAddr, Span>,
+    /// Declared addresses by bare name, for "did you mean `server.NAME`?".
+    by_name: HashMap<&'a str, &'a ResourceAddr>,
     desired: &'a HashMap<ResourceAddr, Stage>,
+    /// Work left for "did you mean" among the plan's names (see [`closest_within`]).
+    suggest_budget: std::cell::Cell<usize>,
+}
+
+/// Work spent at most on suggesting declared names for bad references, in character pairs
+/// compared: plenty for the first hundreds of typos in a fleet plan, and linear beyond.
+const SUGGEST_BUDGET: usize = 50_000_000;
+
+/// An address for a message: quoted user text, bounded.
+fn shown(addr: &ResourceAddr) -> String {
+    quote(&addr.to_string())
 }
 
 impl References<'_> {
@@ -622,15 +645,14 @@ impl References<'_> {
         };
         let Some((kind_text, name)) = addr_text.split_once('.') else {
             let guess = self
-                .declared
-                .keys()
-                .find(|a| a.name == addr_text)
-                .map(|a| format!("did you mean `{a}`? "))
+                .by_name
+                .get(addr_text)
+                .map(|a| format!("did you mean `{}`? ", shown(a)))
                 .unwrap_or_default();
             ctx.push(
                 PlanDiagnostic::new(
                     Code::InvalidValue,
-                    format!("`{}` is not a resource address", text.value),
+                    format!("`{}` is not a resource address", quote(&text.value)),
                     text.span,
                     "expected `server.NAME` or `redis.NAME`",
                 )
@@ -640,13 +662,17 @@ impl References<'_> {
         };
         let Some(kind) = ResourceKind::parse(kind_text) else {
             let help = match closest(kind_text, ["server", "redis"]) {
-                Some(k) => format!("did you mean `{k}.{name}`?"),
+                Some(k) => format!("did you mean `{k}.{}`?", quote(name)),
                 None => "addresses start with `server.` or `redis.`".to_string(),
             };
             ctx.push(
                 PlanDiagnostic::new(
                     Code::InvalidValue,
-                    format!("unknown resource kind `{kind_text}` in `{}`", text.value),
+                    format!(
+                        "unknown resource kind `{}` in `{}`",
+                        quote(kind_text),
+                        quote(&text.value)
+                    ),
                     text.span,
                     "unknown kind",
                 )
@@ -672,17 +698,27 @@ impl References<'_> {
                 },
                 name: name.to_string(),
             };
-            let help = if let Some(n) = closest(name, same_kind) {
-                format!("did you mean `{kind}.{n}`?")
+            let mut budget = self.suggest_budget.get();
+            let suggestion = closest_within(name, same_kind, &mut budget);
+            self.suggest_budget.set(budget);
+            let help = if let Some(n) = suggestion {
+                format!("did you mean `{kind}.{}`?", quote(n))
             } else if self.declared.contains_key(&other) {
-                format!("there is no {kind} entry `{name}`, but there is `{other}`")
+                format!(
+                    "there is no {kind} entry `{}`, but there is `{}`",
+                    quote(name),
+                    shown(&other)
+                )
             } else {
-                format!("declare a {kind} entry named `{name}`, or fix the reference")
+                format!(
+                    "declare a {kind} entry named `{}`, or fix the reference",
+                    quote(name)
+                )
             };
             ctx.push(
                 PlanDiagnostic::new(
                     Code::UnknownReference,
-                    format!("`{addr}` is not declared in this plan"),
+                    format!("`{}` is not declared in this plan", shown(&addr)),
                     text.span,
                     "no such resource",
                 )
@@ -698,12 +734,12 @@ impl References<'_> {
                         Code::InvalidValue,
                         format!(
                             "wave members are whole resources; `{}` names a stage",
-                            text.value
+                            quote(&text.value)
                         ),
                         text.span,
                         "stage not allowed here",
                     )
-                    .with_help(format!("write `{addr}`")),
+                    .with_help(format!("write `{}`", shown(&addr))),
                 );
                 return None;
             }
@@ -720,14 +756,16 @@ impl References<'_> {
                         PlanDiagnostic::new(
                             Code::Conflict,
                             format!(
-                                "`{addr}` stops at stage `{goal}`, so `@{stage}` is never reached"
+                                "`{}` stops at stage `{goal}`, so `@{stage}` is never reached",
+                                shown(&addr)
                             ),
                             text.span,
                             "this would wait forever",
                         )
                         .with_related(decl, format!("declared with stage `{goal}`"))
                         .with_help(format!(
-                            "wait for `{addr}@{goal}` or an earlier stage, or raise its stage"
+                            "wait for `{}@{goal}` or an earlier stage, or raise its stage",
+                            shown(&addr)
                         )),
                     );
                     return None;
@@ -755,7 +793,7 @@ impl References<'_> {
         ctx.push(
             PlanDiagnostic::new(
                 Code::UnknownStage,
-                format!("`{st}` is not a {kind} stage"),
+                format!("`{}` is not a {kind} stage", quote(st)),
                 span,
                 "unknown stage",
             )
@@ -785,7 +823,10 @@ impl References<'_> {
                         ctx.push(
                             PlanDiagnostic::new(
                                 Code::Conflict,
-                                format!("`{me}` waits at stage `{s}` but only goes to `{my_goal}`"),
+                                format!(
+                                    "`{}` waits at stage `{s}` but only goes to `{my_goal}`",
+                                    shown(me)
+                                ),
                                 st.span,
                                 "this stage is never reached",
                             )
@@ -835,9 +876,18 @@ fn waves(
             };
             if let Some((other, first)) = member_of.get(&addr) {
                 let what = if *other == w.name.value && here.contains(&addr) {
-                    format!("`{addr}` is listed twice in wave `{other}`")
+                    format!(
+                        "`{}` is listed twice in wave `{}`",
+                        shown(&addr),
+                        quote(other)
+                    )
                 } else {
-                    format!("`{addr}` is in two waves, `{other}` and `{}`", w.name.value)
+                    format!(
+                        "`{}` is in two waves, `{}` and `{}`",
+                        shown(&addr),
+                        quote(other),
+                        quote(&w.name.value)
+                    )
                 };
                 ctx.push(
                     PlanDiagnostic::new(Code::Conflict, what, m.span, "listed again")
