@@ -52,6 +52,18 @@ pub fn read_bounded(path: &Path, max: u64) -> miette::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The first `n` bytes of `path` (fewer when it is shorter).
+pub fn read_head(path: &Path, n: u64) -> miette::Result<Vec<u8>> {
+    use std::io::Read;
+    let shown = escape_controls(&path.display().to_string()).into_owned();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(n).read_to_end(&mut bytes))
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {shown}"))?;
+    Ok(bytes)
+}
+
 /// Control characters other than newline and tab written as Rust escapes (`\u{1b}`), so text
 /// from a file or an API cannot retitle, clear or recolour the reader's terminal.
 pub fn escape_controls(s: &str) -> Cow<'_, str> {

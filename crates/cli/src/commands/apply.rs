@@ -21,7 +21,7 @@ use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::exit::ExitStatus;
 use crate::render::events::{BarSink, JsonSink, LineSink};
 use crate::untrusted::{
-    ENV_PLAN_KEY, MAX_SAVED_PLAN_BYTES, escape_controls, plan_key, read_bounded,
+    ENV_PLAN_KEY, MAX_SAVED_PLAN_BYTES, escape_controls, plan_key, read_bounded, read_head,
 };
 use crate::{connect, live, lock, render};
 
@@ -55,18 +55,20 @@ fn looks_saved(path: &Path, text: &str) -> bool {
 /// Reads the input; `Err(status)` when it cannot go further and has been reported: an invalid
 /// plan file (1), or a saved plan whose plan file is not the one it was made from (4).
 fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatus>> {
-    let bytes = read_bounded(path, MAX_SAVED_PLAN_BYTES)?;
-    let text = String::from_utf8_lossy(&bytes);
-    if !looks_saved(path, &text) {
+    // The first bytes tell a saved plan from a plan file; a plan file is then read by the
+    // parser, under its own (smaller) cap.
+    let head = read_head(path, 4096)?;
+    if !looks_saved(path, &String::from_utf8_lossy(&head)) {
         return Ok(match migplan_parser::parse_file(path) {
             Ok(p) => Ok(Input::PlanFile(Box::new(p))),
             Err(errors) => Err(render::plan_file_errors(&errors, json)?),
         });
     }
-    let saved = SavedPlan::from_json(&text)
+    let bytes = read_bounded(path, MAX_SAVED_PLAN_BYTES)?;
+    let saved = SavedPlan::from_json(&String::from_utf8_lossy(&bytes))
         .into_diagnostic()
         .wrap_err_with(|| format!("{} is not a usable saved plan", path.display()))?;
-    drop(text);
+    drop(bytes);
     match plan_key() {
         Some(key) => {
             if let Err(why) = saved.verify_signature(&key) {
