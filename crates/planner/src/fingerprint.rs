@@ -105,21 +105,7 @@ impl FieldChange {
             other => other.to_string(),
         };
         // Values come from the API: no control characters, and bounded.
-        let clean: String = text
-            .chars()
-            .flat_map(|c| {
-                if c.is_control() {
-                    c.escape_default().collect::<Vec<_>>()
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
-        if clean.chars().count() > 80 {
-            format!("{}…", clean.chars().take(80).collect::<String>())
-        } else {
-            clean
-        }
+        crate::display_text::shown(&text, 80)
     }
 }
 

@@ -45,6 +45,7 @@ pub mod blocked;
 pub mod chain;
 pub mod current;
 pub mod diff;
+mod display_text;
 pub mod error;
 pub mod fingerprint;
 pub mod identity;

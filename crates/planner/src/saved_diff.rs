@@ -114,24 +114,5 @@ fn shown(v: &Value) -> String {
 
 /// A string with control characters escaped, cut at [`MAX_VALUE_CHARS`].
 fn escape(s: &str) -> String {
-    let text: String = s
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    cut(&text)
-}
-
-fn cut(text: &str) -> String {
-    if text.chars().count() <= MAX_VALUE_CHARS {
-        text.to_string()
-    } else {
-        let head: String = text.chars().take(MAX_VALUE_CHARS).collect();
-        format!("{head}…")
-    }
+    crate::display_text::shown(s, MAX_VALUE_CHARS)
 }
