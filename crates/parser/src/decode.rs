@@ -30,6 +30,9 @@ struct KnownFields {
     network: BTreeSet<String>,
     endpoint: BTreeSet<String>,
     secret: BTreeSet<String>,
+    on_failure: BTreeSet<String>,
+    test: BTreeSet<String>,
+    network_check: BTreeSet<String>,
 }
 
 fn properties_of<T: JsonSchema>() -> BTreeSet<String> {
@@ -54,6 +57,9 @@ static KNOWN: LazyLock<KnownFields> = LazyLock::new(|| KnownFields {
     network: properties_of::<NetworkDoc>(),
     endpoint: properties_of::<EndpointDoc>(),
     secret: properties_of::<SecretDoc>(),
+    on_failure: properties_of::<OnFailureDoc>(),
+    test: properties_of::<TestDoc>(),
+    network_check: properties_of::<NetworkCheckDoc>(),
 });
 
 /// A mapping being decoded: its entries and its own span.
@@ -535,6 +541,10 @@ impl<'s> Decoder<'s> {
             start_network_check: self.boolean(f, "start_network_check"),
             consistency_check: self.boolean(f, "consistency_check"),
             migration_test: self.boolean(f, "migration_test"),
+            paused: self.boolean(f, "paused"),
+            on_failure: f.get("on_failure").and_then(|n| self.on_failure(n)),
+            test: f.get("test").and_then(|n| self.test(n)),
+            network_check: f.get("network_check").and_then(|n| self.network_check(n)),
             stage: self.opt_keyword(f, "stage"),
             written: f.written(&KNOWN.server_settings),
         }
@@ -636,6 +646,126 @@ impl<'s> Decoder<'s> {
             },
             node.span,
         ))
+    }
+
+    /// Opens a settings mapping such as `on_failure`; a scalar or list written in its place is
+    /// reported with an example of the mapping.
+    fn settings_mapping<'a>(
+        &mut self,
+        node: &'a Sp<Node>,
+        field: &str,
+        known: &'static BTreeSet<String>,
+        example: &str,
+    ) -> Option<Fields<'a>> {
+        let before = self.errors.len();
+        let f = self.mapping(node, field, known);
+        if f.is_none()
+            && let Some(d) = self.errors.get_mut(before)
+            && d.help.is_none()
+        {
+            d.help = Some(format!(
+                "`{field}` is a mapping: write `{field}: {example}`"
+            ));
+        }
+        f
+    }
+
+    fn on_failure(&mut self, node: &Sp<Node>) -> Option<Sp<OnFailureDoc>> {
+        let f = self.settings_mapping(node, "on_failure", &KNOWN.on_failure, "{restart: 2}")?;
+        let restart = self.required(&f, "restart", "`on_failure`").and_then(|n| {
+            let before = self.errors.len();
+            let v = self.uint(
+                n,
+                "restart",
+                1,
+                10,
+                "how many times apply restarts a failed task before it blocks the server",
+            );
+            // The cap is migplan's, not the API's: say so, and how to not restart at all.
+            if let Some(d) = self.errors.get_mut(before)
+                && d.code == Code::OutOfRange
+            {
+                d.message = d.message.replace("the API accepts", "migplan allows");
+                if let Some(h) = &mut d.help {
+                    h.push_str("; to block at the first failure, remove `on_failure`");
+                }
+            }
+            v
+        })?;
+        Some(Sp::new(OnFailureDoc { restart }, node.span))
+    }
+
+    fn test(&mut self, node: &Sp<Node>) -> Option<Sp<TestDoc>> {
+        let f =
+            self.settings_mapping(node, "test", &KNOWN.test, "{mode: clone, template: NAME}")?;
+        let mode = self
+            .required(&f, "mode", "`test`")
+            .and_then(|n| self.keyword(n, "mode"));
+        let template = self.opt_string(&f, "template");
+        Some(Sp::new(
+            TestDoc {
+                mode: mode?,
+                template,
+            },
+            node.span,
+        ))
+    }
+
+    fn network_check(&mut self, node: &Sp<Node>) -> Option<Sp<NetworkCheckDoc>> {
+        let f = self.settings_mapping(
+            node,
+            "network_check",
+            &KNOWN.network_check,
+            "{min_mbps: 50}",
+        )?;
+        let min_mbps = self
+            .required(&f, "min_mbps", "`network_check`")
+            .and_then(|n| self.mbps(n, "min_mbps"))?;
+        Some(Sp::new(NetworkCheckDoc { min_mbps }, node.span))
+    }
+
+    /// A speed in Mbit/s: a number above 0 and at most [`MAX_MBPS`], integer or not.
+    fn mbps(&mut self, node: &Sp<Node>, key: &str) -> Option<Sp<f64>> {
+        let v = match &node.value {
+            Node::Int(i) => *i as f64,
+            Node::Float(x) => *x,
+            Node::Str(s) => {
+                let quoted_number = s.trim().parse::<f64>().is_ok_and(f64::is_finite);
+                self.wrong_type(node, key, "a number");
+                if quoted_number && let Some(d) = self.errors.last_mut() {
+                    d.help = Some("write the number without quotes".to_string());
+                }
+                return None;
+            }
+            _ => {
+                self.wrong_type(node, key, "a number");
+                return None;
+            }
+        };
+        if v.is_finite() && v > 0.0 && v <= MAX_MBPS {
+            return Some(Sp::new(v, node.span));
+        }
+        let written = self
+            .source
+            .text()
+            .get(node.span.offset..node.span.offset + node.span.len)
+            .unwrap_or_default()
+            .trim();
+        self.error(
+            PlanDiagnostic::new(
+                Code::OutOfRange,
+                format!(
+                    "`{key}` is {}; a speed to check against is above 0 and at most {MAX_MBPS} Mbit/s",
+                    quote(written)
+                ),
+                node.span,
+                format!("must be above 0 and at most {MAX_MBPS}"),
+            )
+            .with_help(format!(
+                "`{key}` is the lowest migration speed the network check may measure, in Mbit/s (e.g. `50`); to start without a check, remove `network_check`"
+            )),
+        );
+        None
     }
 
     fn network(&mut self, node: &Sp<Node>) -> Option<Sp<NetworkDoc>> {
@@ -760,6 +890,10 @@ impl<'s> Decoder<'s> {
         out
     }
 }
+
+/// The highest `network_check.min_mbps` (10 Gbit/s): above any link an SMS migration runs on,
+/// so a larger value is a typo (a unit mix-up), never a check that could pass.
+pub(crate) const MAX_MBPS: f64 = 10_000.0;
 
 /// Whether an integer is written in hex (`0x`) or octal (`0o`).
 fn radix_prefixed(written: &str) -> bool {

@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use crate::diagnostic::Span;
-use crate::keyword::{Keyword, OsType, RedisMethod, RedisStage, ResumeMode, ServerStage, TaskType};
+use crate::keyword::{
+    Keyword, OsType, RedisMethod, RedisStage, ResumeMode, ServerStage, TaskType, TestMode,
+};
 
 /// A value and the span of YAML text it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,15 +143,33 @@ pub struct ServerSettings {
     /// Migrate over IPv6.
     #[schemars(default)]
     pub use_ipv6: Option<Sp<bool>>,
-    /// Check the network before migrating.
+    /// Ask SMS to check the network when the task starts (the task's `start_network_check`
+    /// flag). Independent of `network_check`, which migplan runs and reads itself.
     #[schemars(default)]
     pub start_network_check: Option<Sp<bool>>,
-    /// Run a consistency check after the copy.
+    /// Run a consistency check after the copy. Turning it off while a check runs makes apply
+    /// skip that check (`skip`).
     #[schemars(default)]
     pub consistency_check: Option<Sp<bool>>,
-    /// Enable the migration drill (`migration_test`).
+    /// Enable the migration drill (the task's `need_migration_test`).
     #[schemars(default)]
     pub migration_test: Option<Sp<bool>>,
+    /// Hold the replication or sync: apply pauses a running task (`stop`); removing it (or
+    /// `false`) resumes a paused one (`start`). Default `false`.
+    #[schemars(default)]
+    pub paused: Option<Sp<bool>>,
+    /// What apply does when the task fails: `{restart: N}` restarts it at most N times (1 to
+    /// 10) before the server is blocked. Without it, a failure blocks the server at once.
+    #[schemars(default)]
+    pub on_failure: Option<Sp<OnFailureDoc>>,
+    /// How stage `tested` is reached: `{mode: in_place}` launches the target (default), `{mode:
+    /// clone, template: NAME_OR_ID}` launches a clone from a template and leaves the target alone.
+    #[schemars(default)]
+    pub test: Option<Sp<TestDoc>>,
+    /// Check the network before starting the task (SMS `network_check`): a measured migration
+    /// speed below `min_mbps` blocks `start`.
+    #[schemars(default)]
+    pub network_check: Option<Sp<NetworkCheckDoc>>,
     /// How far this server should get.
     #[schemars(default)]
     pub stage: Option<Sp<ServerStage>>,
@@ -250,6 +270,36 @@ pub struct TargetDoc {
     /// IP the source reaches the existing ECS on (required with `server_id`).
     #[schemars(default)]
     pub migration_ip: Option<Sp<String>>,
+}
+
+/// What apply does when a server migration fails.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct OnFailureDoc {
+    /// Restart the failed task at most this many times (1 to 10), then block the server.
+    #[schemars(range(min = 1, max = 10))]
+    pub restart: Sp<u32>,
+}
+
+/// How a server migration's test (stage `tested`) is run.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TestDoc {
+    /// `in_place` launches the target server (SMS `test`); `clone` launches a clone of it from
+    /// `template` (SMS `clone_test`), leaving the target alone.
+    pub mode: Sp<TestMode>,
+    /// Name or id of the SMS server template the clone is created from (`mode: clone` only).
+    #[schemars(default)]
+    pub template: Option<Sp<String>>,
+}
+
+/// A network check before a server migration starts.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NetworkCheckDoc {
+    /// Lowest acceptable migration speed the check measures, in Mbit/s (above 0, at most 10000).
+    #[schemars(range(max = 10000), extend("exclusiveMinimum" = 0))]
+    pub min_mbps: Sp<f64>,
 }
 
 /// The network for a DCS migration.

@@ -114,6 +114,16 @@ keywords! {
 }
 
 keywords! {
+    /// Where a server migration's test (stage `tested`) launches a server.
+    TestMode, "test mode" {
+        /// Launch the target server itself (SMS `test`).
+        InPlace = "in_place",
+        /// Launch a clone of the target from a template, leaving the target alone (SMS `clone_test`).
+        Clone = "clone",
+    }
+}
+
+keywords! {
     /// How far a Redis migration should get, in order.
     RedisStage, "redis stage" {
         /// The migration task exists and is configured.

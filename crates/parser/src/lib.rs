@@ -50,6 +50,7 @@ pub use diagnostic::{Code, JsonDiagnostic, PlanDiagnostic, PlanErrors, SourceFil
 pub use document::PlanDocument;
 pub use keyword::{
     Keyword, OsType, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType,
+    TestMode,
 };
 pub use spec::*;
 

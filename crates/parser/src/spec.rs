@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::diagnostic::Span;
 use crate::keyword::{
     Keyword, OsType, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType,
+    TestMode,
 };
 
 /// A resource's address: `server.NAME` or `redis.NAME`.
@@ -234,16 +235,49 @@ pub struct ServerSpec {
     pub use_public_ip: Option<bool>,
     /// Migrate over IPv6.
     pub use_ipv6: Option<bool>,
-    /// Network check before migrating.
+    /// SMS's own network check when the task starts (the create flag).
     pub start_network_check: Option<bool>,
-    /// Consistency check after the copy.
+    /// Consistency check after the copy; `Some(false)` while a check runs means `skip` it.
     pub consistency_check: Option<bool>,
-    /// Migration drill.
+    /// Migration drill (`need_migration_test`).
     pub migration_test: Option<bool>,
+    /// Hold the replication or sync: pause a running task (`stop`), resume a paused one
+    /// (`start`) once this is `false` again.
+    pub paused: bool,
+    /// Restart a failed task before blocking the server; `None` blocks at the first failure.
+    pub on_failure: Option<OnFailure>,
+    /// How stage `tested` is reached; `None` is an in-place test (SMS `test`).
+    pub test: Option<TestSpec>,
+    /// A network check (SMS `network_check`) that must pass before `start`.
+    pub network_check: Option<NetworkCheck>,
     /// Desired stage.
     pub stage: ServerStage,
     /// What it waits for.
     pub depends_on: Vec<Dependency>,
+}
+
+/// What apply does when a server migration fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OnFailure {
+    /// Restart the failed task at most this many times (1 to 10), then block the server.
+    pub restart: u32,
+}
+
+/// How a server migration's test (stage `tested`) is run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestSpec {
+    /// Launch the target itself (`test`) or a clone of it (`clone_test`).
+    pub mode: TestMode,
+    /// The SMS server template (name or id) the clone is created from; `Some` exactly when
+    /// `mode` is [`TestMode::Clone`].
+    pub template: Option<String>,
+}
+
+/// A network check before a server migration starts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NetworkCheck {
+    /// Lowest acceptable measured migration speed, in Mbit/s: finite, above 0, at most 10000.
+    pub min_mbps: f64,
 }
 
 /// A Redis endpoint.

@@ -9,7 +9,7 @@ use crate::diagnostic::{Code, PlanDiagnostic, Span};
 use crate::document::*;
 use crate::excerpt::quote;
 use crate::keyword::{
-    Keyword, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType,
+    Keyword, RedisMethod, RedisStage, ResourceKind, ResumeMode, ServerStage, TaskType, TestMode,
 };
 use crate::spec::*;
 use crate::suggest::{closest, closest_within};
@@ -174,13 +174,17 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
         suggest_budget: std::cell::Cell::new(SUGGEST_BUDGET),
     };
 
+    // Checked once here rather than once per entry that inherits it.
+    let def_test = sdef
+        .and_then(|d| d.test.as_ref())
+        .map(|t| test_of(&mut ctx, "`defaults.servers`", t));
     let mut dep_spans = HashMap::new();
     let mut servers = Vec::with_capacity(server_docs.len());
     for entry in &server_docs {
         let me = ResourceAddr::server(&entry.name.value);
         let goal = desired.get(&me).copied();
         let (deps, spans) = refs.dependencies(&mut ctx, &me, goal, &entry.depends_on);
-        if let Some(mut s) = server(&mut ctx, entry, sdef) {
+        if let Some(mut s) = server(&mut ctx, entry, sdef, def_test.as_ref()) {
             s.depends_on = deps;
             dep_spans.insert(me, spans);
             servers.push(s);
@@ -253,7 +257,14 @@ fn cloud(ctx: &mut Ctx<'_>, c: &CloudSection) -> CloudSpec {
     }
 }
 
-fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> Option<ServerSpec> {
+/// `def_test` is `defaults.servers.test`, checked once: `None` when not set, `Some(None)` when
+/// invalid (already reported).
+fn server(
+    ctx: &mut Ctx<'_>,
+    e: &ServerEntry,
+    def: Option<&ServerSettings>,
+    def_test: Option<&Option<Option<TestSpec>>>,
+) -> Option<ServerSpec> {
     let what = format!("server `{}`", quote(&e.name.value));
     let s = &e.settings;
     let stage = pick(&s.stage, def.map(|d| &d.stage));
@@ -300,6 +311,17 @@ fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> O
         }
         Some(t) => target_of(ctx, &what, &t, use_ipv6.as_ref()),
     };
+    let speed_limit = pick(&s.speed_limit, def.map(|d| &d.speed_limit));
+    // `None`: set but invalid (reported); `Some(None)`: not set.
+    let test = match (&s.test, def_test) {
+        (Some(t), _) => test_of(ctx, &what, t),
+        (None, Some(d)) => d.clone(),
+        (None, None) => Some(None),
+    };
+    let network_check = match pick(&s.network_check, def.map(|d| &d.network_check)) {
+        None => Some(None),
+        Some(n) => network_check_of(ctx, &what, &n, speed_limit.as_ref()),
+    };
     let source = match &e.source {
         None => SourceRef::Name(e.name.value.clone()),
         Some(SourceDoc::Name(n)) => SourceRef::Name(n.value.clone()),
@@ -322,7 +344,7 @@ fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> O
             .unwrap_or(TaskType::MigrateBlock),
         os_type: value(&pick(&s.os_type, def.map(|d| &d.os_type))),
         target: target?,
-        speed_limit: value(&pick(&s.speed_limit, def.map(|d| &d.speed_limit))),
+        speed_limit: value(&speed_limit),
         over_speed_threshold: value(&pick(
             &s.over_speed_threshold,
             def.map(|d| &d.over_speed_threshold),
@@ -344,9 +366,95 @@ fn server(ctx: &mut Ctx<'_>, e: &ServerEntry, def: Option<&ServerSettings>) -> O
             def.map(|d| &d.consistency_check),
         )),
         migration_test: value(&pick(&s.migration_test, def.map(|d| &d.migration_test))),
+        paused: value(&pick(&s.paused, def.map(|d| &d.paused))).unwrap_or(false),
+        on_failure: pick(&s.on_failure, def.map(|d| &d.on_failure)).map(|o| OnFailure {
+            restart: o.value.restart.value,
+        }),
+        test: test?,
+        network_check: network_check?,
         stage: stage?.value,
         depends_on: Vec::new(),
     })
+}
+
+/// `test`: `mode: clone` needs a template; `mode: in_place` takes none. `None` when invalid.
+fn test_of(ctx: &mut Ctx<'_>, what: &str, t: &Sp<TestDoc>) -> Option<Option<TestSpec>> {
+    let TestDoc { mode, template } = &t.value;
+    match (mode.value, template) {
+        (TestMode::Clone, None) => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::MissingField,
+                    format!("{what} tests on a clone but names no template for it"),
+                    mode.span,
+                    "needs `template`",
+                )
+                .with_help("SMS creates the clone from a server template: write `test: {mode: clone, template: NAME_OR_ID}`, or `mode: in_place` to launch the target itself"),
+            );
+            None
+        }
+        (TestMode::Clone, Some(tpl)) if tpl.value.trim().is_empty() => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("{what} has an empty test `template`"),
+                    tpl.span,
+                    "empty",
+                )
+                .with_help("name the SMS server template (name or id) the clone is created from"),
+            );
+            None
+        }
+        (TestMode::InPlace, Some(tpl)) => {
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::Conflict,
+                    format!("{what} tests in place but names a template for a clone"),
+                    tpl.span,
+                    "only used with `mode: clone`",
+                )
+                .with_related(mode.span, "the target itself is launched")
+                .with_help("an in-place test launches the target server, so no template is used: remove `template`, or write `mode: clone` to test on a clone"),
+            );
+            None
+        }
+        (mode, tpl) => Some(Some(TestSpec {
+            mode,
+            template: tpl.as_ref().map(|t| t.value.clone()),
+        })),
+    }
+}
+
+/// `network_check`: a minimum above the task's own `speed_limit` could never be measured.
+fn network_check_of(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    n: &Sp<NetworkCheckDoc>,
+    speed_limit: Option<&Sp<u32>>,
+) -> Option<Option<NetworkCheck>> {
+    let min = &n.value.min_mbps;
+    if let Some(limit) = speed_limit
+        && limit.value > 0
+        && min.value > f64::from(limit.value)
+    {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::Conflict,
+                format!(
+                    "{what} requires {} Mbit/s from its network check but caps the task at {} Mbit/s",
+                    min.value, limit.value
+                ),
+                min.span,
+                "above `speed_limit`",
+            )
+            .with_related(limit.span, "the task's cap")
+            .with_help("the task never migrates faster than `speed_limit`, so asking the network check for more can block `start` for good: lower `min_mbps` or raise `speed_limit`"),
+        );
+        return None;
+    }
+    Some(Some(NetworkCheck {
+        min_mbps: min.value,
+    }))
 }
 
 fn target_of(
