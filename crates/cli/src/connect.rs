@@ -109,7 +109,8 @@ async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
 }
 
 /// Seed of the local emulator: one source per server (by name, or named after the entry under
-/// the id the plan gives), with the plan's OS type, and every template the plan names.
+/// the id the plan gives), with the plan's OS type, and every template the plan names (targets
+/// and clone-test templates).
 fn local_seed(spec: &Spec) -> serde_json::Value {
     let mut seen = BTreeSet::new();
     let sources: Vec<serde_json::Value> = spec
@@ -132,12 +133,17 @@ fn local_seed(spec: &Spec) -> serde_json::Value {
             })
         })
         .collect();
+    // Target templates, and the templates clone tests launch from.
     let templates: BTreeSet<&str> = spec
         .servers
         .iter()
-        .filter_map(|s| match &s.target {
-            Target::Template(t) => Some(t.as_str()),
-            Target::Existing { .. } => None,
+        .flat_map(|s| {
+            let target = match &s.target {
+                Target::Template(t) => Some(t.as_str()),
+                Target::Existing { .. } => None,
+            };
+            let clone = s.test.as_ref().and_then(|t| t.template.as_deref());
+            target.into_iter().chain(clone)
         })
         .collect();
     let templates: Vec<serde_json::Value> = templates
