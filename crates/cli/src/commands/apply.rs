@@ -19,7 +19,8 @@ use migplan_planner::{Plan, PlanOptions, SavedPlan};
 
 use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::exit::ExitStatus;
-use crate::render::events::{BarSink, JsonSink, LineSink};
+use crate::render::bars::BarSink;
+use crate::render::events::{JsonSink, LineSink};
 use crate::untrusted::{
     ENV_PLAN_KEY, MAX_SAVED_PLAN_BYTES, escape_controls, plan_key, read_bounded, read_head,
 };

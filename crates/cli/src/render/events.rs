@@ -1,7 +1,6 @@
 //! Event sinks for `migplan apply`: the executor pushes [`Event`]s, these render them.
 //!
-//! - [`BarSink`]: a terminal: one indicatif bar per resource (percent, speed, ETA from the
-//!   API), failures printed above the bars; the summary on stdout at the end.
+//! - [`BarSink`](super::bars::BarSink): a terminal (in `bars.rs`).
 //! - [`LineSink`]: not a terminal (CI logs): one timestamped line per event, progress lines
 //!   only when something changed (state, subtask, a 10 % step) or every 30 s per step.
 //! - [`JsonSink`]: `--format json`: one JSON object per line, the event plus a `time` field.
@@ -11,7 +10,6 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migplan_executor::event::{Progress, RunStatus, Summary};
 use migplan_executor::{Event, EventSink};
 
@@ -23,7 +21,7 @@ pub fn now() -> String {
         .unwrap_or_default()
 }
 
-fn out_line(line: &str) {
+pub(crate) fn out_line(line: &str) {
     let mut out = std::io::stdout().lock();
     // Error messages come from the API: no raw control characters reach the terminal.
     let _ = writeln!(out, "{}", crate::untrusted::escape_controls(line));
@@ -225,130 +223,6 @@ impl EventSink for LineSink {
     }
 }
 
-struct Bars {
-    mp: MultiProgress,
-    bars: HashMap<String, ProgressBar>,
-}
-
-/// A terminal: one progress bar per resource (on stderr), the summary on stdout.
-pub struct BarSink {
-    bars: Mutex<Bars>,
-    style: ProgressStyle,
-}
-
-impl BarSink {
-    /// Bars drawn on stderr; `hidden` draws nothing (tests).
-    pub fn new(hidden: bool) -> Self {
-        let target = if hidden {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        };
-        let style = ProgressStyle::with_template(
-            "{prefix:<28} [{bar:24.cyan/blue}] {pos:>3}% {elapsed:>5} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        BarSink {
-            bars: Mutex::new(Bars {
-                mp: MultiProgress::with_draw_target(target),
-                bars: HashMap::new(),
-            }),
-            style,
-        }
-    }
-
-    fn bar(&self, b: &mut Bars, key: &str) -> ProgressBar {
-        if let Some(bar) = b.bars.get(key) {
-            return bar.clone();
-        }
-        let bar = b.mp.add(ProgressBar::new(100));
-        bar.set_style(self.style.clone());
-        bar.set_prefix(key.to_string());
-        bar.enable_steady_tick(Duration::from_millis(500));
-        b.bars.insert(key.to_string(), bar.clone());
-        bar
-    }
-}
-
-impl EventSink for BarSink {
-    fn on_event(&self, event: &Event) {
-        let Ok(mut b) = self.bars.lock() else {
-            return;
-        };
-        let key = |step: &str, resource: &Option<String>| {
-            resource.clone().unwrap_or_else(|| step.to_string())
-        };
-        match event {
-            Event::ApplyStart {
-                plan,
-                steps,
-                parallelism,
-                ..
-            } => {
-                let _ = b.mp.println(format!(
-                    "Applying {plan}: {steps} steps, parallelism {parallelism} (Ctrl-C stops after in-flight calls)"
-                ));
-            }
-            Event::StepStarted {
-                step,
-                resource,
-                label,
-                symbol,
-            } => {
-                let bar = self.bar(&mut b, &key(step, resource));
-                bar.set_message(format!("{symbol} {label}"));
-            }
-            Event::StepWaiting {
-                step,
-                resource,
-                until,
-            } => {
-                let bar = self.bar(&mut b, &key(step, resource));
-                bar.set_message(format!("… waiting for {until}"));
-            }
-            Event::StepProgress {
-                step,
-                resource,
-                progress,
-            } => {
-                let bar = self.bar(&mut b, &key(step, resource));
-                if let Some(p) = progress.percent {
-                    bar.set_position(u64::from(p));
-                }
-                bar.set_message(progress_text(progress));
-            }
-            Event::StepCompleted { step, resource, .. } => {
-                let bar = self.bar(&mut b, &key(step, resource));
-                bar.set_message(format!("✓ {step}"));
-            }
-            Event::StepFailed {
-                step,
-                resource,
-                error,
-            } => {
-                let bar = self.bar(&mut b, &key(step, resource));
-                let error = crate::untrusted::escape_controls(&error.to_string()).into_owned();
-                bar.abandon_with_message(format!("✗ {error}"));
-                let _ = b.mp.println(format!("✗ {step}: {error}"));
-            }
-            Event::StepSkipped { step, because, .. } => {
-                let _ = b.mp.println(format!("- {step} skipped ({because} failed)"));
-            }
-            Event::ApplySummary(s) => {
-                for bar in b.bars.values() {
-                    if !bar.is_finished() {
-                        bar.finish();
-                    }
-                }
-                let _ = b.mp.clear();
-                drop(b);
-                out_line(&summary_text(s));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,27 +278,5 @@ mod tests {
         assert_eq!(fmt_secs(45), "45s");
         assert_eq!(fmt_secs(125), "2m5s");
         assert_eq!(fmt_secs(7380), "2h3m");
-    }
-
-    #[test]
-    fn bar_sink_survives_every_event_hidden() {
-        let sink = BarSink::new(true);
-        sink.on_event(&Event::StepStarted {
-            step: "server.a#start".into(),
-            resource: Some("server.a".into()),
-            label: "start".into(),
-            symbol: ">".into(),
-        });
-        sink.on_event(&Event::StepProgress {
-            step: "server.a#wait.replicated".into(),
-            resource: Some("server.a".into()),
-            progress: Progress {
-                state: "RUNNING".into(),
-                percent: Some(40),
-                ..Progress::default()
-            },
-        });
-        let b = sink.bars.lock().expect("lock");
-        assert_eq!(b.bars.get("server.a").map(ProgressBar::position), Some(40));
     }
 }

@@ -1,6 +1,7 @@
 //! Rendering of diagnostics and errors for people. Commands decide what to show; this module
 //! decides how it looks (graphical on a terminal, plain text in CI, `NO_COLOR` respected).
 
+pub mod bars;
 pub mod events;
 pub mod plan_human;
 pub mod plan_markdown;
