@@ -13,6 +13,21 @@ use std::io::IsTerminal;
 mod diagnostics;
 pub use diagnostics::*;
 
+/// Said by every view of a plan made with `--target`, as Terraform does: it is not the whole
+/// plan file's plan.
+pub fn targeting_note(plan: &migplan_planner::Plan) -> Option<String> {
+    if plan.targets.is_empty() {
+        return None;
+    }
+    let targets: Vec<String> = plan.targets.iter().map(|t| format!("`{t}`")).collect();
+    Some(format!(
+        "resource targeting is in effect ({}): only the targets, and the stages of other \
+         resources they need, are planned. This is not the whole plan file's plan; plan \
+         without --target before relying on it.",
+        targets.join(", ")
+    ))
+}
+
 /// Whether stdout gets colour: a terminal, and `NO_COLOR` unset.
 pub fn color_on_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()

@@ -51,6 +51,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         .iter()
         .filter(|r| r.is_blocked() || !r.steps.is_empty())
         .collect();
+    if let Some(note) = super::targeting_note(plan) {
+        let _ = writeln!(out, "{}\n", paint.wrap(YELLOW, &format!("Warning: {note}")));
+    }
     if !shown.is_empty() {
         let _ = writeln!(out, "migplan will perform the following steps:\n");
     }
@@ -178,6 +181,23 @@ mod tests {
         assert!(
             text.ends_with("Plan: 0 to create, 0 to update, 0 actions, 1 blocked.\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_targeted_plan_says_so() {
+        let mut plan = plan_of(REDIS);
+        assert!(!render(&plan, false).contains("targeting"));
+        plan.targets = vec![migplan_parser::ResourceAddr::redis("sessions")];
+        let text = render(&plan, false);
+        assert!(
+            text.starts_with("Warning: resource targeting is in effect (`redis.sessions`)"),
+            "{text}"
+        );
+        let md = super::super::plan_markdown::render(&plan);
+        assert!(
+            md.contains("> [!WARNING]\n> resource targeting is in effect"),
+            "{md}"
         );
     }
 

@@ -18,6 +18,9 @@ pub fn render(plan: &Plan) -> String {
     let s = plan.summary;
     let mut out = String::new();
     let _ = writeln!(out, "### migplan plan `{}`\n", plan.name);
+    if let Some(note) = super::targeting_note(plan) {
+        let _ = writeln!(out, "> [!WARNING]\n> {note}\n");
+    }
     if !plan.has_changes() && !plan.is_blocked() {
         out.push_str("**No changes.** Live state matches the plan.\n");
         return out;
