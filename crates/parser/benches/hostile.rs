@@ -6,56 +6,17 @@
 //!
 //! Run: `cargo bench -p migplan-parser --bench hostile` (release build; figures only, no
 //! pass/fail). `HOSTILE_MB=N` changes the size of the big plan (default 50).
-#![allow(unsafe_code, clippy::print_stdout)] // a counting allocator; a bench prints its figures
+#![allow(clippy::print_stdout)] // a bench prints its figures
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+#[path = "support/counting.rs"]
+mod counting;
 
+use counting::{measure, mib};
 use miette::{GraphicalReportHandler, GraphicalTheme};
-
-/// Counts live heap bytes and the peak since the last reset.
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only adds atomic bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
 
 /// What the CLI shows per file in human form.
 const SHOWN: usize = 200;
 const SENTINEL: &str = "SENTINEL-PASSWORD-";
-
-/// Wall time and the peak heap above the starting level while `f` runs.
-fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, usize) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let t = Instant::now();
-    let out = f();
-    let took = t.elapsed();
-    (out, took, PEAK.load(Ordering::Relaxed) - base)
-}
-
-fn mib(bytes: usize) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
 
 fn case(label: &str, text: &str) {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())

@@ -5,59 +5,30 @@
 //!
 //! Run: `cargo bench -p migplan-parser --bench validate` (release build; figures only, no
 //! pass/fail).
-#![allow(unsafe_code, clippy::print_stdout)] // a counting allocator; a bench prints its figures
+#![allow(clippy::print_stdout)] // a bench prints its figures
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+#[path = "support/counting.rs"]
+mod counting;
 
-/// Counts live heap bytes and the peak since the last reset.
-struct Counting;
+use std::time::Duration;
 
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only adds atomic bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+use counting::{measure, mib};
 
 const SERVERS: usize = 10_000;
 const REDIS: usize = 2_000;
 const WAVES: usize = 10;
 
 /// Best of `runs` wall times and the peak heap above the starting level during one run.
-fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, usize) {
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, usize) {
     let mut best = Duration::MAX;
     let mut peak = 0;
     for _ in 0..runs {
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
-        let t = Instant::now();
-        let out = f();
-        best = best.min(t.elapsed());
-        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
+        let (out, took, heap) = measure(&mut f);
+        best = best.min(took);
+        peak = peak.max(heap);
         drop(std::hint::black_box(out));
     }
     (best, peak)
-}
-
-fn mib(bytes: usize) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
 }
 
 fn main() {
@@ -69,10 +40,10 @@ fn main() {
     drop(plan);
 
     let runs = 5;
-    let (untyped, untyped_peak) = measure(runs, || {
+    let (untyped, untyped_peak) = best_of(runs, || {
         serde_saphyr::from_str::<serde_json::Value>(&text).expect("parses")
     });
-    let (validate, validate_peak) = measure(runs, || {
+    let (validate, validate_peak) = best_of(runs, || {
         migplan_parser::parse("fleet.yaml", &text).expect("valid")
     });
 
