@@ -95,20 +95,26 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
     match cond {
         Condition::Always => true,
         Condition::Absent => !obj.exists(),
-        Condition::State { field, any_of } => obj
-            .field(*field)
-            .is_some_and(|v| any_of.iter().any(|a| a.eq_ignore_ascii_case(v))),
+        Condition::TaskState { any_of } => match obj {
+            Obj::Sms(Some(t)) => t.state.as_ref().is_some_and(|s| any_of.contains(s)),
+            _ => false,
+        },
+        Condition::SourceState { any_of } => match obj {
+            Obj::Sms(Some(t)) => t
+                .source_server
+                .as_ref()
+                .and_then(|s| s.state.as_ref())
+                .is_some_and(|s| any_of.contains(s)),
+            _ => false,
+        },
+        Condition::DcsStatus { any_of } => match obj {
+            Obj::Dcs(Some(t)) => t.status.as_ref().is_some_and(|s| any_of.contains(s)),
+            _ => false,
+        },
         Condition::AnyOf { conditions } => conditions.iter().any(|c| holds(c, obj)),
         Condition::Reached { stage } => obj.current().has_reached(*stage),
         Condition::Toward { stage } => obj.current().has_started(*stage),
     }
-}
-
-/// The live state that shows a call took effect (work toward its postcondition's stage has
-/// started, or is done). Used before a call and after an unknown outcome or a wrong-state
-/// answer: when it holds, the call is not sent (again).
-pub fn effect(postcondition: &Condition) -> Condition {
-    postcondition.started()
 }
 
 /// Why `awaited` can no longer come from `obj` without a person acting (failed, paused,
@@ -240,14 +246,8 @@ mod tests {
             Some(MigrationCycle::Cutovering),
         );
         let obj = Obj::Sms(Some(&t));
-        assert!(holds(
-            &Condition::state(LiveField::TaskState, &["MIGRATE_SUCCESS"]),
-            obj
-        ));
-        assert!(!holds(
-            &Condition::state(LiveField::SourceState, &["finished"]),
-            obj
-        ));
+        assert!(holds(&Condition::task(&[TaskState::MigrateSuccess]), obj));
+        assert!(!holds(&Condition::source(&[SourceState::Finished]), obj));
         assert!(!holds(&Condition::Absent, obj));
         assert!(holds(&Condition::Absent, Obj::Sms(None)));
         let cutover = Condition::Reached {
@@ -255,7 +255,7 @@ mod tests {
         };
         assert!(!holds(&cutover, obj));
         assert!(
-            holds(&effect(&cutover), obj),
+            holds(&cutover.started(), obj),
             "cutovering shows the cutover took effect"
         );
         // Cut over while `tested` was awaited: at or beyond counts.

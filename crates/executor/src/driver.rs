@@ -25,7 +25,7 @@ use std::time::Duration;
 use migplan_cloud::Cloud;
 use migplan_parser::{ResourceAddr, Spec};
 use migplan_planner::{
-    Identity, LiveIndex, LiveSnapshot, Plan, RedisIdentity, ServerIdentity, StepKind,
+    Identity, LiveIndex, LiveSnapshot, Plan, RedisIdentity, ServerIdentity, StepClass,
 };
 use migplan_wire::sms::ListTasksQuery;
 use tokio::sync::{Semaphore, mpsc};
@@ -137,12 +137,12 @@ pub fn nodes_of(
         .collect();
     let mut resources: HashMap<&ResourceAddr, usize> = HashMap::new();
     let mut wave_of: HashMap<&ResourceAddr, usize> = HashMap::new();
-    for (k, w) in spec.waves.iter().enumerate() {
+    for (k, w) in plan.waves.iter().enumerate() {
         for m in &w.members {
             wave_of.insert(m, k);
         }
     }
-    let caps = spec.waves.iter().map(|w| w.max_parallel).collect();
+    let caps = plan.waves.iter().map(|w| w.max_parallel).collect();
     let specix = SpecIndex::new(spec);
     let mut nodes = Vec::with_capacity(plan.steps.len());
     for s in &plan.steps {
@@ -162,7 +162,7 @@ pub fn nodes_of(
             node.resource = Some(*resources.entry(r).or_insert(n));
             node.wave = wave_of.get(r).copied();
         }
-        if matches!(s.kind, StepKind::Barrier(_)) {
+        if s.class() == StepClass::Barrier {
             node = node.free();
         }
         nodes.push(node);
@@ -433,7 +433,7 @@ impl Apply<'_> {
                                 step: step.id.to_string(),
                                 resource,
                                 note,
-                                id: matches!(step.kind, StepKind::CreateTask(_) | StepKind::CreateMigration(_))
+                                id: (step.class() == StepClass::Create)
                                     .then(|| out.task_id.clone())
                                     .flatten(),
                             });
@@ -482,7 +482,7 @@ impl Apply<'_> {
 fn emit_skipped(sink: &dyn EventSink, plan: &Plan, root: usize, skipped: &[usize]) {
     for &s in skipped {
         let step = &plan.steps[s];
-        if matches!(step.kind, StepKind::Barrier(_)) {
+        if step.class() == StepClass::Barrier {
             continue;
         }
         sink.on_event(&Event::StepSkipped {
@@ -518,7 +518,7 @@ fn summarize(
         elapsed_seconds: elapsed.as_secs_f64(),
     };
     for (ix, step) in plan.steps.iter().enumerate() {
-        if matches!(step.kind, StepKind::Barrier(_)) {
+        if step.class() == StepClass::Barrier {
             continue;
         }
         let id = step.id.to_string();

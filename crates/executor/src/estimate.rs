@@ -3,7 +3,7 @@
 //! bytes at the speed limit, plus the fixed subtasks around it.
 
 use migplan_parser::{ResourceKind, ServerStage, Stage};
-use migplan_planner::{LiveSnapshot, Step, StepKind};
+use migplan_planner::{LiveSnapshot, Step, StepClass};
 use migplan_wire::sms::SourceServer;
 
 use crate::request::SpecIndex;
@@ -48,10 +48,10 @@ pub fn estimate(step: &Step, spec: &SpecIndex, live: &LiveSnapshot) -> u64 {
             .and_then(|t| t.remain_seconds)
             .and_then(|r| u64::try_from(r).ok())
     });
-    match &step.kind {
-        StepKind::Barrier(_) => 0,
-        StepKind::WaitFor(_) if remaining.is_some() => remaining.unwrap_or(0),
-        StepKind::WaitFor(_) => match step.stage {
+    match step.class() {
+        StepClass::Barrier => 0,
+        StepClass::Wait if remaining.is_some() => remaining.unwrap_or(0),
+        StepClass::Wait => match step.stage {
             Some(Stage::Server(ServerStage::Replicated)) => copy_s(),
             Some(Stage::Server(ServerStage::Synced)) => copy_s() / 10,
             Some(Stage::Server(_)) => 60,
@@ -59,11 +59,9 @@ pub fn estimate(step: &Step, spec: &SpecIndex, live: &LiveSnapshot) -> u64 {
             Some(Stage::Redis(_)) => 10,
             None => 60,
         },
-        StepKind::Test(_) | StepKind::Cutover(_) => CALL_S + 60,
-        StepKind::Clear(_) => CALL_S + 30,
-        StepKind::CreateMigration(_) => CALL_S + 10,
-        StepKind::StopMigration(_) => CALL_S + 10,
-        _ => CALL_S,
+        StepClass::Create | StepClass::Update | StepClass::Action => {
+            CALL_S + step.kind.spec().settle_seconds()
+        }
     }
 }
 

@@ -3,18 +3,20 @@
 //! Steps already satisfied are omitted; work in progress yields only the remaining wait (apply
 //! re-attaches, never starts twice). The caller has already refused blocked resources.
 //!
+//! A chain says which kinds are placed at which stage, and when; each kind's conditions (on
+//! typed wire states and stages) are defined in its module under [`kinds`](crate::kinds).
 //! Postconditions are stages, never lists of states: a wait waits until its stage is reached
-//! or passed ([`Condition::Reached`]), an action until work toward its stage has started
-//! ([`Condition::Toward`]); both are read through [`current`](crate::current)'s one order of
-//! stages. Preconditions stay states: they say when the API accepts the call.
+//! or passed ([`Condition::Reached`](crate::Condition::Reached)), an action until work toward
+//! its stage has started ([`Condition::Toward`](crate::Condition::Toward)).
 
 use migplan_parser::{RedisMethod, RedisStage, ResourceAddr, ServerStage, Stage};
 
 use crate::current::Current;
-use crate::step::{
-    Condition, CreateMigration, CreateTask, LiveField, MigrationAction, Service, Step, StepKind,
-    TaskAction, UpdateTask, WaitFor,
+use crate::kinds::{
+    Clear, Configure, CreateMigration, CreateTask, Cutover, Start, StartSync, StopMigration, Test,
+    UpdateMigration, UpdateTask, WaitFor,
 };
+use crate::step::{Service, Step, StepKind};
 
 /// Inputs of a server chain besides its stages.
 #[derive(Debug, Clone, Default)]
@@ -31,35 +33,24 @@ pub struct ServerChainInput {
     pub syncing: bool,
 }
 
-const COPY_DONE: &[&str] = &["MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS"];
-
-fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service, post: Condition) -> Step {
+fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
     let kind = StepKind::WaitFor(WaitFor {
         until: until.into(),
         service,
     });
-    Step::new(addr, stage, kind, Condition::Always, post)
+    Step::new(addr, stage, kind)
 }
 
-/// What marks `stage` done (at or beyond it, as `current` derives it), and its display text.
-fn server_post(stage: ServerStage) -> (Condition, &'static str) {
-    let until = match stage {
+/// What a wait for `stage` shows it waits for.
+fn server_until(stage: ServerStage) -> &'static str {
+    match stage {
         ServerStage::Configured => "READY",
         ServerStage::Replicated => "MIGRATE_SUCCESS",
         ServerStage::Synced => "SYNC_SUCCESS",
         ServerStage::Tested => "migration_cycle tested",
         ServerStage::Cutover => "source finished",
         ServerStage::Cleared => "source cleared",
-    };
-    (at_least(Stage::Server(stage)), until)
-}
-
-fn at_least(stage: Stage) -> Condition {
-    Condition::Reached { stage }
-}
-
-fn toward(stage: Stage) -> Condition {
-    Condition::Toward { stage }
+    }
 }
 
 /// Steps of a server from `current` to `desired`.
@@ -69,7 +60,6 @@ pub fn server_steps(
     desired: ServerStage,
     input: &ServerChainInput,
 ) -> Vec<Step> {
-    use LiveField::*;
     let reached = current.reached();
     let in_progress = match current {
         Current::InProgress { toward, .. } => Some(*toward),
@@ -82,9 +72,7 @@ pub fn server_steps(
             ..
         }
     );
-    let action = || TaskAction {
-        task_id: input.task_id.clone(),
-    };
+    let task_id = || input.task_id.clone();
     let mut steps = Vec::new();
     let remaining: Vec<ServerStage> = desired
         .path()
@@ -94,7 +82,6 @@ pub fn server_steps(
         .filter(|s| reached.is_none_or(|r| Stage::Server(*s) > r))
         .collect();
     if matches!(current, Current::Absent) {
-        let (post, _) = server_post(ServerStage::Configured);
         steps.push(Step::new(
             addr,
             Stage::Server(ServerStage::Configured),
@@ -103,8 +90,6 @@ pub fn server_steps(
                 source_id: input.source_id.clone(),
                 template_id: input.template_id.clone(),
             }),
-            Condition::Absent,
-            post,
         ));
     } else if !input.updates.is_empty() {
         let stage = remaining.first().copied().unwrap_or(desired);
@@ -112,60 +97,36 @@ pub fn server_steps(
             addr,
             Stage::Server(stage),
             StepKind::UpdateTask(UpdateTask {
-                task_id: input.task_id.clone(),
+                task_id: task_id(),
                 fields: input.updates.clone(),
             }),
-            Condition::Always,
-            Condition::Always,
         ));
     }
     for st in remaining {
         let stage = Stage::Server(st);
-        let (post, until) = server_post(st);
+        let until = server_until(st);
         if in_progress == Some(stage) {
-            steps.push(wait(addr, stage, until, Service::Sms, post));
+            steps.push(wait(addr, stage, until, Service::Sms));
             continue;
         }
-        let act = |kind: StepKind, pre: Condition| Step::new(addr, stage, kind, pre, post.clone());
+        let step = |kind: StepKind| Step::new(addr, stage, kind);
         match st {
             ServerStage::Configured => {}
             ServerStage::Replicated => {
-                steps.push(Step::new(
-                    addr,
-                    stage,
-                    StepKind::Start(action()),
-                    Condition::state(TaskState, &["READY", "ABORT"]),
-                    toward(stage),
-                ));
-                steps.push(wait(addr, stage, until, Service::Sms, post));
+                steps.push(step(StepKind::Start(Start { task_id: task_id() })));
+                steps.push(wait(addr, stage, until, Service::Sms));
             }
             ServerStage::Synced => {
                 if at_replicated {
-                    steps.push(Step::new(
-                        addr,
-                        stage,
-                        StepKind::StartSync(action()),
-                        Condition::state(
-                            TaskState,
-                            &["MIGRATE_SUCCESS", "SYNC_F_ROLLBACK_SUCCESS"],
-                        ),
-                        toward(stage),
-                    ));
+                    steps.push(step(StepKind::StartSync(StartSync { task_id: task_id() })));
                 }
-                steps.push(wait(addr, stage, until, Service::Sms, post));
+                steps.push(wait(addr, stage, until, Service::Sms));
             }
-            ServerStage::Tested => steps.push(act(
-                StepKind::Test(action()),
-                Condition::state(TaskState, COPY_DONE),
-            )),
-            ServerStage::Cutover => steps.push(act(
-                StepKind::Cutover(action()),
-                Condition::state(TaskState, COPY_DONE),
-            )),
-            ServerStage::Cleared => steps.push(act(
-                StepKind::Clear(action()),
-                Condition::state(SourceState, &["finished"]),
-            )),
+            ServerStage::Tested => steps.push(step(StepKind::Test(Test { task_id: task_id() }))),
+            ServerStage::Cutover => {
+                steps.push(step(StepKind::Cutover(Cutover { task_id: task_id() })))
+            }
+            ServerStage::Cleared => steps.push(step(StepKind::Clear(Clear { task_id: task_id() }))),
         }
     }
     steps
@@ -182,8 +143,6 @@ pub struct RedisChainInput {
     pub update_resume_mode: bool,
 }
 
-const MIGRATED: &[&str] = &["SUCCESS", "MIGRATION_SUCCESS", "INCRMIGEATING"];
-
 /// Steps of a Redis migration from `current` to `desired`.
 pub fn redis_steps(
     addr: &ResourceAddr,
@@ -191,20 +150,13 @@ pub fn redis_steps(
     desired: RedisStage,
     input: &RedisChainInput,
 ) -> Vec<Step> {
-    use LiveField::DcsStatus;
     let reached = current.reached();
     let in_progress = match current {
         Current::InProgress { toward, .. } => Some(*toward),
         _ => None,
     };
-    let action = || MigrationAction {
-        task_id: input.task_id.clone(),
-    };
+    let task_id = || input.task_id.clone();
     let created = Stage::Redis(RedisStage::Created);
-    // The task exists and waits to be configured, or is configured already (adopted).
-    let exists = Condition::AnyOf {
-        conditions: vec![Condition::state(DcsStatus, &["RUNNING"]), at_least(created)],
-    };
     let remaining: Vec<RedisStage> = desired
         .path()
         .filter(|s| reached.is_none_or(|r| Stage::Redis(*s) > r))
@@ -215,9 +167,7 @@ pub fn redis_steps(
         steps.push(Step::new(
             addr,
             Stage::Redis(stage),
-            StepKind::UpdateMigration(action()),
-            Condition::Always,
-            Condition::Always,
+            StepKind::UpdateMigration(UpdateMigration { task_id: task_id() }),
         ));
     }
     for st in remaining {
@@ -231,20 +181,16 @@ pub fn redis_steps(
                         StepKind::CreateMigration(CreateMigration {
                             name: addr.name.clone(),
                         }),
-                        Condition::Absent,
-                        exists.clone(),
                     )),
                     Current::Exists { state } if state == "CREATING" => {
-                        steps.push(wait(addr, created, "RUNNING", Service::Dcs, exists.clone()))
+                        steps.push(wait(addr, created, "RUNNING", Service::Dcs))
                     }
                     _ => {}
                 }
                 steps.push(Step::new(
                     addr,
                     created,
-                    StepKind::Configure(action()),
-                    Condition::state(DcsStatus, &["RUNNING"]),
-                    toward(Stage::Redis(RedisStage::Migrated)),
+                    StepKind::Configure(Configure { task_id: task_id() }),
                 ));
             }
             RedisStage::Migrated => {
@@ -252,25 +198,17 @@ pub fn redis_steps(
                     RedisMethod::Full => "SUCCESS",
                     RedisMethod::Incremental => "INCRMIGEATING",
                 };
-                steps.push(wait(addr, stage, until, Service::Dcs, at_least(stage)));
+                steps.push(wait(addr, stage, until, Service::Dcs));
             }
             RedisStage::Stopped => {
                 if in_progress != Some(stage) {
                     steps.push(Step::new(
                         addr,
                         stage,
-                        StepKind::StopMigration(action()),
-                        Condition::state(DcsStatus, MIGRATED),
-                        toward(stage),
+                        StepKind::StopMigration(StopMigration { task_id: task_id() }),
                     ));
                 }
-                steps.push(wait(
-                    addr,
-                    stage,
-                    "TERMINATED",
-                    Service::Dcs,
-                    at_least(stage),
-                ));
+                steps.push(wait(addr, stage, "TERMINATED", Service::Dcs));
             }
         }
     }

@@ -7,8 +7,8 @@
 //!   [`current`]).
 //! - [`FieldDiff`]: one field change (`InPlace`, `Forbidden`, or set on `Create`), computed
 //!   once; renderers only print it.
-//! - [`Step`] / [`StepKind`]: one API call or wait, with its pre- and postcondition on live
-//!   state; [`StepGraph`] is the sealed DAG (built by [`StepGraphBuilder`]), with DOT and
+//! - [`Step`] / [`StepKind`]: one API call ([`Call`]) or wait, with its precondition, effect
+//!   and postcondition on typed live states; each kind is defined once in [`kinds`]; [`StepGraph`] is the sealed DAG (built by [`StepGraphBuilder`]), with DOT and
 //!   mermaid output.
 //! - [`Blocked`] / [`BlockedReason`]: why a resource cannot move, with a remedy.
 //! - [`Identity`]: what a same-named live task must migrate to be an entry's task (a task of
@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod blocked;
+mod call;
 pub mod chain;
 pub mod current;
 pub mod diff;
@@ -49,6 +50,7 @@ mod display_text;
 pub mod error;
 pub mod fingerprint;
 pub mod identity;
+pub mod kinds;
 pub mod plan;
 mod planner;
 pub mod saved;
@@ -65,13 +67,16 @@ pub use diff::{Change, FieldDiff};
 pub use error::PlanError;
 pub use fingerprint::{FieldChange, FingerprintInputs};
 pub use identity::{Identity, Mismatch, RedisIdentity, ServerIdentity, Side};
-pub use plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, plan_output_schema};
+pub use kinds::{KindSpec, StepKind};
+pub use plan::{
+    FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, WavePlan, plan_output_schema,
+};
 pub use planner::plan;
 pub use saved::{
     SavedPlan, SavedPlanError, SignatureError, StalePlan, StaleResource, TamperedPlan,
 };
 pub use snapshot::{LiveIndex, LiveSnapshot, Match};
-pub use step::{ApiCall, Condition, Step, StepId, StepKind};
+pub use step::{ApiCall, Call, Condition, Service, Step, StepClass, StepId};
 pub use step_graph::StepGraph;
 pub use step_graph_builder::StepGraphBuilder;
 

@@ -45,8 +45,24 @@ pub struct Plan {
     pub resources: Vec<ResourcePlan>,
     /// Every step in a deterministic topological order. Drives apply.
     pub steps: Vec<Step>,
+    /// The plan's waves in order, with the members this plan kept and their concurrency cap.
+    /// Drives apply (the scheduler's wave caps; the barriers between waves are steps).
+    #[serde(default)]
+    pub waves: Vec<WavePlan>,
     /// Counts for the summary line. Display only.
     pub summary: Summary,
+}
+
+/// One wave: members and how many may be active at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WavePlan {
+    /// The wave's name.
+    pub name: String,
+    /// Its members in this plan (`--target` may keep fewer than the file lists).
+    #[schemars(with = "Vec<String>")]
+    pub members: Vec<ResourceAddr>,
+    /// At most this many members active at once (`max_parallel`); `None`: no cap.
+    pub max_parallel: Option<u32>,
 }
 
 /// One resource of the plan.

@@ -13,9 +13,10 @@ use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
 use crate::identity::{RedisIdentity, ServerIdentity, Side};
-use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary};
+use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, WavePlan};
 use crate::snapshot::{LiveIndex, LiveSnapshot, Match};
-use crate::step::StepKind;
+use crate::step::Step;
+use crate::step::StepClass;
 use crate::wiring::{Item, build_graph, propagate_blocked};
 
 /// Plans `spec` against `live`. Pure: no I/O, no clock.
@@ -55,6 +56,19 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
             (w.name.as_str(), members)
         })
         .collect();
+    let wave_plans = spec
+        .waves
+        .iter()
+        .zip(&waves)
+        .map(|(w, (_, members))| WavePlan {
+            name: w.name.clone(),
+            members: members
+                .iter()
+                .map(|&i| items[i].plan.addr.clone())
+                .collect(),
+            max_parallel: w.max_parallel,
+        })
+        .collect();
     propagate_blocked(&mut items, &pos, &waves);
     let graph = build_graph(&mut items, &pos, &waves)?;
     let steps = graph.into_steps();
@@ -66,6 +80,7 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
         targets: opts.targets.clone(),
         resources,
         steps,
+        waves: wave_plans,
         summary,
     })
 }
@@ -304,10 +319,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
             ),
             Match::One(_) => {}
         }
-        let creates = matches!(
-            steps.first().map(|s| &s.kind),
-            Some(StepKind::CreateTask(_))
-        );
+        let creates = steps.first().map(Step::class) == Some(StepClass::Create);
         if let (true, Some((name, m))) = (creates, &template) {
             match m {
                 Match::None => blocked.push(

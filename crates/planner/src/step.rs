@@ -1,10 +1,17 @@
-//! Steps: one API call (or one wait) of one resource, with the live states before and after.
+//! Steps: one API call (or one wait) of one resource, with the live states before, as its
+//! effect, and after. What each kind does is defined once, in its module under
+//! [`kinds`](crate::kinds); a [`Step`] is a kind placed at a stage of a resource.
 
 use std::fmt;
 
 use migplan_parser::{ResourceAddr, Stage};
+use migplan_wire::dcs::MigrationStatus;
+use migplan_wire::sms::{SourceState, TaskState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use crate::call::Call;
+pub use crate::kinds::*;
 
 /// A step's identity: `server.db-01#start`, `redis.sessions#wait.migrated`, `wave.a#barrier`.
 /// Stable across plans of the same spec and live state.
@@ -46,23 +53,8 @@ pub struct ApiCall {
     pub action: Option<String>,
 }
 
-fn call(
-    service: Service,
-    method: &str,
-    path: &str,
-    operation: &str,
-    action: Option<&str>,
-) -> ApiCall {
-    ApiCall {
-        service,
-        method: method.into(),
-        path: path.into(),
-        operation: operation.into(),
-        action: action.map(Into::into),
-    }
-}
-
-/// A live field a [`Condition`] reads.
+/// A live field, for reading and showing live state (the executor's views use it; conditions
+/// name their field by their variant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LiveField {
@@ -76,7 +68,9 @@ pub enum LiveField {
     DcsStatus,
 }
 
-/// An expectation on live state: a step's precondition, or the postcondition it waits for.
+/// An expectation on live state: a step's precondition, the effect that shows its call was
+/// made, or the postcondition it waits for. States are the wire types (open enums), never
+/// free strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Condition {
@@ -84,12 +78,23 @@ pub enum Condition {
     Always,
     /// No live object with the resource's name exists.
     Absent,
-    /// The field has one of these values.
-    State {
-        /// Which field.
-        field: LiveField,
-        /// Accepted values (wire spelling).
-        any_of: Vec<String>,
+    /// The SMS task `state` is one of these.
+    TaskState {
+        /// Accepted values.
+        #[schemars(with = "Vec<String>")]
+        any_of: Vec<TaskState>,
+    },
+    /// The SMS source server `state` is one of these.
+    SourceState {
+        /// Accepted values.
+        #[schemars(with = "Vec<String>")]
+        any_of: Vec<SourceState>,
+    },
+    /// The DCS migration task `status` is one of these.
+    DcsStatus {
+        /// Accepted values.
+        #[schemars(with = "Vec<String>")]
+        any_of: Vec<MigrationStatus>,
     },
     /// Any of the conditions holds.
     AnyOf {
@@ -113,11 +118,24 @@ pub enum Condition {
 }
 
 impl Condition {
-    /// `field ∈ values`.
-    pub fn state(field: LiveField, values: &[&str]) -> Self {
-        Condition::State {
-            field,
-            any_of: values.iter().map(|s| (*s).to_string()).collect(),
+    /// The SMS task state is one of `states`.
+    pub fn task(states: &[TaskState]) -> Self {
+        Condition::TaskState {
+            any_of: states.to_vec(),
+        }
+    }
+
+    /// The SMS source server state is one of `states`.
+    pub fn source(states: &[SourceState]) -> Self {
+        Condition::SourceState {
+            any_of: states.to_vec(),
+        }
+    }
+
+    /// The DCS task status is one of `states`.
+    pub fn dcs(states: &[MigrationStatus]) -> Self {
+        Condition::DcsStatus {
+            any_of: states.to_vec(),
         }
     }
 
@@ -132,97 +150,6 @@ impl Condition {
             other => other.clone(),
         }
     }
-}
-
-/// Payload of an SMS task action (`start`, `test`, `cutover`, `clear`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct TaskAction {
-    /// Live task id; `None` when the task is created earlier in this plan.
-    pub task_id: Option<String>,
-}
-
-/// Payload of creating an SMS task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct CreateTask {
-    /// Task name (= server entry name).
-    pub name: String,
-    /// Resolved source server id.
-    pub source_id: Option<String>,
-    /// Resolved template id, when the target is a template.
-    pub template_id: Option<String>,
-}
-
-/// Payload of an in-place task update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct UpdateTask {
-    /// Live task id.
-    pub task_id: Option<String>,
-    /// Fields set, with their plan values.
-    pub fields: Vec<(String, String)>,
-}
-
-/// Payload of a wait: the step completes when the postcondition holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct WaitFor {
-    /// What is waited for, for display (`MIGRATE_SUCCESS`, `TERMINATED`, ...).
-    pub until: String,
-    /// The service whose list call is polled.
-    pub service: Service,
-}
-
-/// Payload of creating a DCS online migration task (then waiting for its job).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct CreateMigration {
-    /// Task name (= Redis entry name).
-    pub name: String,
-}
-
-/// Payload of a DCS task call (configure, update resume mode, stop).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct MigrationAction {
-    /// Live task id; `None` when created earlier in this plan.
-    pub task_id: Option<String>,
-}
-
-/// Payload of a wave barrier: waits for every member of `wave`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Barrier {
-    /// The wave that must finish.
-    pub wave: String,
-    /// The wave that waits.
-    pub next: String,
-}
-
-/// What a step does. Serialized with `"kind"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StepKind {
-    /// `POST /v3/tasks`.
-    CreateTask(CreateTask),
-    /// `PUT /v3/tasks/{task_id}`.
-    UpdateTask(UpdateTask),
-    /// Action `start` (also resumes a paused task).
-    Start(TaskAction),
-    /// Action `start` on a finished copy with `syncing`: one incremental sync round.
-    StartSync(TaskAction),
-    /// Action `test`: launch the target for a test.
-    Test(TaskAction),
-    /// Action `cutover`: launch the target for good.
-    Cutover(TaskAction),
-    /// Action `clear`: clear snapshots and migration resources.
-    Clear(TaskAction),
-    /// Wait until the postcondition holds (shared poller).
-    WaitFor(WaitFor),
-    /// `POST /v2/{project_id}/migration/instance`, then wait for its job.
-    CreateMigration(CreateMigration),
-    /// `POST /v2/{project_id}/migration/{task_id}/task`.
-    Configure(MigrationAction),
-    /// `PUT /v2/{project_id}/migration-task/{task_id}` (resume mode).
-    UpdateMigration(MigrationAction),
-    /// `POST /v2/{project_id}/migration-task/{task_id}/stop`.
-    StopMigration(MigrationAction),
-    /// Wave barrier: no call.
-    Barrier(Barrier),
 }
 
 /// How a step counts in the summary.
@@ -240,40 +167,10 @@ pub enum StepClass {
     Barrier,
 }
 
-impl StepKind {
-    /// Short name, also the id suffix.
-    pub fn slug(&self) -> &'static str {
-        match self {
-            StepKind::CreateTask(_) => "create",
-            StepKind::UpdateTask(_) => "update",
-            StepKind::Start(_) => "start",
-            StepKind::StartSync(_) => "start-sync",
-            StepKind::Test(_) => "test",
-            StepKind::Cutover(_) => "cutover",
-            StepKind::Clear(_) => "clear",
-            StepKind::WaitFor(_) => "wait",
-            StepKind::CreateMigration(_) => "create",
-            StepKind::Configure(_) => "configure",
-            StepKind::UpdateMigration(_) => "update",
-            StepKind::StopMigration(_) => "stop",
-            StepKind::Barrier(_) => "barrier",
-        }
-    }
-
-    /// Summary class.
-    pub fn class(&self) -> StepClass {
-        match self {
-            StepKind::CreateTask(_) | StepKind::CreateMigration(_) => StepClass::Create,
-            StepKind::UpdateTask(_) | StepKind::UpdateMigration(_) => StepClass::Update,
-            StepKind::WaitFor(_) => StepClass::Wait,
-            StepKind::Barrier(_) => StepClass::Barrier,
-            _ => StepClass::Action,
-        }
-    }
-
+impl StepClass {
     /// Stable symbol: `+` create, `~` update, `>` action, `…` wait, `|` barrier.
-    pub fn symbol(&self) -> &'static str {
-        match self.class() {
+    pub fn symbol(self) -> &'static str {
+        match self {
             StepClass::Create => "+",
             StepClass::Update => "~",
             StepClass::Action => ">",
@@ -281,83 +178,10 @@ impl StepKind {
             StepClass::Barrier => "|",
         }
     }
+}
 
-    /// Human label: `create task`, `start`, `wait for MIGRATE_SUCCESS`, ...
-    pub fn label(&self) -> String {
-        match self {
-            StepKind::CreateTask(_) => "create SMS task".into(),
-            StepKind::UpdateTask(u) => {
-                let f: Vec<&str> = u.fields.iter().map(|(k, _)| k.as_str()).collect();
-                format!("update {}", f.join(", "))
-            }
-            StepKind::Start(_) => "start".into(),
-            StepKind::StartSync(_) => "start sync round".into(),
-            StepKind::Test(_) => "test".into(),
-            StepKind::Cutover(_) => "cutover".into(),
-            StepKind::Clear(_) => "clear".into(),
-            StepKind::WaitFor(w) => format!("wait for {}", w.until),
-            StepKind::CreateMigration(_) => "create DCS migration task".into(),
-            StepKind::Configure(_) => "configure migration".into(),
-            StepKind::UpdateMigration(_) => "update resume_mode".into(),
-            StepKind::StopMigration(_) => "stop migration".into(),
-            StepKind::Barrier(b) => format!("wave {} done → {}", b.wave, b.next),
-        }
-    }
-
-    /// The API call the step makes (for a wait: the list call it polls).
-    pub fn api(&self) -> Option<ApiCall> {
-        use Service::{Dcs, Sms};
-        const ACTION: &str = "/v3/tasks/{task_id}/action";
-        Some(match self {
-            StepKind::CreateTask(_) => call(Sms, "POST", "/v3/tasks", "CreateTask", None),
-            StepKind::UpdateTask(_) => call(Sms, "PUT", "/v3/tasks/{task_id}", "UpdateTask", None),
-            StepKind::Start(_) | StepKind::StartSync(_) => {
-                call(Sms, "POST", ACTION, "UpdateTaskStatus", Some("start"))
-            }
-            StepKind::Test(_) => call(Sms, "POST", ACTION, "UpdateTaskStatus", Some("test")),
-            StepKind::Cutover(_) => call(Sms, "POST", ACTION, "UpdateTaskStatus", Some("cutover")),
-            StepKind::Clear(_) => call(Sms, "POST", ACTION, "UpdateTaskStatus", Some("clear")),
-            StepKind::WaitFor(w) => match w.service {
-                Sms => call(Sms, "GET", "/v3/tasks", "ListTasks", None),
-                Dcs => call(
-                    Dcs,
-                    "GET",
-                    "/v2/{project_id}/migration-tasks",
-                    "ListMigrationTasks",
-                    None,
-                ),
-            },
-            StepKind::CreateMigration(_) => call(
-                Dcs,
-                "POST",
-                "/v2/{project_id}/migration/instance",
-                "CreateOnlineMigrationTask",
-                None,
-            ),
-            StepKind::Configure(_) => call(
-                Dcs,
-                "POST",
-                "/v2/{project_id}/migration/{task_id}/task",
-                "SetOnlineMigrationTask",
-                None,
-            ),
-            StepKind::UpdateMigration(_) => call(
-                Dcs,
-                "PUT",
-                "/v2/{project_id}/migration-task/{task_id}",
-                "UpdateMigrationTask",
-                None,
-            ),
-            StepKind::StopMigration(_) => call(
-                Dcs,
-                "POST",
-                "/v2/{project_id}/migration-task/{task_id}/stop",
-                "StopMigrationTask",
-                None,
-            ),
-            StepKind::Barrier(_) => return None,
-        })
-    }
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One node of the plan's DAG.
@@ -371,7 +195,7 @@ pub struct Step {
     /// The stage this step moves the resource toward. Drives dependency edges.
     #[schemars(with = "Option<String>")]
     pub stage: Option<Stage>,
-    /// What it does. Drives apply.
+    /// What it does. Drives apply (the call is derived from it, see [`StepKind::call`]).
     #[serde(flatten)]
     pub kind: StepKind,
     /// Human label. Display only.
@@ -381,8 +205,15 @@ pub struct Step {
     /// The call it makes (for a wait: the list call polled); `None` for barriers. Display and
     /// audit; apply derives the call from `kind`.
     pub api: Option<ApiCall>,
+    /// Its effect cannot be undone by migplan (a cutover, a clear, stopping a sync). Display
+    /// (and a marker for reviewers); apply does not read it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub irreversible: bool,
     /// Live state expected before the step runs. Drives apply (checked before calling).
     pub precondition: Condition,
+    /// Live state that shows the call was made (by this run or another): when it holds, the
+    /// call is not sent. Drives apply.
+    pub effect: Condition,
     /// Live state that marks the step done. Drives apply (waited for).
     pub postcondition: Condition,
     /// Steps that must finish first. Drives apply.
@@ -390,28 +221,23 @@ pub struct Step {
 }
 
 impl Step {
-    /// A step of `resource` (id `ADDR#slug`, or `ADDR#slug.STAGE` for waits).
-    pub fn new(
-        resource: &ResourceAddr,
-        stage: Stage,
-        kind: StepKind,
-        precondition: Condition,
-        postcondition: Condition,
-    ) -> Self {
-        let id = match &kind {
-            StepKind::WaitFor(_) => format!("{resource}#wait.{stage}"),
-            k => format!("{resource}#{}", k.slug()),
-        };
+    /// A step of `resource` toward `stage` (id `ADDR#slug`, or `ADDR#slug.STAGE` for waits);
+    /// its label, call and conditions come from the kind's module.
+    pub fn new(resource: &ResourceAddr, stage: Stage, kind: StepKind) -> Self {
+        let k = kind.spec();
+        let c = k.conditions(stage);
         Step {
-            id: StepId(id),
+            id: StepId(format!("{resource}#{}", k.id_suffix(stage))),
             resource: Some(resource.clone()),
             stage: Some(stage),
-            label: kind.label(),
-            symbol: kind.symbol().into(),
-            api: kind.api(),
+            label: k.label(),
+            symbol: k.class().symbol().into(),
+            api: k.call().api(),
+            irreversible: k.irreversible(),
+            precondition: c.pre,
+            effect: c.effect,
+            postcondition: c.post,
             kind,
-            precondition,
-            postcondition,
             depends_on: Vec::new(),
         }
     }
@@ -426,13 +252,25 @@ impl Step {
             id: StepId(format!("wave.{wave}#barrier")),
             resource: None,
             stage: None,
-            label: kind.label(),
-            symbol: kind.symbol().into(),
+            label: kind.spec().label(),
+            symbol: StepClass::Barrier.symbol().into(),
             api: None,
+            irreversible: false,
             kind,
             precondition: Condition::Always,
+            effect: Condition::Always,
             postcondition: Condition::Always,
             depends_on: Vec::new(),
         }
+    }
+
+    /// How it counts (create, update, action, wait, barrier).
+    pub fn class(&self) -> StepClass {
+        self.kind.spec().class()
+    }
+
+    /// The call it makes, derived from its kind.
+    pub fn call(&self) -> Call {
+        self.kind.spec().call()
     }
 }

@@ -375,7 +375,7 @@ fn missing_secrets(
     let configured: std::collections::HashSet<&str> = plan
         .steps
         .iter()
-        .filter(|st| matches!(st.kind, migplan_planner::StepKind::Configure(_)))
+        .filter(|st| st.kind.spec().sends_secrets())
         .filter_map(|st| st.resource.as_ref().map(|r| r.name.as_str()))
         .collect();
     spec.redis

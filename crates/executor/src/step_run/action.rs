@@ -4,24 +4,6 @@
 use super::*;
 
 impl Run<'_> {
-    pub(super) async fn action(&mut self, op: Operation) -> Result<Option<String>, Halt> {
-        let sms = self.ctx.cloud.sms().clone();
-        self.guarded_call(move |id| {
-            let sms = sms.clone();
-            let op = op.clone();
-            async move { sms.action(&id, op).await }
-        })
-        .await
-    }
-
-    pub(super) async fn dcs_action<F, Fut>(&mut self, f: F) -> Result<Option<String>, Halt>
-    where
-        F: Fn(String) -> Fut,
-        Fut: std::future::Future<Output = Result<(), CloudError>>,
-    {
-        self.guarded_call(f).await
-    }
-
     /// Precondition → call → effect, with unknown outcomes and wrong-state answers resolved by
     /// a fresh read; then the postcondition wait. A follower first gives the run that drives
     /// the resource a few polls to make the call.
@@ -32,7 +14,7 @@ impl Run<'_> {
     {
         let step = self.step;
         let name = self.addr.name.clone();
-        let eff = effect(&step.postcondition);
+        let eff = &step.effect;
         let mut attempt = 0;
         let mut min_seq = 0;
         let mut missing = 0;
@@ -46,7 +28,7 @@ impl Run<'_> {
             if self.id.is_none() {
                 self.id = obj_id(obj);
             }
-            if obj.exists() && holds(&eff, obj) {
+            if obj.exists() && holds(eff, obj) {
                 if attempt == 0 {
                     let by = if self.follow {
                         "done by another apply"
@@ -105,7 +87,7 @@ impl Run<'_> {
                     let v = self.fresh_view(min_seq).await?;
                     let obj = self.obj_in(&v)?;
                     self.ours(obj)?;
-                    if obj.exists() && holds(&eff, obj) {
+                    if obj.exists() && holds(eff, obj) {
                         note = Some(format!(
                             "already in the target state ({})",
                             obj.state_text()

@@ -46,7 +46,8 @@ impl Run<'_> {
     pub(super) async fn create_task(
         &mut self,
         name: &str,
-        c: &migplan_planner::step::CreateTask,
+        source_id: Option<String>,
+        template_id: Option<String>,
     ) -> Result<Option<String>, Halt> {
         let spec = self.ctx.spec.server(name).ok_or_else(|| {
             Halt::Failed(StepError::new(format!(
@@ -54,7 +55,7 @@ impl Run<'_> {
                 self.addr
             )))
         })?;
-        let source_id = c.source_id.clone().ok_or_else(|| {
+        let source_id = source_id.ok_or_else(|| {
             Halt::Failed(StepError::new(format!(
                 "the source server of {} is not registered",
                 self.addr
@@ -64,7 +65,7 @@ impl Run<'_> {
             spec,
             &self.ctx.spec.cloud,
             &source_id,
-            c.template_id.as_deref(),
+            template_id.as_deref(),
         );
         let sms = self.ctx.cloud.sms().clone();
         self.create_settled(name, Kind::Sms, || {

@@ -35,14 +35,14 @@ use std::time::Duration;
 
 use migplan_cloud::{Cloud, Error as CloudError};
 use migplan_parser::{ResourceAddr, ResourceKind};
-use migplan_planner::{Blocked, Condition, Identity, Mismatch, Step, StepKind};
+use migplan_planner::{Blocked, Call, Condition, Identity, Mismatch, Step, StepClass};
 use migplan_wire::dcs::MigrationTaskListItem;
-use migplan_wire::sms::{Operation, Task};
+use migplan_wire::sms::Task;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::condition::{Obj, effect, holds, progress, stuck};
+use crate::condition::{Obj, holds, progress, stuck};
 use crate::event::{Event, Progress, StepError};
 use crate::live_store::{LiveStore, Lookup, View};
 use crate::race;
@@ -226,7 +226,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
         Ok(note) => StepResult::Done { note },
         Err(Halt::Failed(e)) => StepResult::Failed(e),
         Err(Halt::Cut) => StepResult::Cut {
-            called: run.called || matches!(step.kind, StepKind::WaitFor(_)),
+            called: run.called || step.class() == StepClass::Wait,
         },
     };
     StepOutput {
@@ -340,23 +340,26 @@ impl Run<'_> {
         r
     }
 
+    /// The one dispatch: on the step's [`Call`].
     async fn execute(&mut self) -> Result<Option<String>, Halt> {
-        let step = self.step;
         let name = self.addr.name.clone();
-        match &step.kind {
-            StepKind::Barrier(_) => Ok(None),
-            StepKind::WaitFor(w) => {
-                self.wait_for(&w.until).await?;
+        match self.step.call() {
+            Call::None => Ok(None),
+            Call::Poll { until, .. } => {
+                self.wait_for(&until).await?;
                 Ok(None)
             }
-            StepKind::CreateTask(c) => self.create_task(&name, c).await,
-            StepKind::CreateMigration(_) => {
+            Call::SmsCreateTask {
+                source_id,
+                template_id,
+            } => self.create_task(&name, source_id, template_id).await,
+            Call::DcsCreate => {
                 let note = self.create_migration(&name).await?;
                 self.wait_for("RUNNING").await?;
                 Ok(note)
             }
-            StepKind::UpdateTask(u) => {
-                let body = request::update_task(&u.fields)?;
+            Call::SmsUpdateTask { fields } => {
+                let body = request::update_task(&fields)?;
                 let id = self.require_id().await?;
                 let sms = self.ctx.cloud.sms().clone();
                 self.with_retries(|| {
@@ -368,7 +371,7 @@ impl Run<'_> {
                 .await?;
                 Ok(None)
             }
-            StepKind::UpdateMigration(_) => {
+            Call::DcsUpdateResumeMode => {
                 let spec = self.redis_spec()?;
                 let mode = request::resume_mode(spec);
                 let id = self.require_id().await?;
@@ -382,23 +385,59 @@ impl Run<'_> {
                 .await?;
                 Ok(None)
             }
-            StepKind::Start(_) | StepKind::StartSync(_) => self.action(Operation::Start).await,
-            StepKind::Test(_) => self.action(Operation::Test).await,
-            StepKind::Cutover(_) => self.action(Operation::Cutover).await,
-            StepKind::Clear(_) => self.action(Operation::Clear).await,
-            StepKind::Configure(_) => {
+            Call::SmsAction {
+                operation,
+                template_id,
+            } => {
+                let req = migplan_wire::sms::TaskActionRequest {
+                    template_id,
+                    ..migplan_wire::sms::TaskActionRequest::new(operation)
+                };
+                let sms = self.ctx.cloud.sms().clone();
+                self.guarded_call(move |id| {
+                    let sms = sms.clone();
+                    let req = req.clone();
+                    async move { sms.task_action(&id, &req).await }
+                })
+                .await
+            }
+            Call::SmsChangeState {
+                source_id,
+                copystate,
+                migrationcycle,
+            } => {
+                let source_id = source_id.ok_or_else(|| {
+                    StepError::new(format!(
+                        "the source server of {} is not registered",
+                        self.addr
+                    ))
+                })?;
+                let req = migplan_wire::sms::ChangeStateRequest {
+                    copystate: Some(copystate),
+                    migrationcycle,
+                };
+                let sms = self.ctx.cloud.sms().clone();
+                self.guarded_call(move |_task_id| {
+                    let sms = sms.clone();
+                    let req = req.clone();
+                    let source_id = source_id.clone();
+                    async move { sms.change_source_state(&source_id, &req).await }
+                })
+                .await
+            }
+            Call::DcsConfigure => {
                 let body = request::configure(self.redis_spec()?, &self.ctx.secrets)?;
                 let dcs = self.ctx.cloud.dcs().clone();
-                self.dcs_action(move |id| {
+                self.guarded_call(move |id| {
                     let dcs = dcs.clone();
                     let body = body.clone();
                     async move { dcs.configure_task(&id, &body).await.map(|_| ()) }
                 })
                 .await
             }
-            StepKind::StopMigration(_) => {
+            Call::DcsStop => {
                 let dcs = self.ctx.cloud.dcs().clone();
-                self.dcs_action(move |id| {
+                self.guarded_call(move |id| {
                     let dcs = dcs.clone();
                     async move { dcs.stop_task(&id).await.map(|_| ()) }
                 })
@@ -459,20 +498,22 @@ fn transient(e: &CloudError) -> bool {
         )
 }
 
-/// A condition for people: `task state READY or ABORT`.
+fn joined<T: std::fmt::Display>(states: &[T]) -> String {
+    states
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// A condition for people: `task READY|ABORT`.
 pub(crate) fn describe(c: &Condition) -> String {
     match c {
         Condition::Always => "anything".into(),
         Condition::Absent => "no task yet".into(),
-        Condition::State { field, any_of } => {
-            let f = match field {
-                migplan_planner::step::LiveField::TaskState => "task",
-                migplan_planner::step::LiveField::SourceState => "source",
-                migplan_planner::step::LiveField::MigrationCycle => "cycle",
-                migplan_planner::step::LiveField::DcsStatus => "status",
-            };
-            format!("{f} {}", any_of.join("|"))
-        }
+        Condition::TaskState { any_of } => format!("task {}", joined(any_of)),
+        Condition::SourceState { any_of } => format!("source {}", joined(any_of)),
+        Condition::DcsStatus { any_of } => format!("status {}", joined(any_of)),
         Condition::AnyOf { conditions } => conditions
             .iter()
             .map(describe)
