@@ -11,10 +11,12 @@
 
 use migplan_parser::{RedisMethod, RedisStage, ResourceAddr, ServerStage, Stage};
 
+use migplan_wire::sms::TaskState;
+
 use crate::current::Current;
 use crate::kinds::{
-    Clear, Configure, CreateMigration, CreateTask, Cutover, Start, StartSync, StopMigration, Test,
-    UpdateMigration, UpdateTask, WaitFor,
+    Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, Pause, Start, StartSync,
+    StopMigration, Test, UpdateMigration, UpdateTask, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -31,6 +33,11 @@ pub struct ServerChainInput {
     pub updates: Vec<(String, String)>,
     /// The spec asks for continuous sync (`syncing: true`).
     pub syncing: bool,
+    /// `test: {mode: clone}`: `tested` is reached on a clone made from this template (its
+    /// resolved id, `None` when not found; the caller blocks then).
+    pub clone_from: Option<Option<String>>,
+    /// `paused: true`: hold the server where it is (pause a running copy or sync).
+    pub paused: bool,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -73,6 +80,21 @@ pub fn server_steps(
         }
     );
     let task_id = || input.task_id.clone();
+    if input.paused {
+        // Held: a copy or sync under way is paused; nothing else moves.
+        return match current {
+            Current::InProgress { toward, state, .. }
+                if state == TaskState::Running.as_str() || state == TaskState::Syncing.as_str() =>
+            {
+                vec![Step::new(
+                    addr,
+                    *toward,
+                    StepKind::Pause(Pause { task_id: task_id() }),
+                )]
+            }
+            _ => Vec::new(),
+        };
+    }
     let mut steps = Vec::new();
     let remaining: Vec<ServerStage> = desired
         .path()
@@ -122,7 +144,13 @@ pub fn server_steps(
                 }
                 steps.push(wait(addr, stage, until, Service::Sms));
             }
-            ServerStage::Tested => steps.push(step(StepKind::Test(Test { task_id: task_id() }))),
+            ServerStage::Tested => steps.push(step(match &input.clone_from {
+                Some(template_id) => StepKind::CloneTest(CloneTest {
+                    task_id: task_id(),
+                    template_id: template_id.clone(),
+                }),
+                None => StepKind::Test(Test { task_id: task_id() }),
+            })),
             ServerStage::Cutover => {
                 steps.push(step(StepKind::Cutover(Cutover { task_id: task_id() })))
             }

@@ -19,6 +19,7 @@
 //! | task `SYNC_FAIL` | `Failed` (reached `replicated`), needs `restart` |
 //! | task `ABORTING`, `DELETING`, `RESETING`, `SYNC_F_ROLLBACKING` | `Busy` (plan again when it settles) |
 //! | after the copy: cycle `testing` / `tested` | `InProgress → tested` / `At(tested)` |
+//! | after the copy: a clone (`clone_server.clone_state`) being made / `FINISHED` / `ERROR` | `InProgress → tested` / `At(tested)` / `Failed` |
 //! | after the copy: source `cutovering` or cycle `cutovering` | `InProgress → cutover` |
 //! | after the copy: source `finished` or cycle `cutovered` | `At(cutover)` |
 //! | after the copy: source `clearing` / `cleared` / `clearfailed` | `InProgress → cleared` / `At(cleared)` / `Failed` |
@@ -49,7 +50,7 @@
 
 use migplan_parser::{Keyword, RedisMethod, RedisStage, ServerStage, Stage};
 use migplan_wire::dcs::{MigrationStatus, MigrationTaskListItem};
-use migplan_wire::sms::{MigrationCycle, SourceServer, SourceState, Task, TaskState};
+use migplan_wire::sms::{CloneState, MigrationCycle, SourceServer, SourceState, Task, TaskState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -286,6 +287,10 @@ pub fn server_current(task: Option<&Task>, source: Option<&SourceServer>) -> Cur
     let cycle = source
         .and_then(|s| s.migration_cycle.clone())
         .or_else(|| embedded.and_then(|s| s.migration_cycle.clone()));
+    let clone = task
+        .clone_server
+        .as_ref()
+        .and_then(|c| c.clone_state.as_ref());
     let overlay = match (&src_state, &cycle) {
         (Some(SourceState::Cleared), _) => Some(at(S::Cleared, "cleared")),
         (Some(SourceState::Clearing), _) => Some(toward(S::Cleared, "clearing", None)),
@@ -302,7 +307,20 @@ pub fn server_current(task: Option<&Task>, source: Option<&SourceServer>) -> Cur
         }
         (_, Some(MigrationCycle::Tested)) => Some(at(S::Tested, "tested")),
         (_, Some(MigrationCycle::Testing)) => Some(toward(S::Tested, "testing", None)),
-        _ => None,
+        _ => match clone {
+            // A clone test: the clone is the test launch.
+            Some(CloneState::Finished) => Some(at(S::Tested, "clone FINISHED")),
+            Some(CloneState::Error) => Some(Current::Failed {
+                state: "clone ERROR".into(),
+                error: task
+                    .clone_server
+                    .as_ref()
+                    .and_then(|c| c.clone_error.clone().or_else(|| c.error_msg.clone())),
+                reached: Some(Stage::Server(S::Replicated)),
+            }),
+            Some(c) => Some(toward(S::Tested, &format!("clone {c}"), None)),
+            None => None,
+        },
     };
     match overlay {
         Some(o) if o.reached() > base.reached() || matches!(o, Current::Failed { .. }) => o,

@@ -3,7 +3,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use migplan_parser::{
-    Dependency, RedisSpec, ResourceAddr, ResourceKind, ServerSpec, SourceRef, Spec, Stage, Target,
+    Dependency, RedisSpec, ResourceAddr, ResourceKind, ServerSpec, ServerStage, SourceRef, Spec,
+    Stage, Target, TestMode,
 };
 
 use crate::blocked::{Blocked, BlockedReason};
@@ -277,21 +278,36 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
         server_current(task, source)
     };
     let diffs = server_diffs(spec, task, source, template_id.as_deref());
-    state_reasons(&current, desired, &mut blocked);
+    // Pausing (ABORTING) is what a held server does, not something to wait out.
+    let pausing = matches!(&current, Current::Busy { state } if state == "ABORTING");
+    if !(spec.paused && pausing) {
+        state_reasons(&current, desired, &mut blocked);
+    }
     forbidden_reason(&diffs, &mut blocked);
     let updates: Vec<(String, String)> = diffs
         .iter()
         .filter(|d| matches!(d.change, Change::InPlace { .. }))
         .filter_map(|d| Some((d.field.clone(), d.after.clone()?)))
         .collect();
+    // `test: {mode: clone, template}`: the template the clone is made from.
+    let clone_template = spec
+        .test
+        .as_ref()
+        .filter(|t| t.mode == TestMode::Clone)
+        .and_then(|t| t.template.as_ref())
+        .map(|t| (t, ix.template(t)));
     let mut steps = Vec::new();
     if blocked.is_empty() {
         let input = ServerChainInput {
+            clone_from: clone_template
+                .as_ref()
+                .map(|(_, m)| m.one().and_then(|t| t.id.clone())),
             task_id: task.map(|t| t.id.clone()),
             source_id: source.map(|s| s.id.clone()),
             template_id: template_id.clone(),
             updates,
             syncing: spec.syncing,
+            paused: spec.paused,
         };
         steps = server_steps(&addr, &current, spec.stage, &input);
     }
@@ -321,6 +337,23 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
         }
         let creates = steps.first().map(Step::class) == Some(StepClass::Create);
         if let (true, Some((name, m))) = (creates, &template) {
+            match m {
+                Match::None => blocked.push(
+                    BlockedReason::TemplateNotFound {
+                        template: (*name).clone(),
+                    }
+                    .into(),
+                ),
+                Match::Ambiguous(_) => {
+                    ambiguous("template", name, m, &mut blocked);
+                }
+                Match::One(_) => {}
+            }
+        }
+        let tests = steps
+            .iter()
+            .any(|s| s.stage == Some(Stage::Server(ServerStage::Tested)));
+        if let (true, Some((name, m))) = (tests, &clone_template) {
             match m {
                 Match::None => blocked.push(
                     BlockedReason::TemplateNotFound {

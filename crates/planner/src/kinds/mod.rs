@@ -25,10 +25,12 @@ use crate::step::{Call, Condition, StepClass};
 
 mod barrier;
 mod clear;
+mod clone_test;
 mod configure;
 mod create_migration;
 mod create_task;
 mod cutover;
+mod pause;
 mod start;
 mod start_sync;
 mod stop_migration;
@@ -39,10 +41,12 @@ mod wait_for;
 
 pub use barrier::Barrier;
 pub use clear::Clear;
+pub use clone_test::CloneTest;
 pub use configure::Configure;
 pub use create_migration::CreateMigration;
 pub use create_task::CreateTask;
 pub use cutover::Cutover;
+pub use pause::Pause;
 pub use start::Start;
 pub use start_sync::StartSync;
 pub use stop_migration::StopMigration;
@@ -151,8 +155,12 @@ step_kinds! {
     Start(Start),
     /// Action `start` on a finished copy with `syncing`: one incremental sync round.
     StartSync(StartSync),
+    /// Action `stop`: hold a running copy or sync (`paused: true`).
+    Pause(Pause),
     /// Action `test`: launch the target for a test.
     Test(Test),
+    /// Action `clone_test`: reach `tested` on a clone made from a template.
+    CloneTest(CloneTest),
     /// Action `cutover`: launch the target for good.
     Cutover(Cutover),
     /// Action `clear`: clear snapshots and migration resources.

@@ -1,0 +1,258 @@
+//! SMS operations a plan declares (`paused`, `test: {mode: clone}`), applied against the
+//! emulator: each is sent exactly when the plan and live state call for it, a re-run sends
+//! nothing, and an operation someone else already made is not sent again. What was sent is read
+//! from the emulator's request log (`/_emulator/requests`: method, path, `operation`).
+
+use std::path::PathBuf;
+
+use migplan_wire::sms::{ListTasksQuery, ListTemplatesQuery, Operation, TaskActionRequest};
+use serde_json::Value;
+
+use crate::emulated::{Emulated, Setup, scratch_dir, show};
+
+const HEAD: &str = "version: 1\nname: ops\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n";
+
+/// Writes a plan with one server entry (flow mapping `entry`) and returns its path.
+fn plan_file(dir: &std::path::Path, file: &str, entry: &str) -> String {
+    let p: PathBuf = dir.join(file);
+    std::fs::write(&p, format!("{HEAD}servers:\n  - {entry}\n")).expect("plan file");
+    p.display().to_string()
+}
+
+fn apply(e: &Emulated, plan: &str, extra: &[&str]) -> std::process::Output {
+    e.cmd()
+        .args([
+            "apply",
+            plan,
+            "--auto-approve",
+            "--format",
+            "json",
+            "--poll-interval",
+            "20ms",
+            "--rate-limit",
+            "0",
+        ])
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
+fn last_seq(e: &Emulated) -> u64 {
+    e.requests()
+        .last()
+        .and_then(|r| r["seq"].as_u64())
+        .unwrap_or(0)
+}
+
+/// Writes (non-GET requests) after `since`.
+fn writes_since(e: &Emulated, since: u64) -> Vec<Value> {
+    e.requests()
+        .into_iter()
+        .filter(|r| r["seq"].as_u64().unwrap_or(0) > since && r["method"] != "GET")
+        .collect()
+}
+
+/// Task actions `op` answered 2xx after `since`.
+fn sent(e: &Emulated, since: u64, op: &str) -> usize {
+    writes_since(e, since)
+        .iter()
+        .filter(|r| r["operation"] == op && r["status"].as_u64().is_some_and(|s| s < 300))
+        .count()
+}
+
+fn task_id(e: &Emulated, name: &str) -> String {
+    let tasks = e
+        .block_on(e.cloud().sms().list_all_tasks(&ListTasksQuery::default()))
+        .expect("tasks");
+    tasks
+        .into_iter()
+        .find(|t| t.name == name)
+        .map(|t| t.id)
+        .expect("the task exists")
+}
+
+fn task_state(e: &Emulated, name: &str) -> String {
+    let tasks = e
+        .block_on(e.cloud().sms().list_all_tasks(&ListTasksQuery::default()))
+        .expect("tasks");
+    tasks
+        .into_iter()
+        .find(|t| t.name == name)
+        .and_then(|t| t.state)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// Someone else (the console, another tool) sends an action.
+fn act(e: &Emulated, name: &str, req: TaskActionRequest) {
+    let id = task_id(e, name);
+    e.block_on(e.cloud().sms().task_action(&id, &req))
+        .expect("action accepted");
+}
+
+/// A copy slow enough to be caught running: 1 Mbit/s at 100× virtual time.
+const SLOW: &str = "name: hold-01, target: {template: tpl-app}, speed_limit: 1";
+
+#[test]
+fn paused_stops_a_running_copy_once_and_removing_it_resumes() {
+    let dir = scratch_dir("ops-paused");
+    let configured = plan_file(
+        &dir,
+        "configured.yaml",
+        &format!("{{{SLOW}, stage: configured}}"),
+    );
+    let paused = plan_file(
+        &dir,
+        "paused.yaml",
+        &format!("{{{SLOW}, paused: true, stage: replicated}}"),
+    );
+    let resumed = plan_file(
+        &dir,
+        "resumed.yaml",
+        &format!("{{{SLOW}, stage: replicated}}"),
+    );
+    let e = Setup::plans(&[&configured]).time_scale(100.0).start();
+
+    // Nothing runs yet: a paused plan holds the server, sends nothing.
+    let before = last_seq(&e);
+    let out = apply(&e, &paused, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(writes_since(&e, before).is_empty());
+
+    // The task exists and someone started it: it copies.
+    let out = apply(&e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    act(&e, "hold-01", TaskActionRequest::new(Operation::Start));
+    assert_eq!(task_state(&e, "hold-01"), "RUNNING");
+
+    // paused: true while it copies → exactly one `stop`.
+    let plan = e.cmd().args(["plan", &paused]).output().expect("runs");
+    assert!(show(&plan).contains("pause (stop)"), "{}", show(&plan));
+    let before = last_seq(&e);
+    let out = apply(&e, &paused, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "stop"),
+        1,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(writes_since(&e, before).len(), 1);
+    assert_eq!(task_state(&e, "hold-01"), "ABORT");
+
+    // A re-run sends nothing: the task is paused already.
+    let before = last_seq(&e);
+    let out = apply(&e, &paused, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+
+    // `paused` removed → one `start` resumes the copy (the run stops waiting; it is slow).
+    let before = last_seq(&e);
+    let out = apply(&e, &resumed, &["--wait-timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "start"),
+        1,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(sent(&e, before, "stop"), 0);
+    assert_eq!(task_state(&e, "hold-01"), "RUNNING");
+
+    // Someone else paused it first: apply sees the pause and sends nothing.
+    act(&e, "hold-01", TaskActionRequest::new(Operation::Stop));
+    let before = last_seq(&e);
+    let out = apply(&e, &paused, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+const CLONE: &str =
+    "name: clone-01, target: {template: tpl-app}, test: {mode: clone, template: tpl-clone}";
+
+#[test]
+fn clone_test_reaches_tested_on_a_clone_once() {
+    let dir = scratch_dir("ops-clone");
+    let tested = plan_file(&dir, "tested.yaml", &format!("{{{CLONE}, stage: tested}}"));
+    let e = Setup::plans(&[&tested]).templates(&["tpl-clone"]).start();
+
+    let plan = e.cmd().args(["plan", &tested]).output().expect("runs");
+    assert!(show(&plan).contains("> clone test"), "{}", show(&plan));
+    let before = last_seq(&e);
+    let out = apply(&e, &tested, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "clone_test"),
+        1,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(
+        sent(&e, before, "test"),
+        0,
+        "the target itself is left alone"
+    );
+    let st = e.state().to_string();
+    assert!(st.contains("clone-01-clone"), "a clone was made: {st}");
+
+    // A re-run sends nothing: the clone is the test.
+    let before = last_seq(&e);
+    let out = apply(&e, &tested, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+#[test]
+fn a_clone_test_someone_else_started_is_not_sent_again() {
+    let dir = scratch_dir("ops-clone-other");
+    let replicated = plan_file(
+        &dir,
+        "replicated.yaml",
+        &format!("{{{CLONE}, stage: replicated}}"),
+    );
+    let tested = plan_file(&dir, "tested.yaml", &format!("{{{CLONE}, stage: tested}}"));
+    let e = Setup::plans(&[&tested]).templates(&["tpl-clone"]).start();
+    let out = apply(&e, &replicated, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let tpl = e
+        .block_on(
+            e.cloud()
+                .sms()
+                .list_all_templates(&ListTemplatesQuery::default()),
+        )
+        .expect("templates")
+        .into_iter()
+        .find(|t| t.name == "tpl-clone")
+        .and_then(|t| t.id)
+        .expect("template id");
+    act(
+        &e,
+        "clone-01",
+        TaskActionRequest {
+            template_id: Some(tpl),
+            ..TaskActionRequest::new(Operation::CloneTest)
+        },
+    );
+    let before = last_seq(&e);
+    let out = apply(&e, &tested, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "clone_test"),
+        0,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert!(writes_since(&e, before).is_empty());
+}
