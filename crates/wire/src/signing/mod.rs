@@ -38,6 +38,9 @@ use sha2::{Digest, Sha256};
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 /// The header carrying the signing date, `YYYYMMDDTHHMMSSZ` in UTC.
 pub const HEADER_SDK_DATE: &str = "X-Sdk-Date";
+/// The header carrying the security token of temporary AK/SK credentials. The SDKs add it
+/// before signing, so it is one of the signed headers.
+pub const HEADER_SECURITY_TOKEN: &str = "X-Security-Token";
 /// The header that, when present, replaces the body hash verbatim.
 pub const HEADER_CONTENT_SHA256: &str = "X-Sdk-Content-Sha256";
 /// The value of [`HEADER_CONTENT_SHA256`] that disables body hashing.

@@ -485,3 +485,48 @@ fn python_empty_body_with_unsigned_payload_header_is_accepted() {
         Err(VerifyError::BadSignature)
     );
 }
+
+/// Temporary credentials: `X-Security-Token` is a signed header like the scope header. The
+/// expected signature was computed independently (Python `hmac`/`hashlib`) from the canonical
+/// request `GET\n/v3/sources/\nlimit=1\nx-domain-id:d1\nx-sdk-date:...\nx-security-token:TokenValue\n\n...`.
+#[test]
+fn security_token_is_a_signed_header() {
+    let headers = h(&[
+        ("X-Sdk-Date", "20060102T150405Z"),
+        ("X-Domain-Id", "d1"),
+        (HEADER_SECURITY_TOKEN, "TokenValue"),
+    ]);
+    let query = h(&[("limit", "1")]);
+    let req = SigningRequest {
+        method: "GET",
+        path: "/v3/sources",
+        query: &query,
+        headers: &headers,
+        body: b"",
+    };
+    let auth = sign(AK, SK, &req, "20060102T150405Z");
+    assert!(
+        auth.contains("SignedHeaders=x-domain-id;x-sdk-date;x-security-token"),
+        "{auth}"
+    );
+    assert_eq!(
+        sig_of(&auth),
+        "45a1b88baaf41d094d54688015f6578295e5d1615dc850ff356da02ee3821a62"
+    );
+    // A different token is a different signature: the token cannot be swapped.
+    let other = h(&[
+        ("X-Sdk-Date", "20060102T150405Z"),
+        ("X-Domain-Id", "d1"),
+        (HEADER_SECURITY_TOKEN, "OtherToken"),
+    ]);
+    let mut received = other.clone();
+    received.push(("authorization".into(), auth));
+    let tampered = SigningRequest {
+        headers: &received,
+        ..req
+    };
+    assert_eq!(
+        verify(&tampered, &creds(), &VerifyOptions::without_skew_check()),
+        Err(VerifyError::BadSignature)
+    );
+}
