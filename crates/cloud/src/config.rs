@@ -1,10 +1,12 @@
 //! [`CloudConfig`]: endpoints, scope ids, credentials and limits, resolved from a
 //! region and an (injectable) environment.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::MetadataCredentials;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 
@@ -19,6 +21,18 @@ pub const ENV_AKSK_PAIRS: [(&str, &str); 2] = [
     ("HW_ACCESS_KEY", "HW_SECRET_KEY"),
     ("CLOUD_SDK_AK", "CLOUD_SDK_SK"),
 ];
+/// Security token variables of temporary AK/SK credentials, in order of precedence (used
+/// with whichever AK/SK pair is chosen).
+pub const ENV_SECURITY_TOKEN: [&str; 2] = ["HW_SECURITY_TOKEN", "CLOUD_SDK_SECURITY_TOKEN"];
+/// `1`/`true` turns on credentials from the ECS/CCE metadata service, the last link of
+/// the chain (used only when the environment holds no credentials).
+pub const ENV_METADATA: &str = "MIGPLAN_METADATA";
+/// Base URL of the metadata service (default `http://169.254.169.254`); setting it also
+/// turns the metadata source on, unless `MIGPLAN_METADATA` is `0`/`false`.
+pub const ENV_METADATA_ENDPOINT: &str = "MIGPLAN_METADATA_ENDPOINT";
+/// PEM file of extra CA certificates trusted for the API endpoints (added to the system
+/// roots), in order of precedence.
+pub const ENV_CA_BUNDLE: [&str; 2] = ["MIGPLAN_CA_BUNDLE", "SSL_CERT_FILE"];
 /// Project id variables, in order of precedence.
 pub const ENV_PROJECT_ID: [&str; 2] = ["HW_PROJECT_ID", "CLOUD_SDK_PROJECT_ID"];
 /// Domain (account) id variables, in order of precedence.
@@ -53,6 +67,43 @@ pub struct CloudConfig {
     pub page_size: Option<u32>,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Proxies and the hosts that bypass them; `None` sends every request directly.
+    pub proxy: Option<ProxyConfig>,
+    /// A PEM file of extra CA certificates trusted in addition to the system roots.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// Proxy settings, read from the usual variables by [`CloudConfig::from_env`].
+/// The metadata service is never reached through a proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ProxyConfig {
+    /// Proxy for `https://` endpoints (`HTTPS_PROXY`, else `ALL_PROXY`).
+    pub https: Option<String>,
+    /// Proxy for `http://` endpoints (`HTTP_PROXY`, else `ALL_PROXY`).
+    pub http: Option<String>,
+    /// Hosts, domains (`.example.com`), IPs or CIDRs that bypass the proxy (`NO_PROXY`).
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyConfig {
+    /// Reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their lower-case
+    /// forms) from an environment lookup; `None` when no proxy is set.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+        let get = |upper: &str| {
+            env(upper)
+                .or_else(|| env(&upper.to_ascii_lowercase()))
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_owned())
+        };
+        let all = get("ALL_PROXY");
+        let cfg = ProxyConfig {
+            https: get("HTTPS_PROXY").or_else(|| all.clone()),
+            http: get("HTTP_PROXY").or(all),
+            no_proxy: get("NO_PROXY"),
+        };
+        (cfg.https.is_some() || cfg.http.is_some()).then_some(cfg)
+    }
 }
 
 impl CloudConfig {
@@ -71,6 +122,8 @@ impl CloudConfig {
             connect_timeout: Duration::from_secs(10),
             page_size: None,
             user_agent: concat!("migplan/", env!("CARGO_PKG_VERSION")).to_owned(),
+            proxy: None,
+            ca_bundle: None,
         })
     }
 
@@ -89,10 +142,21 @@ impl CloudConfig {
     /// Resolves a configuration for `region` from an environment lookup
     /// (`|name| std::env::var(name).ok()` in production, a map in tests):
     ///
-    /// - credentials: the first complete pair of `HW_ACCESS_KEY`/`HW_SECRET_KEY`,
-    ///   `CLOUD_SDK_AK`/`CLOUD_SDK_SK`; else `MIGPLAN_AUTH_TOKEN`. Half a pair is
-    ///   [`ErrorKind::MissingCredential`], nothing at all [`ErrorKind::NoCredentials`];
+    /// - credentials, a chain whose first source that is set wins:
+    ///   1. the environment: the first complete pair of `HW_ACCESS_KEY`/`HW_SECRET_KEY`,
+    ///      `CLOUD_SDK_AK`/`CLOUD_SDK_SK`, with `HW_SECURITY_TOKEN` /
+    ///      `CLOUD_SDK_SECURITY_TOKEN` for temporary keys; else `MIGPLAN_AUTH_TOKEN`.
+    ///      Half a pair, or a security token without a pair, is
+    ///      [`ErrorKind::MissingCredential`];
+    ///   2. the ECS/CCE metadata service, only when turned on with `MIGPLAN_METADATA=1` or
+    ///      `MIGPLAN_METADATA_ENDPOINT=URL` (nothing is contacted here: credentials are
+    ///      fetched on first use, and refreshed before they expire);
+    ///
+    ///   nothing at all is [`ErrorKind::NoCredentials`], whose message names each source;
     /// - endpoints: from the region, overridden by `MIGPLAN_SMS_ENDPOINT` / `MIGPLAN_DCS_ENDPOINT`;
+    /// - proxies from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`
+    ///   ([`ProxyConfig::from_env`]); extra CA certificates from the PEM file in
+    ///   `MIGPLAN_CA_BUNDLE`, else `SSL_CERT_FILE`;
     /// - `project_id` from `HW_PROJECT_ID` / `CLOUD_SDK_PROJECT_ID`, `domain_id` from
     ///   `HW_DOMAIN_ID` / `CLOUD_SDK_DOMAIN_ID` (the plan's values can replace them
     ///   with [`with_project_id`](Self::with_project_id)).
@@ -113,6 +177,11 @@ impl CloudConfig {
         cfg.region = Some(region.to_owned());
         cfg.project_id = ENV_PROJECT_ID.iter().find_map(|n| get(n));
         cfg.domain_id = ENV_DOMAIN_ID.iter().find_map(|n| get(n));
+        cfg.proxy = ProxyConfig::from_env(env);
+        cfg.ca_bundle = ENV_CA_BUNDLE
+            .iter()
+            .find_map(|n| get(n))
+            .map(|p| PathBuf::from(p.trim()));
         Ok(cfg)
     }
 
@@ -178,10 +247,19 @@ impl CloudConfig {
 }
 
 fn auth_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Auth, Error> {
+    let security_token = ENV_SECURITY_TOKEN
+        .iter()
+        .find_map(|n| get(n).map(|t| (*n, t)));
     let mut partial = None;
     for (ak_name, sk_name) in ENV_AKSK_PAIRS {
         match (get(ak_name), get(sk_name)) {
-            (Some(ak), Some(sk)) => return Ok(Auth::aksk(ak.trim(), Secret::new(sk))),
+            (Some(ak), Some(sk)) => {
+                let sk = Secret::new(sk);
+                return Ok(match security_token {
+                    Some((_, token)) => Auth::temporary(ak.trim(), sk, Secret::new(token.trim())),
+                    None => Auth::aksk(ak.trim(), sk),
+                });
+            }
             (Some(_), None) if partial.is_none() => partial = Some((sk_name, ak_name)),
             (None, Some(_)) if partial.is_none() => partial = Some((ak_name, sk_name)),
             _ => {}
@@ -193,9 +271,32 @@ fn auth_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Auth, Error> {
             present,
         }));
     }
-    match get(ENV_AUTH_TOKEN) {
-        Some(token) => Ok(Auth::token(Secret::new(token.trim()))),
-        None => Err(Error::new(ErrorKind::NoCredentials)),
+    if let Some((present, _)) = security_token {
+        // A security token belongs to a temporary AK/SK pair: never send it alone, and
+        // never silently fall back to another source.
+        return Err(Error::new(ErrorKind::MissingCredential {
+            missing: ENV_AKSK_PAIRS[0].0,
+            present,
+        }));
+    }
+    if let Some(token) = get(ENV_AUTH_TOKEN) {
+        return Ok(Auth::token(Secret::new(token.trim())));
+    }
+    let switch = match get(ENV_METADATA).map(|v| v.trim().to_ascii_lowercase()) {
+        None => None,
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Some(true),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Some(false),
+        Some(_) => {
+            return Err(Error::config(format!(
+                "{ENV_METADATA} must be 1/true or 0/false"
+            )));
+        }
+    };
+    let endpoint = get(ENV_METADATA_ENDPOINT);
+    match (switch, endpoint) {
+        (Some(false), _) | (None, None) => Err(Error::new(ErrorKind::NoCredentials)),
+        (_, Some(url)) => Auth::metadata(&url),
+        (Some(true), None) => Auth::metadata(MetadataCredentials::DEFAULT_ENDPOINT),
     }
 }
 
@@ -239,7 +340,7 @@ pub fn dcs_endpoint_for(region: &str) -> Result<String, Error> {
 
 /// Checks an endpoint URL (http or https, a host, no query or fragment, no
 /// credentials) and removes trailing slashes. A base path is kept.
-fn normalize_endpoint(raw: &str, what: &str) -> Result<String, Error> {
+pub(crate) fn normalize_endpoint(raw: &str, what: &str) -> Result<String, Error> {
     let trimmed = raw.trim();
     let url = reqwest::Url::parse(trimmed)
         .map_err(|e| Error::config(format!("{what} {trimmed:?} is not a URL: {e}")))?;
@@ -446,6 +547,146 @@ mod tests {
             }
         ));
         assert!(!format!("{err} {err:?}").contains("THE-SK"));
+    }
+
+    #[test]
+    fn security_token_goes_with_the_chosen_pair() {
+        let cfg = CloudConfig::from_env(
+            "cn-north-4",
+            &env(&[
+                ("CLOUD_SDK_AK", "AK2"),
+                ("CLOUD_SDK_SK", "SK2"),
+                ("CLOUD_SDK_SECURITY_TOKEN", " STS-SECRET "),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(cfg.auth, Auth::temporary("AK2", "SK2", "STS-SECRET"));
+        let cfg = CloudConfig::from_env(
+            "cn-north-4",
+            &env(&[
+                ("HW_ACCESS_KEY", "AK1"),
+                ("HW_SECRET_KEY", "SK1"),
+                ("HW_SECURITY_TOKEN", "STS-1"),
+                ("CLOUD_SDK_SECURITY_TOKEN", "STS-2"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(cfg.auth, Auth::temporary("AK1", "SK1", "STS-1"));
+        assert!(!format!("{cfg:?}").contains("STS-1"));
+
+        // A token without a pair is an error naming both, even with a fallback present.
+        let err = CloudConfig::from_env(
+            "cn-north-4",
+            &env(&[
+                ("HW_SECURITY_TOKEN", "STS-SECRET"),
+                ("MIGPLAN_AUTH_TOKEN", "t"),
+                ("MIGPLAN_METADATA", "1"),
+            ]),
+        )
+        .expect_err("token alone");
+        assert!(matches!(
+            *err.kind,
+            ErrorKind::MissingCredential {
+                missing: "HW_ACCESS_KEY",
+                present: "HW_SECURITY_TOKEN"
+            }
+        ));
+        assert!(!format!("{err} {err:?}").contains("STS-SECRET"));
+    }
+
+    #[test]
+    fn metadata_is_the_last_link_and_opt_in() {
+        // Off unless asked: nothing configured is NoCredentials, naming every source.
+        let err = CloudConfig::from_env("cn-north-4", &env(&[])).expect_err("none");
+        let text = err.to_string();
+        for source in [
+            "HW_ACCESS_KEY",
+            "HW_SECURITY_TOKEN",
+            "MIGPLAN_AUTH_TOKEN",
+            "MIGPLAN_METADATA=1",
+        ] {
+            assert!(text.contains(source), "{source}: {text}");
+        }
+        let on = |pairs: &[(&str, &str)]| {
+            CloudConfig::from_env("cn-north-4", &env(pairs)).map(|c| c.auth)
+        };
+        // Turned on: the default link-local endpoint (nothing is contacted here).
+        assert!(matches!(
+            on(&[("MIGPLAN_METADATA", "true")]),
+            Ok(Auth::Metadata(m)) if m.endpoint() == "http://169.254.169.254"
+        ));
+        // An endpoint override turns it on too, unless explicitly off.
+        assert!(matches!(
+            on(&[("MIGPLAN_METADATA_ENDPOINT", "http://127.0.0.1:9/")]),
+            Ok(Auth::Metadata(m)) if m.endpoint() == "http://127.0.0.1:9"
+        ));
+        assert!(matches!(
+            on(&[("MIGPLAN_METADATA", "0"), ("MIGPLAN_METADATA_ENDPOINT", "http://127.0.0.1:9")])
+                .map_err(|e| e.kind),
+            Err(k) if matches!(*k, ErrorKind::NoCredentials)
+        ));
+        assert!(on(&[("MIGPLAN_METADATA", "maybe")]).is_err());
+        assert!(on(&[("MIGPLAN_METADATA_ENDPOINT", "ftp://x")]).is_err());
+        // The environment comes first.
+        assert_eq!(
+            on(&[
+                ("MIGPLAN_METADATA", "1"),
+                ("HW_ACCESS_KEY", "A"),
+                ("HW_SECRET_KEY", "S")
+            ])
+            .ok(),
+            Some(Auth::aksk("A", "S"))
+        );
+        assert_eq!(
+            on(&[("MIGPLAN_METADATA", "1"), ("MIGPLAN_AUTH_TOKEN", "t")]).ok(),
+            Some(Auth::token("t"))
+        );
+    }
+
+    #[test]
+    fn proxies_and_ca_bundle_from_env() {
+        let cfg = CloudConfig::from_env(
+            "cn-north-4",
+            &env(&[
+                ("MIGPLAN_AUTH_TOKEN", "t"),
+                ("https_proxy", "http://proxy.corp:3128"),
+                ("NO_PROXY", "localhost,.internal"),
+                ("SSL_CERT_FILE", "/etc/ssl/corp.pem"),
+            ]),
+        )
+        .expect("config");
+        let proxy = cfg.proxy.as_ref().expect("proxy");
+        assert_eq!(proxy.https.as_deref(), Some("http://proxy.corp:3128"));
+        assert_eq!(proxy.http, None);
+        assert_eq!(proxy.no_proxy.as_deref(), Some("localhost,.internal"));
+        assert_eq!(
+            cfg.ca_bundle.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/corp.pem"))
+        );
+        let cfg = CloudConfig::from_env(
+            "cn-north-4",
+            &env(&[
+                ("MIGPLAN_AUTH_TOKEN", "t"),
+                ("ALL_PROXY", "http://all:1"),
+                ("HTTP_PROXY", "http://plain:2"),
+                ("MIGPLAN_CA_BUNDLE", "/a.pem"),
+                ("SSL_CERT_FILE", "/b.pem"),
+            ]),
+        )
+        .expect("config");
+        let proxy = cfg.proxy.as_ref().expect("proxy");
+        assert_eq!(proxy.https.as_deref(), Some("http://all:1"));
+        assert_eq!(proxy.http.as_deref(), Some("http://plain:2"));
+        assert_eq!(
+            cfg.ca_bundle.as_deref(),
+            Some(std::path::Path::new("/a.pem"))
+        );
+        let cfg = CloudConfig::from_env(
+            "cn-north-4",
+            &env(&[("MIGPLAN_AUTH_TOKEN", "t"), ("NO_PROXY", "x")]),
+        )
+        .expect("config");
+        assert_eq!(cfg.proxy, None, "NO_PROXY alone is no proxy");
     }
 
     #[test]

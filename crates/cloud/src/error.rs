@@ -108,11 +108,23 @@ pub enum ErrorKind {
         /// What happened to the response.
         reason: String,
     },
-    /// No credentials were found in the environment.
+    /// No credentials were found: not in the environment, and the metadata service is
+    /// not enabled. The message names every source of the chain.
     #[error(
-        "no credentials: set HW_ACCESS_KEY and HW_SECRET_KEY (or CLOUD_SDK_AK and CLOUD_SDK_SK), or MIGPLAN_AUTH_TOKEN"
+        "no credentials: environment: set HW_ACCESS_KEY and HW_SECRET_KEY (or CLOUD_SDK_AK and CLOUD_SDK_SK; \
+         with HW_SECURITY_TOKEN for temporary credentials), or MIGPLAN_AUTH_TOKEN; \
+         metadata service: not enabled (set MIGPLAN_METADATA=1 on an ECS/CCE runner)"
     )]
     NoCredentials,
+    /// A source of credentials was used and failed (the ECS/CCE metadata service did
+    /// not answer, refused, or answered something unusable). Never holds a secret.
+    #[error("credentials from {source_name}: {message}")]
+    CredentialSource {
+        /// The source, e.g. `the ECS/CCE metadata service at http://169.254.169.254`.
+        source_name: String,
+        /// What went wrong.
+        message: String,
+    },
     /// One half of an AK/SK pair is set and the other is not.
     #[error("{missing} is not set although {present} is")]
     MissingCredential {
@@ -269,9 +281,9 @@ impl miette::Diagnostic for Error {
             ErrorKind::Transport { .. } => "migplan::cloud::transport",
             ErrorKind::Decode { .. } => "migplan::cloud::decode",
             ErrorKind::OutcomeUnknown { .. } => "migplan::cloud::outcome_unknown",
-            ErrorKind::NoCredentials | ErrorKind::MissingCredential { .. } => {
-                "migplan::cloud::credentials"
-            }
+            ErrorKind::NoCredentials
+            | ErrorKind::MissingCredential { .. }
+            | ErrorKind::CredentialSource { .. } => "migplan::cloud::credentials",
             ErrorKind::Config { .. } => "migplan::cloud::config",
             ErrorKind::Encode { .. } => "migplan::cloud::encode",
             ErrorKind::JobFailed { .. } => "migplan::cloud::job_failed",
@@ -286,7 +298,12 @@ impl miette::Diagnostic for Error {
                 "look the object up by name (or re-read its state) before sending the request again"
             }
             ErrorKind::NoCredentials | ErrorKind::MissingCredential { .. } => {
-                "export HW_ACCESS_KEY/HW_SECRET_KEY (AK/SK signing) or MIGPLAN_AUTH_TOKEN (IAM token)"
+                "export HW_ACCESS_KEY/HW_SECRET_KEY (AK/SK signing; plus HW_SECURITY_TOKEN for temporary keys), \
+                 MIGPLAN_AUTH_TOKEN (IAM token), or MIGPLAN_METADATA=1 (ECS/CCE metadata service)"
+            }
+            ErrorKind::CredentialSource { .. } => {
+                "on an ECS/CCE runner, check that the server has an agency (Cloud Service Agency); \
+                 elsewhere, unset MIGPLAN_METADATA and export HW_ACCESS_KEY/HW_SECRET_KEY"
             }
             ErrorKind::Api { .. } if self.is_throttled() => {
                 "the API gateway is throttling: lower the parallelism or raise the retry limits"

@@ -31,17 +31,56 @@ pub(crate) fn install_crypto_provider() {
 /// Builds the one reqwest client both services share (one connection pool).
 pub(crate) fn build_http_client(cfg: &CloudConfig) -> Result<reqwest::Client, Error> {
     install_crypto_provider();
-    reqwest::Client::builder()
+    // Proxies come from the configuration only (see `ProxyConfig`), never from reqwest's
+    // own reading of the process environment, so what is used is what was configured.
+    let mut builder = reqwest::Client::builder()
         .timeout(cfg.timeout)
         .connect_timeout(cfg.connect_timeout)
         .user_agent(cfg.user_agent.as_str())
-        .build()
-        .map_err(|e| {
-            Error::config(format!(
-                "could not build the HTTP client: {}",
-                error_chain(&e)
-            ))
-        })
+        .no_proxy();
+    if let Some(p) = &cfg.proxy {
+        let no_proxy = p
+            .no_proxy
+            .as_deref()
+            .and_then(reqwest::NoProxy::from_string);
+        // The URL may hold proxy credentials: it is not echoed.
+        fn bad(var: &'static str) -> impl Fn(reqwest::Error) -> Error {
+            move |_| Error::config(format!("the proxy in {var} is not a valid proxy URL"))
+        }
+        if let Some(url) = &p.https {
+            let proxy = reqwest::Proxy::https(url.as_str()).map_err(bad("HTTPS_PROXY"))?;
+            builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
+        }
+        if let Some(url) = &p.http {
+            let proxy = reqwest::Proxy::http(url.as_str()).map_err(bad("HTTP_PROXY"))?;
+            builder = builder.proxy(proxy.no_proxy(no_proxy));
+        }
+    }
+    if let Some(path) = &cfg.ca_bundle {
+        builder = builder.tls_certs_merge(load_ca_bundle(path)?);
+    }
+    builder.build().map_err(|e| {
+        Error::config(format!(
+            "could not build the HTTP client: {}",
+            error_chain(&e)
+        ))
+    })
+}
+
+/// Reads a PEM bundle of CA certificates; an unreadable file or one without a
+/// certificate is an error naming the file.
+pub(crate) fn load_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Error> {
+    let shown = path.display();
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::config(format!("cannot read the CA bundle {shown}: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| Error::config(format!("the CA bundle {shown} is not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::config(format!(
+            "the CA bundle {shown} holds no certificate (expected PEM `BEGIN CERTIFICATE` blocks)"
+        )));
+    }
+    Ok(certs)
 }
 
 /// One logical API call, before it is sent (and possibly retried).
@@ -381,7 +420,8 @@ impl ServiceCore {
             body,
             scope: self.scope.as_ref(),
         };
-        auth::authorize(&self.auth, &to_sign, &sdk_date, &mut headers)
+        let current = self.auth.current().await.map_err(AttemptFailure::Local)?;
+        auth::authorize(&current, &to_sign, &sdk_date, &mut headers)
             .map_err(AttemptFailure::Local)?;
         let mut req = self.http.request(call.method.clone(), url).headers(headers);
         if call.body.is_some() {
@@ -459,7 +499,7 @@ impl From<reqwest::Error> for AttemptFailure {
 }
 
 /// An error and its sources joined by `: ` (reqwest's own `Display` hides the cause).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {

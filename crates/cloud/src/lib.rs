@@ -4,7 +4,9 @@
 //! # Overview
 //!
 //! - [`CloudConfig`] holds endpoints, project/domain ids, credentials ([`Auth`]:
-//!   AK/SK signing or an IAM token, secrets kept in [`Secret`]), the
+//!   AK/SK signing, with a security token for temporary keys, temporary keys from the
+//!   ECS/CCE metadata service ([`MetadataCredentials`]), or an IAM token; secrets kept in
+//!   [`Secret`]), proxies ([`ProxyConfig`]), an extra CA bundle, the
 //!   [`RetryPolicy`], timeouts and page size. [`CloudConfig::from_env`] resolves it
 //!   from a region and an injectable environment lookup.
 //! - [`Cloud`] builds both clients over one connection pool: [`SmsClient`]
@@ -54,6 +56,7 @@ mod dcs;
 mod error;
 mod error_body;
 mod http;
+mod metadata;
 mod paging;
 pub mod retry;
 mod secret;
@@ -63,11 +66,13 @@ mod stats;
 pub use auth::Auth;
 pub use client::Cloud;
 pub use config::{
-    CloudConfig, ENV_AKSK_PAIRS, ENV_AUTH_TOKEN, ENV_DCS_ENDPOINT, ENV_DOMAIN_ID, ENV_PROJECT_ID,
-    ENV_SMS_ENDPOINT, dcs_endpoint_for, sms_endpoint_for,
+    CloudConfig, ENV_AKSK_PAIRS, ENV_AUTH_TOKEN, ENV_CA_BUNDLE, ENV_DCS_ENDPOINT, ENV_DOMAIN_ID,
+    ENV_METADATA, ENV_METADATA_ENDPOINT, ENV_PROJECT_ID, ENV_SECURITY_TOKEN, ENV_SMS_ENDPOINT,
+    ProxyConfig, dcs_endpoint_for, sms_endpoint_for,
 };
 pub use dcs::{DcsClient, PollOptions};
 pub use error::{Error, ErrorKind, RequestInfo, Service};
+pub use metadata::MetadataCredentials;
 pub use paging::{
     DCS_TASKS_MAX_LIMIT, Page, SMS_MAX_OFFSET, SMS_SOURCES_MAX_LIMIT, SMS_TASKS_MAX_LIMIT,
     SMS_TEMPLATES_MAX_LIMIT,
