@@ -70,6 +70,10 @@ pub struct EmulatorArgs {
     /// Also accept this IAM token in `X-Auth-Token`.
     #[arg(long, env = "MIGPLAN_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Make the AK/SK temporary credentials: require this security token in
+    /// `X-Security-Token` (signed) on every AK/SK request, as for `HW_SECURITY_TOKEN`.
+    #[arg(long, env = "MIGPLAN_EMULATOR_SECURITY_TOKEN", hide_env_values = true)]
+    pub security_token: Option<String>,
     /// Simulated seconds per real second (1000 makes an hour of replication take 3.6 s).
     #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
     pub time_scale: f64,

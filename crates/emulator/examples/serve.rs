@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run -p migplan-emulator --example serve -- --listen 127.0.0.1:0 --access-key AK --secret-key SK \
-//!     [--token T] [--time-scale N] [--seed FILE] [--fault SPEC] [--persist FILE] [--page-limit-max N] [--no-date-skew]
+//!     [--token T] [--security-token T] [--time-scale N] [--seed FILE] [--fault SPEC] [--persist FILE] [--page-limit-max N] [--no-date-skew]
 //! ```
 //!
 //! Prints `MIGPLAN_EMULATOR_URL=http://ADDR` on stdout once listening.
@@ -12,7 +12,7 @@ use std::io::Write;
 
 fn usage(msg: &str) -> String {
     format!(
-        "{msg}\nusage: serve --access-key AK --secret-key SK [--listen ADDR] [--token T] [--time-scale N] [--seed FILE] [--fault SPEC] [--persist FILE] [--page-limit-max N] [--no-date-skew]"
+        "{msg}\nusage: serve --access-key AK --secret-key SK [--listen ADDR] [--token T] [--security-token T] [--time-scale N] [--seed FILE] [--fault SPEC] [--persist FILE] [--page-limit-max N] [--no-date-skew]"
     )
 }
 
@@ -33,6 +33,7 @@ fn parse(args: Vec<String>) -> Result<EmulatorConfig, String> {
             "--access-key" => ak = Some(value),
             "--secret-key" => sk = Some(value),
             "--token" => cfg.token = Some(value),
+            "--security-token" => cfg.security_token = Some(value),
             "--time-scale" => {
                 cfg.time_scale = value.parse().map_err(|_| usage("bad --time-scale"))?
             }

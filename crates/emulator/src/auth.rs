@@ -1,4 +1,5 @@
-//! Request authentication: a valid AK/SK signature or the configured IAM token.
+//! Request authentication: a valid AK/SK signature (with the security token when the
+//! emulator issues temporary credentials) or the configured IAM token.
 
 use crate::api_error::{ApiError, codes};
 use crate::app::App;
@@ -74,8 +75,34 @@ pub fn check(
     } else {
         VerifyOptions::without_skew_check()
     };
-    signing::verify(&req, &app.cfg.credentials, &options).map_err(|e| {
+    let access_key = signing::verify(&req, &app.cfg.credentials, &options).map_err(|e| {
         tracing::debug!(error = %e, "signature rejected");
         denied(e)
-    })
+    })?;
+    check_security_token(app.cfg.security_token.as_deref(), headers)?;
+    Ok(access_key)
+}
+
+/// Temporary credentials: the signed request must carry the security token, signed (the
+/// signature was verified already, so a signed token is the one the client sent). Permanent
+/// credentials: a request carrying a token is refused, as the gateway does.
+fn check_security_token(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let sent = headers.get(signing::HEADER_SECURITY_TOKEN);
+    let signed = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| signing::parse_authorization(v).ok())
+        .is_some_and(|a| a.signed_headers.iter().any(|h| h == "x-security-token"));
+    match (expected, sent) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(denied(
+            "X-Security-Token was sent, but these are permanent credentials",
+        )),
+        (Some(_), None) => Err(denied(
+            "these are temporary credentials: the request has no X-Security-Token",
+        )),
+        (Some(_), Some(_)) if !signed => Err(denied("X-Security-Token is not a signed header")),
+        (Some(want), Some(got)) if constant_time_eq(want.as_bytes(), got.as_bytes()) => Ok(()),
+        (Some(_), Some(_)) => Err(denied("the security token is invalid or expired")),
+    }
 }

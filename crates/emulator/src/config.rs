@@ -14,6 +14,10 @@ pub struct EmulatorConfig {
     pub credentials: Vec<(String, String)>,
     /// An IAM token accepted in `X-Auth-Token`, if any.
     pub token: Option<String>,
+    /// Makes the AK/SK pairs temporary credentials with this security token: every
+    /// AK/SK-signed request must then carry it in `X-Security-Token`, as a signed header.
+    /// Without it, a request carrying `X-Security-Token` is refused (permanent keys have none).
+    pub security_token: Option<String>,
     /// Virtual seconds per real second (default 1.0; 1000 makes an hour pass in 3.6 s).
     pub time_scale: f64,
     /// Seed file (JSON or YAML) loaded at start and on reset; see the crate docs.
@@ -35,6 +39,7 @@ impl EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: vec![(access_key.into(), secret_key.into())],
             token: None,
+            security_token: None,
             time_scale: 1.0,
             seed: None,
             faults: FaultSpec::default(),
@@ -53,6 +58,10 @@ impl fmt::Debug for EmulatorConfig {
             .field("access_keys", &aks)
             .field("secret_keys", &"****")
             .field("token", &self.token.as_ref().map(|_| "****"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "****"),
+            )
             .field("time_scale", &self.time_scale)
             .field("seed", &self.seed)
             .field("faults", &self.faults)
@@ -71,10 +80,13 @@ mod tests {
     fn debug_hides_secrets() {
         let mut c = EmulatorConfig::new("AK1", "super-secret-sk");
         c.token = Some("tok-secret".into());
+        c.security_token = Some("sts-secret".into());
         let d = format!("{c:?}");
         assert!(d.contains("AK1"));
         assert!(
-            !d.contains("super-secret-sk") && !d.contains("tok-secret"),
+            !d.contains("super-secret-sk")
+                && !d.contains("tok-secret")
+                && !d.contains("sts-secret"),
             "{d}"
         );
     }

@@ -12,6 +12,7 @@ pub fn run(args: EmulatorArgs) -> miette::Result<ExitStatus> {
     let mut cfg = EmulatorConfig::new(args.access_key, args.secret_key);
     cfg.listen = args.listen;
     cfg.token = args.token;
+    cfg.security_token = args.security_token;
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
         miette::bail!(
             "--time-scale must be a positive number, got {}",
