@@ -6,6 +6,11 @@ huaweicloudsdkdcs): every request is signed by the SDK's own AK/SK signer and ev
 parsed by the SDK's own models and exception handler. Run through tests/sdk/run.sh, or set
 MIGPLAN_EMULATOR_URL, MIGPLAN_AK and MIGPLAN_SK and run it directly.
 
+Temporary credentials: when MIGPLAN_STS_URL, MIGPLAN_STS_AK, MIGPLAN_STS_SK and
+MIGPLAN_STS_TOKEN are set (run.sh starts that emulator with --security-token), the SDK's
+credentials `.with_security_token(...)` are accepted there, and refused with a wrong or no
+token; the main emulator (permanent keys) refuses a request carrying a token.
+
 Prints one PASS/FAIL line per check and a closing "N passed, N failed" line; exits 1 on any
 failure.
 """
@@ -30,6 +35,10 @@ SK = os.environ.get("MIGPLAN_SK", "SK")
 DOMAIN_ID = "0d1f2e3c4b5a69788796a5b4c3d2e1f0"
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 REGION = "ap-southeast-3"
+STS_URL = os.environ.get("MIGPLAN_STS_URL")
+STS_AK = os.environ.get("MIGPLAN_STS_AK")
+STS_SK = os.environ.get("MIGPLAN_STS_SK")
+STS_TOKEN = os.environ.get("MIGPLAN_STS_TOKEN")
 TIMEOUT_S = float(os.environ.get("MIGPLAN_CONFORMANCE_TIMEOUT", "60"))
 RUN = uuid.uuid4().hex[:6]
 GIB = 1 << 30
@@ -49,12 +58,16 @@ def check(cond, what):
     return cond
 
 
-def expect_error(call, status, code, what):
-    """The call must raise ClientRequestException with this status and error_code."""
+def expect_error(call, status, code, what, contains=None):
+    """The call must raise ClientRequestException with this status and error_code (and, if
+    given, an error_msg containing `contains`: the reason, not just the code)."""
     try:
         call()
     except ClientRequestException as e:
         ok = e.status_code == status and e.error_code == code and bool(e.request_id)
+        if contains is not None:
+            ok = ok and contains in (e.error_msg or "")
+            what = f"{what} ({e.error_msg!r})"
         return check(ok, f"{what}: got {e.status_code} {e.error_code} (want {status} {code}), request_id={e.request_id!r}")
     except Exception as e:  # noqa: BLE001 - any other exception is a failure to report
         return check(False, f"{what}: unexpected {type(e).__name__}: {e}")
@@ -78,24 +91,28 @@ def http_config():
     return cfg
 
 
-def sms_client(sk=SK):
+def with_token(creds, token):
+    return creds.with_security_token(token) if token is not None else creds
+
+
+def sms_client(sk=SK, url=URL, ak=AK, token=None):
     """SMS is documented as a global service (GlobalCredentials, X-Domain-Id), but recent
     huaweicloudsdksms releases (3.1.219) only accept BasicCredentials (X-Project-Id): try the
     global form first and fall back, so both SDK generations are exercised."""
     def build(creds):
-        return sms.SmsClient.new_builder().with_credentials(creds).with_endpoints([URL]).with_http_config(http_config()).build()
+        return sms.SmsClient.new_builder().with_credentials(with_token(creds, token)).with_endpoints([url]).with_http_config(http_config()).build()
 
     try:
-        return build(GlobalCredentials(AK, sk, DOMAIN_ID))
+        return build(GlobalCredentials(ak, sk, DOMAIN_ID))
     except TypeError:
-        return build(BasicCredentials(AK, sk, PROJECT_ID))
+        return build(BasicCredentials(ak, sk, PROJECT_ID))
 
 
-def dcs_client(sk=SK):
+def dcs_client(sk=SK, url=URL, ak=AK, token=None):
     return (
         dcs.DcsClient.new_builder()
-        .with_credentials(BasicCredentials(AK, sk, PROJECT_ID))
-        .with_endpoints([URL])
+        .with_credentials(with_token(BasicCredentials(ak, sk, PROJECT_ID), token))
+        .with_endpoints([url])
         .with_http_config(http_config())
         .build()
     )
@@ -238,6 +255,24 @@ def dcs_flow():
     expect_error(lambda: dcs_client(sk="wrong").list_migration_task(dcs.ListMigrationTaskRequest()), 401, "APIG.0301", "DCS with a wrong SK is 401")
 
 
+def security_token_flow():
+    """Temporary credentials (AK/SK + security token), signed by the SDK's own signer, which
+    adds X-Security-Token before signing."""
+    if not (STS_URL and STS_AK and STS_SK and STS_TOKEN):
+        check(False, "security_token_flow: MIGPLAN_STS_URL/AK/SK/TOKEN are not set (run through tests/sdk/run.sh)")
+        return
+    sts = dict(url=STS_URL, ak=STS_AK, sk=STS_SK)
+    r = sms_client(token=STS_TOKEN, **sts).list_servers(sms.ListServersRequest())
+    check(r.count is not None, f"SMS with the security token is accepted (count={r.count})")
+    r = dcs_client(token=STS_TOKEN, **sts).list_migration_task(dcs.ListMigrationTaskRequest())
+    check(r.count is not None, f"DCS with the security token is accepted (count={r.count})")
+    expect_error(lambda: sms_client(token=STS_TOKEN + "x", **sts).list_servers(sms.ListServersRequest()), 401, "APIG.0301", "SMS with a wrong security token is 401", contains="invalid or expired")
+    expect_error(lambda: dcs_client(token="wrong", **sts).list_migration_task(dcs.ListMigrationTaskRequest()), 401, "APIG.0301", "DCS with a wrong security token is 401", contains="invalid or expired")
+    expect_error(lambda: sms_client(**sts).list_servers(sms.ListServersRequest()), 401, "APIG.0301", "SMS without the security token is 401", contains="no X-Security-Token")
+    expect_error(lambda: dcs_client(**sts).list_migration_task(dcs.ListMigrationTaskRequest()), 401, "APIG.0301", "DCS without the security token is 401", contains="no X-Security-Token")
+    expect_error(lambda: sms_client(token=STS_TOKEN).list_servers(sms.ListServersRequest()), 401, "APIG.0301", "a security token with permanent keys is 401", contains="permanent credentials")
+
+
 def admin_stats():
     with urllib.request.urlopen(f"{URL}/_emulator/stats", timeout=10) as r:
         stats = json.load(r)
@@ -248,7 +283,7 @@ def admin_stats():
 
 def main():
     print(f"emulator {URL}, run {RUN}")
-    for flow in (sms_flow, dcs_flow, admin_stats):
+    for flow in (sms_flow, dcs_flow, security_token_flow, admin_stats):
         try:
             flow()
         except Exception:  # noqa: BLE001 - report and carry on with the next flow

@@ -3,8 +3,9 @@
 #
 # Creates (or reuses) a venv under target/sdk-venv with the pinned Huawei Cloud Python SDKs,
 # builds and starts the emulator example (`migplan-emulator --example serve`) on a free
-# loopback port with time_scale 1000, runs tests/sdk/conformance.py against it, stops the
-# emulator and exits with the conformance status. Run from anywhere: bash tests/sdk/run.sh
+# loopback port with time_scale 1000, plus a second one issuing temporary credentials
+# (`--security-token`), runs tests/sdk/conformance.py against both, stops them and exits with
+# the conformance status. Run from anywhere: bash tests/sdk/run.sh
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,41 +36,59 @@ SERVE="$TARGET_DIR/debug/examples/serve"
 WORK="$(mktemp -d)"
 AK="conformance-ak"
 SK="conformance-sk-$RANDOM$RANDOM"
+# Temporary credentials: a second emulator requiring this security token.
+STS_AK="conformance-sts-ak"
+STS_SK="conformance-sts-sk-$RANDOM$RANDOM"
+STS_TOKEN="conformance-sts-token-$RANDOM$RANDOM"
 "$SERVE" --listen 127.0.0.1:0 --access-key "$AK" --secret-key "$SK" --time-scale 1000 \
     >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
 EMU_PID=$!
+"$SERVE" --listen 127.0.0.1:0 --access-key "$STS_AK" --secret-key "$STS_SK" \
+    --security-token "$STS_TOKEN" --time-scale 1000 \
+    >"$WORK/sts.out" 2>"$WORK/sts.err" &
+STS_PID=$!
 
-stop_emulator() {
-    if kill -0 "$EMU_PID" 2>/dev/null; then
-        kill -INT "$EMU_PID" 2>/dev/null || true
-        wait "$EMU_PID" 2>/dev/null || true
-    fi
+stop_emulators() {
+    for pid in "$EMU_PID" "$STS_PID"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -INT "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$WORK"
 }
-trap stop_emulator EXIT
+trap stop_emulators EXIT
 
-URL=""
-for _ in $(seq 1 300); do
-    URL="$(sed -n 's/^MIGPLAN_EMULATOR_URL=//p' "$WORK/emulator.out")"
-    [ -n "$URL" ] && break
-    if ! kill -0 "$EMU_PID" 2>/dev/null; then
-        echo "the emulator exited before listening:" >&2
-        cat "$WORK/emulator.err" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$URL" ]; then
-    echo "the emulator did not print its URL within 30 s" >&2
-    exit 1
-fi
+# Waits for an emulator to print its URL; prints the URL.
+url_of() {
+    local name="$1" pid="$2" url=""
+    for _ in $(seq 1 300); do
+        url="$(sed -n 's/^MIGPLAN_EMULATOR_URL=//p' "$WORK/$name.out")"
+        [ -n "$url" ] && { echo "$url"; return 0; }
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "the $name emulator exited before listening:" >&2
+            cat "$WORK/$name.err" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "the $name emulator did not print its URL within 30 s" >&2
+    return 1
+}
+URL="$(url_of emulator "$EMU_PID")"
+STS_URL="$(url_of sts "$STS_PID")"
 
 set +e
-MIGPLAN_EMULATOR_URL="$URL" MIGPLAN_AK="$AK" MIGPLAN_SK="$SK" "$PY" "$ROOT/tests/sdk/conformance.py"
+MIGPLAN_EMULATOR_URL="$URL" MIGPLAN_AK="$AK" MIGPLAN_SK="$SK" \
+    MIGPLAN_STS_URL="$STS_URL" MIGPLAN_STS_AK="$STS_AK" MIGPLAN_STS_SK="$STS_SK" \
+    MIGPLAN_STS_TOKEN="$STS_TOKEN" \
+    "$PY" "$ROOT/tests/sdk/conformance.py"
 STATUS=$?
 set -e
 if [ "$STATUS" -ne 0 ]; then
-    echo "--- emulator stderr ---" >&2
-    tail -n 50 "$WORK/emulator.err" >&2 || true
+    for name in emulator sts; do
+        echo "--- $name emulator stderr ---" >&2
+        tail -n 50 "$WORK/$name.err" >&2 || true
+    done
 fi
 exit "$STATUS"
