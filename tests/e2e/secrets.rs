@@ -13,6 +13,7 @@ const TOKEN: &str = "SENTINEL-iam-token-7c1e";
 const WRONG_SK: &str = "SENTINEL-wrong-sk-7c1e";
 const INLINE: &str = "SENTINEL-inline-7c1e";
 const PLAN_KEY: &str = "SENTINEL-plan-key-7c1e";
+const SECURITY_TOKEN: &str = "SENTINEL-security-token-7c1e";
 
 /// Every sentinel, with the emulator's signing key (the one the commands sign with).
 fn sentinels(e: &Emulated) -> Vec<&str> {
@@ -23,6 +24,7 @@ fn sentinels(e: &Emulated) -> Vec<&str> {
         WRONG_SK,
         INLINE,
         PLAN_KEY,
+        SECURITY_TOKEN,
         e.secret_key(),
     ]
 }
@@ -137,6 +139,13 @@ fn no_command_format_or_error_path_shows_a_secret() {
 
     // Error paths: a wrong secret key (401), an IAM token instead, an unreachable endpoint.
     let out = c.run(&e, &[("HW_SECRET_KEY", WRONG_SK)], &["plan", plan]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // A security token the emulator's permanent keys do not expect: sent, signed, refused.
+    let out = c.run(
+        &e,
+        &[("HW_SECURITY_TOKEN", SECURITY_TOKEN)],
+        &["plan", plan],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let out = c.run(
         &e,
