@@ -317,15 +317,49 @@ fn validate_region(region: &str) -> Result<(), Error> {
     }
 }
 
-/// The SMS endpoint of a region (REFERENCE §6): `https://sms.<region>.myhuaweicloud.com`,
-/// except `ru-moscow-1` (`sms-api.` host) and `eu-west-101` (`.eu` domain).
+/// The regions that serve SMS, with their endpoints: the SMS region table of the official
+/// SDKs (huaweicloudsdksms 3.1.219 `sms_region.py`: cn-north-4, ap-southeast-3,
+/// my-kualalumpur-1, ru-moscow-1), plus eu-west-101 (the EU site, in older SDK tables).
+pub const SMS_REGIONS: [(&str, &str); 5] = [
+    ("cn-north-4", "https://sms.cn-north-4.myhuaweicloud.com"),
+    (
+        "ap-southeast-3",
+        "https://sms.ap-southeast-3.myhuaweicloud.com",
+    ),
+    (
+        "my-kualalumpur-1",
+        "https://sms.my-kualalumpur-1.myhuaweicloud.com",
+    ),
+    (
+        "ru-moscow-1",
+        "https://sms-api.ru-moscow-1.myhuaweicloud.com",
+    ),
+    ("eu-west-101", "https://sms.eu-west-101.myhuaweicloud.eu"),
+];
+
+/// The SMS endpoint that serves targets in `region` (REFERENCE §6).
+///
+/// SMS is a global service served from a few regions, the target region travels in the
+/// task body. A region of [`SMS_REGIONS`] uses its own endpoint; any other Chinese
+/// mainland region (`cn-…`) is served from cn-north-4 (the Chinese site's only SMS
+/// endpoint), and every other region from ap-southeast-3 (the international site's). So a
+/// plan for, say, `la-south-2` talks to `sms.ap-southeast-3…`, never to a
+/// `sms.la-south-2…` host that does not exist. `MIGPLAN_SMS_ENDPOINT` / `--sms-endpoint`
+/// override this.
 pub fn sms_endpoint_for(region: &str) -> Result<String, Error> {
     validate_region(region)?;
-    Ok(match region {
-        "ru-moscow-1" => "https://sms-api.ru-moscow-1.myhuaweicloud.com".to_owned(),
-        "eu-west-101" => "https://sms.eu-west-101.myhuaweicloud.eu".to_owned(),
-        _ => format!("https://sms.{region}.myhuaweicloud.com"),
-    })
+    let serving = if SMS_REGIONS.iter().any(|(r, _)| *r == region) {
+        region
+    } else if region.starts_with("cn-") {
+        "cn-north-4"
+    } else {
+        "ap-southeast-3"
+    };
+    Ok(SMS_REGIONS
+        .iter()
+        .find(|(r, _)| *r == serving)
+        .map(|(_, url)| (*url).to_owned())
+        .unwrap_or_else(|| format!("https://sms.{serving}.myhuaweicloud.com")))
 }
 
 /// The DCS endpoint of a region (REFERENCE §6): `https://dcs.<region>.myhuaweicloud.com`,
@@ -457,6 +491,41 @@ mod tests {
             sms_endpoint_for("ru-moscow-1").ok().as_deref(),
             Some("https://sms-api.ru-moscow-1.myhuaweicloud.com")
         );
+        // Regions without SMS are served from their site's SMS region; DCS stays regional.
+        for (region, sms) in [
+            ("cn-north-4", "https://sms.cn-north-4.myhuaweicloud.com"),
+            ("cn-east-3", "https://sms.cn-north-4.myhuaweicloud.com"),
+            ("cn-south-1", "https://sms.cn-north-4.myhuaweicloud.com"),
+            (
+                "my-kualalumpur-1",
+                "https://sms.my-kualalumpur-1.myhuaweicloud.com",
+            ),
+            ("eu-west-101", "https://sms.eu-west-101.myhuaweicloud.eu"),
+            ("la-south-2", "https://sms.ap-southeast-3.myhuaweicloud.com"),
+            ("af-south-1", "https://sms.ap-southeast-3.myhuaweicloud.com"),
+            (
+                "ap-southeast-1",
+                "https://sms.ap-southeast-3.myhuaweicloud.com",
+            ),
+            ("tr-west-1", "https://sms.ap-southeast-3.myhuaweicloud.com"),
+        ] {
+            assert_eq!(
+                sms_endpoint_for(region).ok().as_deref(),
+                Some(sms),
+                "{region}"
+            );
+        }
+        assert_eq!(
+            dcs_endpoint_for("la-south-2").ok().as_deref(),
+            Some("https://dcs.la-south-2.myhuaweicloud.com")
+        );
+        let cfg = CloudConfig::from_env("la-south-2", &env(&[("MIGPLAN_AUTH_TOKEN", "t")]))
+            .expect("config");
+        assert_eq!(
+            cfg.sms_endpoint,
+            "https://sms.ap-southeast-3.myhuaweicloud.com"
+        );
+        assert_eq!(cfg.region.as_deref(), Some("la-south-2"));
         assert_eq!(
             dcs_endpoint_for("ru-moscow-1").ok().as_deref(),
             Some("https://dcs.ru-moscow-1.myhuaweicloud.com")

@@ -68,7 +68,7 @@ pub use client::Cloud;
 pub use config::{
     CloudConfig, ENV_AKSK_PAIRS, ENV_AUTH_TOKEN, ENV_CA_BUNDLE, ENV_DCS_ENDPOINT, ENV_DOMAIN_ID,
     ENV_METADATA, ENV_METADATA_ENDPOINT, ENV_PROJECT_ID, ENV_SECURITY_TOKEN, ENV_SMS_ENDPOINT,
-    ProxyConfig, dcs_endpoint_for, sms_endpoint_for,
+    ProxyConfig, SMS_REGIONS, dcs_endpoint_for, sms_endpoint_for,
 };
 pub use dcs::{DcsClient, PollOptions};
 pub use error::{Error, ErrorKind, RequestInfo, Service};
