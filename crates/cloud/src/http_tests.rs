@@ -491,3 +491,96 @@ async fn traces_name_the_route_but_never_secrets() {
     let received = srv.received.lock().expect("lock");
     assert!(String::from_utf8_lossy(&received[0].body).contains("REDIS-PW-secret"));
 }
+
+fn with_proxy(endpoint: &str, proxy: &str, no_proxy: Option<&str>) -> Cloud {
+    let mut cfg = CloudConfig::local(endpoint, Auth::aksk("AK1", SK))
+        .expect("config")
+        .with_project_id("proj1")
+        .with_retry(RetryPolicy::fast(0));
+    let env = |name: &str| match name {
+        "HTTP_PROXY" => Some(proxy.to_owned()),
+        "NO_PROXY" => no_proxy.map(str::to_owned),
+        _ => None,
+    };
+    cfg.proxy = crate::ProxyConfig::from_env(&env);
+    Cloud::new(&cfg).expect("cloud")
+}
+
+#[tokio::test]
+async fn requests_go_through_the_configured_proxy_unless_no_proxy_matches() {
+    // The proxy is a loopback listener; the endpoint's host is never resolved or contacted.
+    let proxy = serve(vec![EMPTY_LIST]).await;
+    let c = with_proxy("http://sms.proxied.invalid:8080", &proxy.base, None);
+    c.sms()
+        .list_tasks_page(&ListTasksQuery::default(), 0, 10)
+        .await
+        .expect("through the proxy");
+    {
+        let got = proxy.received.lock().expect("lock");
+        assert_eq!(got.len(), 1);
+        // An HTTP proxy gets the absolute URL, still signed.
+        assert!(
+            got[0]
+                .raw_path
+                .starts_with("http://sms.proxied.invalid:8080/v3/tasks?"),
+            "{}",
+            got[0].raw_path
+        );
+        assert!(
+            got[0]
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        );
+    }
+
+    // NO_PROXY: the endpoint's host goes direct.
+    let direct = serve(vec![EMPTY_LIST]).await;
+    let c = with_proxy(&direct.base, &proxy.base, Some("example.com,127.0.0.1"));
+    c.sms()
+        .list_tasks_page(&ListTasksQuery::default(), 0, 10)
+        .await
+        .expect("direct");
+    assert_eq!(direct.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        proxy.hits.load(Ordering::SeqCst),
+        1,
+        "the proxy saw nothing more"
+    );
+
+    // Without NO_PROXY even a loopback endpoint goes through the proxy.
+    let c = with_proxy(&direct.base, &proxy.base, None);
+    c.sms()
+        .list_tasks_page(&ListTasksQuery::default(), 0, 10)
+        .await
+        .expect("proxied");
+    assert_eq!(proxy.hits.load(Ordering::SeqCst), 2);
+    assert_eq!(direct.hits.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_bad_proxy_or_ca_bundle_is_a_config_error_naming_it() {
+    let mut cfg = CloudConfig::local("http://127.0.0.1:1", Auth::aksk("AK1", SK)).expect("config");
+    cfg.proxy = crate::ProxyConfig::from_env(&|n: &str| {
+        (n == "HTTPS_PROXY").then(|| "http://user:PROXYPASS@[bad".to_owned())
+    });
+    let err = Cloud::new(&cfg).expect_err("bad proxy");
+    assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
+    assert!(!err.to_string().contains("PROXYPASS"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("migplan-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "hello").expect("write");
+    for path in [dir.join("missing.pem"), not_pem] {
+        let mut cfg =
+            CloudConfig::local("http://127.0.0.1:1", Auth::aksk("AK1", SK)).expect("config");
+        cfg.ca_bundle = Some(path.clone());
+        let err = Cloud::new(&cfg).expect_err("bad bundle");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
