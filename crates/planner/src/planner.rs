@@ -1,10 +1,10 @@
 //! [`plan`]: spec + live snapshot → resources, blocked reasons, step DAG → [`Plan`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use migplan_parser::{
-    Dependency, RedisSpec, ResourceAddr, ResourceKind, ServerSpec, ServerStage, SourceRef, Spec,
-    Stage, Target, TestMode,
+    Dependency, RedisSpec, RedisStage, ResourceAddr, ResourceKind, ServerSpec, ServerStage,
+    SourceRef, Spec, Stage, Target, TestMode,
 };
 
 use crate::blocked::{Blocked, BlockedReason};
@@ -27,17 +27,26 @@ use crate::wiring::{Item, build_graph, propagate_blocked};
 /// deterministic topological order is [`Plan::steps`].
 pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let keep = select(spec, &opts.targets)?;
-    let kept = |a: &ResourceAddr| keep.as_ref().is_none_or(|k| k.contains(a));
+    // The stage each kept resource is planned to: its own, or (under --target) only as far as
+    // what was targeted needs it. `None`: not kept.
+    let goal = |a: &ResourceAddr, own: Stage| match &keep {
+        None => Some(own),
+        Some(k) => k.get(a).map(|&need| need.min(own)),
+    };
     let ix = LiveIndex::new(live);
     let mut items: Vec<Item<'_>> = Vec::new();
     for s in &spec.servers {
-        if kept(&ResourceAddr::server(&s.name)) {
-            items.push(plan_server(s, &ix));
+        if let Some(Stage::Server(stage)) =
+            goal(&ResourceAddr::server(&s.name), Stage::Server(s.stage))
+        {
+            items.push(plan_server(s, stage, &ix));
         }
     }
     for r in &spec.redis {
-        if kept(&ResourceAddr::redis(&r.name)) {
-            items.push(plan_redis(r, &ix));
+        if let Some(Stage::Redis(stage)) =
+            goal(&ResourceAddr::redis(&r.name), Stage::Redis(r.stage))
+        {
+            items.push(plan_redis(r, stage, &ix));
         }
     }
     let pos: HashMap<ResourceAddr, usize> = items
@@ -86,21 +95,30 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
     })
 }
 
-/// The resources `--target` keeps (with their transitive dependencies and earlier waves), or
-/// `None` for all.
+/// What `--target` keeps: each targeted resource at its own stage, and each resource they
+/// need (transitively) only up to the stage needed: the stage a dependency names, the stage
+/// its resource declares for a whole-resource dependency, every member of an earlier wave at
+/// its stage. A dependency that only a stage beyond what is kept waits for is not followed,
+/// and nothing is kept because it depends on a target. `None`: no targeting, everything.
 fn select(
     spec: &Spec,
     targets: &[ResourceAddr],
-) -> Result<Option<HashSet<ResourceAddr>>, PlanError> {
+) -> Result<Option<HashMap<ResourceAddr, Stage>>, PlanError> {
     if targets.is_empty() {
         return Ok(None);
     }
-    let mut deps: HashMap<ResourceAddr, &[Dependency]> = HashMap::new();
+    let mut own: HashMap<ResourceAddr, (Stage, &[Dependency])> = HashMap::new();
     for s in &spec.servers {
-        deps.insert(ResourceAddr::server(&s.name), &s.depends_on);
+        own.insert(
+            ResourceAddr::server(&s.name),
+            (Stage::Server(s.stage), &s.depends_on),
+        );
     }
     for r in &spec.redis {
-        deps.insert(ResourceAddr::redis(&r.name), &r.depends_on);
+        own.insert(
+            ResourceAddr::redis(&r.name),
+            (Stage::Redis(r.stage), &r.depends_on),
+        );
     }
     let mut wave_of: HashMap<&ResourceAddr, usize> = HashMap::new();
     for (k, w) in spec.waves.iter().enumerate() {
@@ -108,33 +126,55 @@ fn select(
             wave_of.insert(m, k);
         }
     }
-    let mut seen: HashSet<ResourceAddr> = HashSet::new();
-    let mut waves_done = vec![false; spec.waves.len()];
-    let mut queue: VecDeque<ResourceAddr> = VecDeque::new();
+    let mut need: HashMap<ResourceAddr, Stage> = HashMap::new();
+    let mut queue: VecDeque<(ResourceAddr, Stage)> = VecDeque::new();
     for t in targets {
-        if !deps.contains_key(t) {
+        let Some(&(stage, _)) = own.get(t) else {
             return Err(PlanError::UnknownTarget {
                 addr: t.to_string(),
             });
-        }
-        queue.push_back(t.clone());
+        };
+        queue.push_back((t.clone(), stage));
     }
-    while let Some(a) = queue.pop_front() {
-        if !seen.insert(a.clone()) {
+    // A worklist over (resource, stage needed): a resource is revisited only when a higher
+    // stage of it is needed, so this ends after at most (stages × resources) visits.
+    while let Some((a, want)) = queue.pop_front() {
+        let Some(&(declared, deps)) = own.get(&a) else {
+            continue;
+        };
+        let want = want.min(declared);
+        if need.get(&a).is_some_and(|&had| had >= want) {
             continue;
         }
-        if let Some(ds) = deps.get(&a) {
-            queue.extend(ds.iter().map(|d| d.on.clone()));
+        need.insert(a.clone(), want);
+        for d in deps {
+            if d.stage.is_some_and(|waiting| waiting > want) {
+                continue; // only a stage this plan does not reach waits for it
+            }
+            let Some(&(on_declared, _)) = own.get(&d.on) else {
+                continue;
+            };
+            queue.push_back((d.on.clone(), d.on_stage.unwrap_or(on_declared)));
         }
         if let Some(&k) = wave_of.get(&a)
             && k > 0
-            && !waves_done[k - 1]
         {
-            waves_done[k - 1] = true;
-            queue.extend(spec.waves[k - 1].members.iter().cloned());
+            for m in &spec.waves[k - 1].members {
+                if let Some(&(stage, _)) = own.get(m) {
+                    queue.push_back((m.clone(), stage));
+                }
+            }
         }
     }
-    Ok(Some(seen))
+    Ok(Some(need))
+}
+
+/// The dependencies that matter to a resource planned up to `goal`: those of its whole chain
+/// and of the stages it reaches (a dependency of a later stage waits for nothing planned).
+fn deps_up_to(deps: &[Dependency], goal: Stage) -> Vec<&Dependency> {
+    deps.iter()
+        .filter(|d| d.stage.is_none_or(|s| s <= goal))
+        .collect()
 }
 
 fn source_text(s: &SourceRef) -> String {
@@ -252,9 +292,9 @@ fn mismatched<'s>(base: Item<'s>, reason: BlockedReason, side: Side) -> Item<'s>
     }
 }
 
-fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
+fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) -> Item<'s> {
     let addr = ResourceAddr::server(&spec.name);
-    let desired = Stage::Server(spec.stage);
+    let desired = Stage::Server(goal);
     let mut blocked = Vec::new();
     let task_m = ix.task(&spec.name);
     let is_ambiguous = ambiguous("SMS task", &spec.name, &task_m, &mut blocked);
@@ -309,7 +349,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
             syncing: spec.syncing,
             paused: spec.paused,
         };
-        steps = server_steps(&addr, &current, spec.stage, &input);
+        steps = server_steps(&addr, &current, goal, &input);
     }
     if !steps.is_empty() {
         match &source_m {
@@ -383,7 +423,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
     let item = Item {
         plan,
         steps,
-        deps: &spec.depends_on,
+        deps: deps_up_to(&spec.depends_on, desired),
         root,
         blocked_from: None,
     };
@@ -393,9 +433,9 @@ fn plan_server<'s>(spec: &'s ServerSpec, ix: &LiveIndex<'_>) -> Item<'s> {
     }
 }
 
-fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
+fn plan_redis<'s>(spec: &'s RedisSpec, goal: RedisStage, ix: &LiveIndex<'_>) -> Item<'s> {
     let addr = ResourceAddr::redis(&spec.name);
-    let desired = Stage::Redis(spec.stage);
+    let desired = Stage::Redis(goal);
     let mut blocked = Vec::new();
     let m = ix.migration(&spec.name);
     let is_ambiguous = ambiguous("DCS migration task", &spec.name, &m, &mut blocked);
@@ -420,7 +460,7 @@ fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
                 .iter()
                 .any(|d| d.field == "resume_mode" && matches!(d.change, Change::InPlace { .. })),
         };
-        redis_steps(&addr, &current, spec.stage, &input)
+        redis_steps(&addr, &current, goal, &input)
     } else {
         Vec::new()
     };
@@ -436,7 +476,7 @@ fn plan_redis<'s>(spec: &'s RedisSpec, ix: &LiveIndex<'_>) -> Item<'s> {
     let item = Item {
         plan,
         steps,
-        deps: &spec.depends_on,
+        deps: deps_up_to(&spec.depends_on, desired),
         root,
         blocked_from: None,
     };

@@ -18,7 +18,7 @@ use crate::step_graph_builder::StepGraphBuilder;
 pub(crate) struct Item<'s> {
     pub(crate) plan: ResourcePlan,
     pub(crate) steps: Vec<Step>,
-    pub(crate) deps: &'s [Dependency],
+    pub(crate) deps: Vec<&'s Dependency>,
     /// Root of the blocked chain (itself when blocked for its own reasons).
     pub(crate) root: Option<ResourceAddr>,
     /// With `root`: the first stage that cannot be reached (`None`: none can; the whole
@@ -53,7 +53,7 @@ pub(crate) fn propagate_blocked(
     let n = items.len();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, it) in items.iter().enumerate() {
-        for d in it.deps {
+        for d in &it.deps {
             if let Some(&o) = pos.get(&d.on) {
                 dependents[o].push(i);
             }
@@ -149,7 +149,7 @@ fn blocked_by(
         Some(BlockedReason::DependencyBlocked { from, .. }) => *from,
         _ => None,
     };
-    for d in items[v].deps {
+    for d in &items[v].deps {
         let Some(&o) = pos.get(&d.on) else { continue };
         let other = &items[o];
         let stage = d.on_stage.unwrap_or(other.plan.desired);
@@ -218,7 +218,7 @@ pub(crate) fn build_graph(
         chains.push(chain);
     }
     for (i, it) in items.iter().enumerate() {
-        for d in it.deps {
+        for d in &it.deps {
             let Some(&o) = pos.get(&d.on) else { continue };
             let other = &items[o];
             let stage = d.on_stage.unwrap_or(other.plan.desired);

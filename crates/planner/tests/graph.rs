@@ -199,6 +199,44 @@ fn blocking_crosses_stage_level_mutual_waits() {
     );
 }
 
+/// `--target server.web-01` needs db-01 cut over and the sessions at `migrated`: it plans
+/// exactly that, never the sessions' `stop` (a later stage than needed) nor a dependent.
+#[test]
+fn a_target_brings_in_only_the_stages_it_needs() {
+    let s = spec(SHOP);
+    let opts = PlanOptions {
+        targets: vec![ResourceAddr::server("web-01")],
+    };
+    let p = plan(&s, &sources_for(&s), &opts).expect("plans");
+    let desired: Vec<String> = p
+        .resources
+        .iter()
+        .map(|r| format!("{} → {}", r.addr, r.desired))
+        .collect();
+    assert_eq!(
+        desired,
+        [
+            "server.db-01 → cutover",
+            "server.web-01 → cutover",
+            "redis.sessions → migrated"
+        ]
+    );
+    let ids: Vec<&str> = p.steps.iter().map(|st| st.id.0.as_str()).collect();
+    assert!(
+        !ids.iter().any(|id| id.starts_with("redis.sessions#stop")),
+        "the sync is not stopped: {ids:?}"
+    );
+    assert!(ids.contains(&"server.web-01#cutover"), "{ids:?}");
+
+    // A dependency only a later stage waits for is not followed: web-01 up to `replicated`
+    // needs neither db-01 nor the sessions (both gate its cutover only).
+    let mut only_copy = s.clone();
+    only_copy.servers[1].stage = migplan_parser::ServerStage::Replicated;
+    let p = plan(&only_copy, &sources_for(&only_copy), &opts).expect("plans");
+    let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
+    assert_eq!(addrs, ["server.web-01"]);
+}
+
 #[test]
 fn targeting_keeps_targets_and_what_they_depend_on() {
     let s = spec(SHOP);
