@@ -129,6 +129,10 @@ pub struct Summary {
     pub wait: usize,
     /// Blocked resources.
     pub blocked: usize,
+    /// Steps that cannot be taken back (cutover, clear, stopping a sync), counted again here
+    /// so a reviewer sees them first.
+    #[serde(default)]
+    pub irreversible: usize,
     /// Resources with nothing to do and nothing blocking.
     pub unchanged: usize,
 }
@@ -143,6 +147,7 @@ impl Summary {
     pub fn of(resources: &[ResourcePlan], steps: &[Step]) -> Summary {
         let mut s = Summary::default();
         for step in steps {
+            s.irreversible += usize::from(step.irreversible);
             match step.kind.class() {
                 StepClass::Create => s.create += 1,
                 StepClass::Update => s.update += 1,

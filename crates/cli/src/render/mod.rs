@@ -28,6 +28,35 @@ pub fn targeting_note(plan: &migplan_planner::Plan) -> Option<String> {
     ))
 }
 
+/// What a step waits for outside its own resource's chain (which runs in order anyway):
+/// `server.db-01 cutover, wave canary`. `None` when nothing.
+pub fn waits_for(
+    step: &migplan_planner::Step,
+    steps: &std::collections::HashMap<&migplan_planner::StepId, &migplan_planner::Step>,
+) -> Option<String> {
+    let mut out: Vec<String> = step
+        .depends_on
+        .iter()
+        .filter_map(|id| steps.get(id))
+        .filter(|d| d.resource.is_none() || d.resource != step.resource)
+        .map(|d| match (&d.resource, &d.stage) {
+            (Some(r), Some(stage)) => format!("{r} {stage}"),
+            (Some(r), None) => format!("{r} {}", d.label),
+            (None, _) => d.label.clone(),
+        })
+        .collect();
+    out.dedup();
+    (!out.is_empty()).then(|| out.join(", "))
+}
+
+/// `at most 2 at a time`, or `no cap`.
+pub fn wave_cap(max_parallel: Option<u32>) -> String {
+    match max_parallel {
+        Some(n) => format!("at most {n} at a time"),
+        None => "no cap".into(),
+    }
+}
+
 /// Whether stdout gets colour: a terminal, and `NO_COLOR` unset.
 pub fn color_on_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()

@@ -61,6 +61,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
     for r in shown {
         resource(&mut out, &steps, r, &paint);
     }
+    waves(&mut out, plan, &paint);
     out.push_str(&summary_line(plan, color));
     out.push('\n');
     out
@@ -83,12 +84,56 @@ fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan,
     }
     for id in &r.steps {
         if let Some(s) = steps.get(id) {
-            let _ = writeln!(out, "    {} {}", paint.symbol(&s.symbol), s.label);
+            if s.irreversible {
+                let _ = writeln!(
+                    out,
+                    "    {} {}  {}",
+                    paint.wrap(RED, "!"),
+                    paint.wrap(BOLD, &s.label),
+                    paint.wrap(RED, "(irreversible)")
+                );
+            } else {
+                let _ = writeln!(out, "    {} {}", paint.symbol(&s.symbol), s.label);
+            }
+            if let Some(waits) = super::waits_for(s, steps) {
+                let _ = writeln!(
+                    out,
+                    "        {}",
+                    paint.wrap(DIM, &format!("waits for {waits}"))
+                );
+            }
         }
     }
     for b in &r.blocked {
         let _ = writeln!(out, "    {} {}", paint.wrap(RED, "✗"), b.message);
         let _ = writeln!(out, "      {} {}", paint.wrap(DIM, "→"), b.remedy);
+    }
+    out.push('\n');
+}
+
+/// The waves, in order, with their caps.
+fn waves(out: &mut String, plan: &Plan, paint: &Paint) {
+    if plan.waves.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.wrap(
+            BOLD,
+            "Waves (each starts once every member of the one before reached its stage):"
+        )
+    );
+    for (i, w) in plan.waves.iter().enumerate() {
+        let members: Vec<String> = w.members.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "  {}. {} ({}): {}",
+            i + 1,
+            w.name,
+            super::wave_cap(w.max_parallel),
+            members.join(", ")
+        );
     }
     out.push('\n');
 }
@@ -123,6 +168,14 @@ pub fn summary_line(plan: &Plan, color: bool) -> String {
         "Plan: {} to create, {} to update, {} actions, ",
         s.create, s.update, s.action
     );
+    if s.irreversible > 0 {
+        let irreversible = format!("{} irreversible", s.irreversible);
+        if color {
+            let _ = write!(line, "{RED}{irreversible}{RESET}, ");
+        } else {
+            let _ = write!(line, "{irreversible}, ");
+        }
+    }
     if s.wait > 0 {
         let _ = write!(line, "{} waits, ", s.wait);
     }
@@ -182,6 +235,26 @@ mod tests {
             text.ends_with("Plan: 0 to create, 0 to update, 0 actions, 1 blocked.\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn irreversible_steps_are_marked_and_counted_and_waits_named() {
+        let body = "servers:\n  - name: db-01\n    target: {template: tpl}\n    stage: cutover\n  - name: web-01\n    target: {template: tpl}\n    stage: cutover\n    depends_on: [{cutover: server.db-01}]\nwaves:\n  - {name: first, members: [server.db-01], max_parallel: 1}\n  - {name: second, members: [server.web-01]}\n";
+        let text = render(&crate::render::test_support::ready_plan_of(body), false);
+        assert!(text.contains("    ! cutover  (irreversible)"), "{text}");
+        assert!(
+            text.contains("        waits for server.db-01 cutover"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  1. first (at most 1 at a time): server.db-01"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  2. second (no cap): server.web-01"),
+            "{text}"
+        );
+        assert!(text.contains(" actions, 2 irreversible, "), "{text}");
     }
 
     #[test]

@@ -21,14 +21,15 @@ pub fn render(plan: &Plan) -> String {
     if let Some(note) = super::targeting_note(plan) {
         let _ = writeln!(out, "> [!WARNING]\n> {note}\n");
     }
+    irreversible_alert(&mut out, plan);
     if !plan.has_changes() && !plan.is_blocked() {
         out.push_str("**No changes.** Live state matches the plan.\n");
         return out;
     }
     let _ = writeln!(
         out,
-        "| create | update | actions | waits | blocked | unchanged |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n",
-        s.create, s.update, s.action, s.wait, s.blocked, s.unchanged
+        "| create | update | actions | irreversible | waits | blocked | unchanged |\n|---:|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} | {} |\n",
+        s.create, s.update, s.action, s.irreversible, s.wait, s.blocked, s.unchanged
     );
     let shown: Vec<&ResourcePlan> = plan
         .resources
@@ -57,12 +58,56 @@ pub fn render(plan: &Plan) -> String {
     for r in shown {
         details(&mut out, &steps, r);
     }
+    waves(&mut out, plan);
     let _ = writeln!(
         out,
-        "**Plan:** {} to create, {} to update, {} actions, {} waits, {} blocked.",
-        s.create, s.update, s.action, s.wait, s.blocked
+        "**Plan:** {} to create, {} to update, {} actions ({} irreversible), {} waits, {} blocked.",
+        s.create, s.update, s.action, s.irreversible, s.wait, s.blocked
     );
     out
+}
+
+/// First thing a reviewer reads: the steps that cannot be taken back.
+fn irreversible_alert(out: &mut String, plan: &Plan) {
+    let steps: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.irreversible)
+        .map(|s| match &s.resource {
+            Some(r) => format!("`{r}` {}", s.label),
+            None => s.label.clone(),
+        })
+        .collect();
+    if steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "> [!CAUTION]\n> **{} irreversible step{}**, which cannot be taken back once applied: {}.\n",
+        steps.len(),
+        if steps.len() == 1 { "" } else { "s" },
+        steps.join(", ")
+    );
+}
+
+/// The waves as a table, in order, with their caps.
+fn waves(out: &mut String, plan: &Plan) {
+    if plan.waves.is_empty() {
+        return;
+    }
+    out.push_str("**Waves** (each starts once every member of the one before reached its stage):\n\n| # | wave | cap | members |\n|---:|---|---|---|\n");
+    for (i, w) in plan.waves.iter().enumerate() {
+        let members: Vec<String> = w.members.iter().map(|m| format!("`{m}`")).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            i + 1,
+            cell(&w.name),
+            super::wave_cap(w.max_parallel),
+            members.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 fn details(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan) {
@@ -81,7 +126,15 @@ fn details(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan) 
         out.push_str("Steps:\n\n");
         for (i, id) in r.steps.iter().enumerate() {
             if let Some(s) = steps.get(id) {
-                let _ = writeln!(out, "{}. `{}` {}", i + 1, s.symbol, s.label);
+                let mark = if s.irreversible {
+                    " ⚠️ **irreversible**"
+                } else {
+                    ""
+                };
+                let waits = super::waits_for(s, steps)
+                    .map(|w| format!(" — waits for {w}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{}. `{}` {}{mark}{waits}", i + 1, s.symbol, s.label);
             }
         }
         out.push('\n');
@@ -112,7 +165,11 @@ mod tests {
         let body = "redis:\n  - name: sessions\n    method: full\n    resume_mode: auto\n    network: {vpc_id: v, subnet_id: s, security_group_id: g}\n    source: {addrs: \"10.0.0.1:6379\", password: {env: SECRET_VAR}}\n    target: {instance_id: inst-1}\n    stage: migrated\nservers:\n  - name: web-01\n    target: {server_id: e, migration_ip: 10.0.0.1}\n    stage: replicated\n";
         let md = render(&plan_of(body));
         assert!(md.starts_with("### migplan plan `t`\n"), "{md}");
-        assert!(md.contains("| 1 | 0 | 1 | 1 | 1 | 0 |"), "{md}");
+        assert!(md.contains("| 1 | 0 | 1 | 0 | 1 | 1 | 0 |"), "{md}");
+        assert!(
+            !md.contains("[!CAUTION]"),
+            "nothing irreversible here: {md}"
+        );
         assert!(
             md.contains(
                 "<details><summary><code>redis.sessions</code>: (new) → migrated</summary>"
@@ -127,6 +184,28 @@ mod tests {
         );
         assert!(
             md.contains("| `server.web-01` | (new) | replicated | 0 | ⛔ blocked |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn irreversible_steps_come_first_and_waits_and_waves_are_shown() {
+        let body = "servers:\n  - name: db-01\n    target: {template: tpl}\n    stage: cutover\n  - name: web-01\n    target: {template: tpl}\n    stage: cutover\n    depends_on: [{cutover: server.db-01}]\nwaves:\n  - {name: first, members: [server.db-01], max_parallel: 1}\n  - {name: second, members: [server.web-01]}\n";
+        let md = render(&crate::render::test_support::ready_plan_of(body));
+        let caution = md.find("> [!CAUTION]").expect("an irreversible alert");
+        assert!(caution < md.find("| create |").expect("table"), "{md}");
+        assert!(
+            md.contains("**2 irreversible steps**") && md.contains("`server.db-01` cutover"),
+            "{md}"
+        );
+        assert!(md.contains("`>` cutover ⚠️ **irreversible**"), "{md}");
+        assert!(md.contains("waits for server.db-01 cutover"), "{md}");
+        assert!(
+            md.contains("| 1 | first | at most 1 at a time | `server.db-01` |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 2 | second | no cap | `server.web-01` |"),
             "{md}"
         );
     }

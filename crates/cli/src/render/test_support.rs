@@ -11,3 +11,13 @@ pub fn plan_of(body: &str) -> Plan {
         .spec;
     migplan_planner::plan(&spec, &LiveSnapshot::default(), &PlanOptions::default()).expect("plans")
 }
+
+/// Plans `body` with every source registered and every template present (nothing migrated
+/// yet), so nothing is blocked.
+pub fn ready_plan_of(body: &str) -> Plan {
+    let spec = migplan_parser::parse("t.yaml", &format!("{HEAD}{body}"))
+        .expect("valid")
+        .spec;
+    let live = LiveSnapshot::assume_ready(&spec);
+    migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plans")
+}
