@@ -1,4 +1,4 @@
-//! SMS operations a plan declares (`paused`, `test: {mode: clone}`), applied against the
+//! SMS operations a plan declares (`paused`, `test: {mode: clone}`, `migration_test`), applied against the
 //! emulator: each is sent exactly when the plan and live state call for it, a re-run sends
 //! nothing, and an operation someone else already made is not sent again. What was sent is read
 //! from the emulator's request log (`/_emulator/requests`: method, path, `operation`).
@@ -255,4 +255,83 @@ fn a_clone_test_someone_else_started_is_not_sent_again() {
         writes_since(&e, before)
     );
     assert!(writes_since(&e, before).is_empty());
+}
+
+const DRILL: &str = "name: drill-01, target: {template: tpl-app}, migration_test: true";
+
+#[test]
+fn migration_test_drills_once_between_the_copy_and_the_test() {
+    let dir = scratch_dir("ops-drill");
+    let tested = plan_file(&dir, "tested.yaml", &format!("{{{DRILL}, stage: tested}}"));
+    let e = Setup::plans(&[&tested]).start();
+
+    let plan = e.cmd().args(["plan", &tested]).output().expect("runs");
+    assert!(
+        show(&plan).contains("> migration drill (migration_test)"),
+        "{}",
+        show(&plan)
+    );
+    let before = last_seq(&e);
+    let out = apply(&e, &tested, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let ops: Vec<String> = writes_since(&e, before)
+        .iter()
+        .filter_map(|r| r["operation"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        ops,
+        ["start", "migration_test", "test"],
+        "the drill, then the test"
+    );
+    let tasks = e
+        .block_on(e.cloud().sms().list_all_tasks(&ListTasksQuery::default()))
+        .expect("tasks");
+    assert_eq!(
+        tasks[0].need_migration_test,
+        Some(true),
+        "created for the drill"
+    );
+
+    // A re-run sends nothing: drilled and tested.
+    let before = last_seq(&e);
+    let out = apply(&e, &tested, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+#[test]
+fn a_drill_someone_else_ran_is_not_sent_again() {
+    let dir = scratch_dir("ops-drill-other");
+    let replicated = plan_file(
+        &dir,
+        "replicated.yaml",
+        &format!("{{{DRILL}, stage: replicated}}"),
+    );
+    let drilled = plan_file(
+        &dir,
+        "drilled.yaml",
+        &format!("{{{DRILL}, stage: drilled}}"),
+    );
+    let e = Setup::plans(&[&drilled]).start();
+    let out = apply(&e, &replicated, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    act(
+        &e,
+        "drill-01",
+        TaskActionRequest::new(Operation::MigrationTest),
+    );
+    let before = last_seq(&e);
+    let out = apply(&e, &drilled, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    let st = e.state().to_string();
+    assert!(st.contains("premiged"), "the drill finished: {st}");
 }

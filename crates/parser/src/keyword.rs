@@ -104,6 +104,9 @@ keywords! {
         Replicated = "replicated",
         /// An incremental sync round is done (needs `syncing: true`).
         Synced = "synced",
+        /// The migration drill is done (`migration_test`; needs `migration_test: true`): the
+        /// source server is `premiged`.
+        Drilled = "drilled",
         /// The target was launched for a test (`test`).
         Tested = "tested",
         /// The target took over (`cutover`); the source is finished.
@@ -208,6 +211,7 @@ mod tests {
                 ServerStage::Configured,
                 ServerStage::Replicated,
                 ServerStage::Synced,
+                ServerStage::Drilled,
                 ServerStage::Tested
             ]
         );

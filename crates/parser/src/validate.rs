@@ -279,7 +279,7 @@ fn server(
             &what,
             e.name.span,
             "stage",
-            "say how far it should get, e.g. `stage: replicated` (or set `defaults.servers.stage`); stages: `configured`, `replicated`, `synced`, `tested`, `cutover`, `cleared`",
+            "say how far it should get, e.g. `stage: replicated` (or set `defaults.servers.stage`); stages: `configured`, `replicated`, `synced`, `drilled`, `tested`, `cutover`, `cleared`",
         );
     }
     if let Some(st) = &stage
@@ -295,6 +295,23 @@ fn server(
         .with_help("an incremental sync round only happens when `syncing: true`; set it, or choose another stage");
         if let Some(sy) = &syncing {
             d = d.with_related(sy.span, "sync is turned off here");
+        }
+        ctx.push(d);
+    }
+    let migration_test = pick(&s.migration_test, def.map(|d| &d.migration_test));
+    if let Some(st) = &stage
+        && st.value == ServerStage::Drilled
+        && !migration_test.as_ref().is_some_and(|m| m.value)
+    {
+        let mut d = PlanDiagnostic::new(
+            Code::Conflict,
+            format!("{what} asks for stage `drilled` without the migration drill"),
+            st.span,
+            "needs `migration_test: true`",
+        )
+        .with_help("the drill (SMS `migration_test`) only runs on a task created with `migration_test: true`; set it, or choose another stage");
+        if let Some(m) = &migration_test {
+            d = d.with_related(m.span, "the drill is turned off here");
         }
         ctx.push(d);
     }
@@ -365,7 +382,7 @@ fn server(
             &s.consistency_check,
             def.map(|d| &d.consistency_check),
         )),
-        migration_test: value(&pick(&s.migration_test, def.map(|d| &d.migration_test))),
+        migration_test: value(&migration_test),
         paused: value(&pick(&s.paused, def.map(|d| &d.paused))).unwrap_or(false),
         on_failure: pick(&s.on_failure, def.map(|d| &d.on_failure)).map(|o| OnFailure {
             restart: o.value.restart.value,

@@ -15,8 +15,8 @@ use migplan_wire::sms::TaskState;
 
 use crate::current::Current;
 use crate::kinds::{
-    Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, Pause, Start, StartSync,
-    StopMigration, Test, UpdateMigration, UpdateTask, WaitFor,
+    Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, Pause, Start,
+    StartSync, StopMigration, Test, UpdateMigration, UpdateTask, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -38,6 +38,8 @@ pub struct ServerChainInput {
     pub clone_from: Option<Option<String>>,
     /// `paused: true`: hold the server where it is (pause a running copy or sync).
     pub paused: bool,
+    /// `migration_test: true`: the drill (`migration_test`) is a stage of its own, `drilled`.
+    pub migration_test: bool,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -54,6 +56,7 @@ fn server_until(stage: ServerStage) -> &'static str {
         ServerStage::Configured => "READY",
         ServerStage::Replicated => "MIGRATE_SUCCESS",
         ServerStage::Synced => "SYNC_SUCCESS",
+        ServerStage::Drilled => "source premiged",
         ServerStage::Tested => "migration_cycle tested",
         ServerStage::Cutover => "source finished",
         ServerStage::Cleared => "source cleared",
@@ -99,7 +102,12 @@ pub fn server_steps(
     let remaining: Vec<ServerStage> = desired
         .path()
         .filter(|s| {
-            *s != ServerStage::Synced || input.syncing || in_progress == Some(Stage::Server(*s))
+            let wanted = match s {
+                ServerStage::Synced => input.syncing,
+                ServerStage::Drilled => input.migration_test,
+                _ => true,
+            };
+            wanted || in_progress == Some(Stage::Server(*s))
         })
         .filter(|s| reached.is_none_or(|r| Stage::Server(*s) > r))
         .collect();
@@ -144,6 +152,9 @@ pub fn server_steps(
                 }
                 steps.push(wait(addr, stage, until, Service::Sms));
             }
+            ServerStage::Drilled => steps.push(step(StepKind::MigrationTest(MigrationTest {
+                task_id: task_id(),
+            }))),
             ServerStage::Tested => steps.push(step(match &input.clone_from {
                 Some(template_id) => StepKind::CloneTest(CloneTest {
                     task_id: task_id(),

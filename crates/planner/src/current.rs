@@ -18,6 +18,7 @@
 //! | task `MIGRATE_FAIL` | `Failed` (reached `configured`), needs `restart` |
 //! | task `SYNC_FAIL` | `Failed` (reached `replicated`), needs `restart` |
 //! | task `ABORTING`, `DELETING`, `RESETING`, `SYNC_F_ROLLBACKING` | `Busy` (plan again when it settles) |
+//! | after the copy: source `premiging` / `premiged` / `premigfailed` (the drill) | `InProgress → drilled` / `At(drilled)` / `Failed` |
 //! | after the copy: cycle `testing` / `tested` | `InProgress → tested` / `At(tested)` |
 //! | after the copy: a clone (`clone_server.clone_state`) being made / `FINISHED` / `ERROR` | `InProgress → tested` / `At(tested)` / `Failed` |
 //! | after the copy: source `cutovering` or cycle `cutovering` | `InProgress → cutover` |
@@ -307,6 +308,13 @@ pub fn server_current(task: Option<&Task>, source: Option<&SourceServer>) -> Cur
         }
         (_, Some(MigrationCycle::Tested)) => Some(at(S::Tested, "tested")),
         (_, Some(MigrationCycle::Testing)) => Some(toward(S::Tested, "testing", None)),
+        (Some(SourceState::Premiged), _) if clone.is_none() => Some(at(S::Drilled, "premiged")),
+        (Some(SourceState::Premiging), _) => Some(toward(S::Drilled, "premiging", None)),
+        (Some(SourceState::PremigFailed), _) => Some(Current::Failed {
+            state: "premigfailed".into(),
+            error: task.error_json.clone().filter(|e| !e.is_empty()),
+            reached: base.reached(),
+        }),
         _ => match clone {
             // A clone test: the clone is the test launch.
             Some(CloneState::Finished) => Some(at(S::Tested, "clone FINISHED")),

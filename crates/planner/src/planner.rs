@@ -348,6 +348,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             updates,
             syncing: spec.syncing,
             paused: spec.paused,
+            migration_test: spec.migration_test == Some(true),
         };
         steps = server_steps(&addr, &current, goal, &input);
     }

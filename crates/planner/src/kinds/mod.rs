@@ -30,6 +30,7 @@ mod configure;
 mod create_migration;
 mod create_task;
 mod cutover;
+mod migration_test;
 mod pause;
 mod start;
 mod start_sync;
@@ -46,6 +47,7 @@ pub use configure::Configure;
 pub use create_migration::CreateMigration;
 pub use create_task::CreateTask;
 pub use cutover::Cutover;
+pub use migration_test::MigrationTest;
 pub use pause::Pause;
 pub use start::Start;
 pub use start_sync::StartSync;
@@ -157,6 +159,8 @@ step_kinds! {
     StartSync(StartSync),
     /// Action `stop`: hold a running copy or sync (`paused: true`).
     Pause(Pause),
+    /// Action `migration_test`: the migration drill (stage `drilled`).
+    MigrationTest(MigrationTest),
     /// Action `test`: launch the target for a test.
     Test(Test),
     /// Action `clone_test`: reach `tested` on a clone made from a template.

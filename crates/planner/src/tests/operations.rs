@@ -123,3 +123,80 @@ fn clone_test_from_a_missing_template_is_blocked() {
     let p = run(&s, &live(Some(copied(None))));
     assert_eq!(outcome(&p), "blocked:template_not_found");
 }
+
+const DRILL: &str =
+    "servers:\n  - {name: web-01, target: {template: tpl}, migration_test: true, stage: tested}\n";
+
+fn drilled(src: Option<SourceState>) -> Task {
+    let mut t = copied(None);
+    if let Some(s) = &mut t.source_server {
+        s.state = src;
+    }
+    t
+}
+
+#[test]
+fn migration_test_is_the_drilled_stage_between_the_copy_and_the_test() {
+    let s = spec(DRILL);
+    // From scratch: the drill comes after the copy and before the test.
+    let p = run(&s, &live(None));
+    assert_eq!(
+        outcome(&p),
+        "create start wait.replicated migration-test test"
+    );
+    // (live source state after the copy, expected steps, current)
+    let cases = [
+        (
+            Some(SourceState::Waiting),
+            "migration-test test",
+            "replicated",
+        ),
+        (
+            Some(SourceState::PremigReady),
+            "migration-test test",
+            "replicated",
+        ),
+        (
+            Some(SourceState::Premiging),
+            "wait.drilled test",
+            "→ drilled",
+        ),
+        (Some(SourceState::Premiged), "test", "drilled"),
+        (
+            Some(SourceState::PremigFailed),
+            "blocked:needs_restart",
+            "premigfailed",
+        ),
+    ];
+    for (src, want, cur) in cases {
+        let p = run(&s, &live(Some(drilled(src.clone()))));
+        assert_eq!(outcome(&p), want, "{src:?}");
+        assert!(
+            p.resources[0].current.label().contains(cur),
+            "{src:?}: {}",
+            p.resources[0].current.label()
+        );
+    }
+    let p = run(&s, &live(Some(drilled(Some(SourceState::Waiting)))));
+    assert_eq!(
+        p.steps[0].call(),
+        Call::SmsAction {
+            operation: migplan_wire::sms::Operation::MigrationTest,
+            template_id: None
+        }
+    );
+    // Tested after the drill: nothing left.
+    let mut t = drilled(Some(SourceState::Waiting));
+    t.source_server.as_mut().unwrap().migration_cycle = Some(MigrationCycle::Tested);
+    assert_eq!(outcome(&run(&s, &live(Some(t)))), "");
+}
+
+#[test]
+fn without_migration_test_no_drill_is_planned() {
+    let s = spec(&DRILL.replace("migration_test: true, ", ""));
+    let p = run(&s, &live(None));
+    assert_eq!(outcome(&p), "create start wait.replicated test");
+    // A drill someone else ran still counts: the copy is past `replicated`.
+    let p = run(&s, &live(Some(drilled(Some(SourceState::Premiged)))));
+    assert_eq!(outcome(&p), "test");
+}
