@@ -705,26 +705,66 @@ servers:\n  - {name: fail-01, source: fail-01, target: {template: tpl-app}, stag
 }
 
 #[test]
-fn a_missing_secret_is_refused_before_anything_is_applied() {
+fn an_unset_or_empty_secret_blocks_its_resource_at_plan_time_naming_the_variable() {
     let e = Setup::plans(&["plans/shop-cutover.yaml"]).start();
+    // plan: blocked (3), naming the unset variable and the empty one, never a value.
     let out = e
         .cmd()
         .env_remove("SESSIONS_SOURCE_PASSWORD")
-        .args(["apply", "plans/shop-cutover.yaml", "--auto-approve"])
+        .env("SESSIONS_TARGET_PASSWORD", "")
+        .args(["plan", "plans/shop-cutover.yaml", "--detailed-exitcode"])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("SESSIONS_SOURCE_PASSWORD"), "{err}");
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        !err.contains("SESSIONS_TARGET_PASSWORD"),
-        "that one is set: {err}"
+        text.contains(
+            "`SESSIONS_SOURCE_PASSWORD`, `SESSIONS_TARGET_PASSWORD` are not set (or empty)"
+        ),
+        "{text}"
     );
-    // Nothing was written: the emulator saw reads only.
-    let writes: Vec<Value> = e
+    // With one of them set, only the other is named; its value never appears.
+    let out = e
+        .cmd()
+        .env_remove("SESSIONS_SOURCE_PASSWORD")
+        .args(["plan", "plans/shop-cutover.yaml", "--detailed-exitcode"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let text = show(&out);
+    assert!(
+        text.contains("`SESSIONS_SOURCE_PASSWORD` is not set"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SESSIONS_TARGET_PASSWORD` is"),
+        "that one is set: {text}"
+    );
+    assert!(!text.contains("tgt-pw-e2e"), "no value: {text}");
+    // apply: the Redis migration is never sent (no DCS write), what does not wait for it goes
+    // ahead, and the run ends blocked (3).
+    let out = e
+        .cmd()
+        .env_remove("SESSIONS_SOURCE_PASSWORD")
+        .args([
+            "apply",
+            "plans/shop-cutover.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "50ms",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let dcs_writes: Vec<Value> = e
         .requests()
         .into_iter()
-        .filter(|r| r["method"] != "GET")
+        .filter(|r| {
+            r["method"] != "GET" && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/"))
+        })
         .collect();
-    assert!(writes.is_empty(), "apply wrote before refusing: {writes:?}");
+    assert!(
+        dcs_writes.is_empty(),
+        "the migration was sent: {dcs_writes:?}"
+    );
 }

@@ -65,6 +65,8 @@ fn a_source_that_is_not_registered_blocks_with_exit_3_and_says_why() {
 #[test]
 fn local_mode_names_the_emulator_as_target() {
     let out = migplan()
+        .env("SESSIONS_SOURCE_PASSWORD", "s")
+        .env("SESSIONS_TARGET_PASSWORD", "t")
         .args(["plan", "--local", "plans/shop-cutover.yaml"])
         .output()
         .expect("runs");

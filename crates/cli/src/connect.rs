@@ -108,6 +108,18 @@ async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
     })
 }
 
+/// The environment variables the plan names for secrets (Redis passwords) that are unset or
+/// empty here: names only, for the planner to block on. Values are never read into the plan.
+pub fn unset_secrets(spec: &Spec) -> std::collections::BTreeSet<String> {
+    spec.redis
+        .iter()
+        .flat_map(|r| [&r.source, &r.target])
+        .filter_map(|e| e.password.as_ref())
+        .map(|p| p.env.clone())
+        .filter(|name| std::env::var_os(name).is_none_or(|v| v.is_empty()))
+        .collect()
+}
+
 /// Seed of the local emulator: one source per server (by name, or named after the entry under
 /// the id the plan gives), with the plan's OS type, and every template the plan names (targets
 /// and clone-test templates).

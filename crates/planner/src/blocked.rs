@@ -77,6 +77,11 @@ pub enum BlockedReason {
         /// Live state verbatim.
         state: String,
     },
+    /// Secrets a step would send are not set where migplan runs.
+    SecretUnset {
+        /// The environment variables, by name.
+        vars: Vec<String>,
+    },
     /// Fields differ that cannot change on an existing task (see the resource's diffs).
     ForbiddenChange {
         /// The fields.
@@ -192,6 +197,16 @@ fn texts(r: &BlockedReason) -> (String, String) {
         B::UnknownState { state } => (
             format!("the live state `{state}` is not known to this version of migplan"),
             "check the task in the console; upgrade migplan if the state is new".into(),
+        ),
+        B::SecretUnset { vars } => (
+            format!(
+                "{} {} not set (or empty) where migplan runs",
+                vars.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+                if vars.len() == 1 { "is" } else { "are" }
+            ),
+            "export it with the secret's value before `plan` and `apply` (the plan file only \
+             names the variable)"
+                .into(),
         ),
         B::ForbiddenChange { fields } => (
             format!("cannot change {} on an existing task", fields.join(", ")),

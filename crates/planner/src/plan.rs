@@ -29,6 +29,10 @@ pub struct PlanOptions {
     /// `--target`: when non-empty, only these resources and everything they (transitively)
     /// depend on, waves included.
     pub targets: Vec<ResourceAddr>,
+    /// Environment variables the plan names for secrets that are unset or empty where
+    /// migplan runs (names only, never values; the caller reads the environment). A resource
+    /// that would send one is blocked, naming it.
+    pub unset_secrets: std::collections::BTreeSet<String>,
 }
 
 /// A migration plan: per resource, where it is and what will happen; and every step in order.

@@ -46,7 +46,7 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
         if let Some(Stage::Redis(stage)) =
             goal(&ResourceAddr::redis(&r.name), Stage::Redis(r.stage))
         {
-            items.push(plan_redis(r, stage, &ix));
+            items.push(plan_redis(r, stage, &ix, &opts.unset_secrets));
         }
     }
     let pos: HashMap<ResourceAddr, usize> = items
@@ -434,7 +434,12 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
     }
 }
 
-fn plan_redis<'s>(spec: &'s RedisSpec, goal: RedisStage, ix: &LiveIndex<'_>) -> Item<'s> {
+fn plan_redis<'s>(
+    spec: &'s RedisSpec,
+    goal: RedisStage,
+    ix: &LiveIndex<'_>,
+    unset_secrets: &std::collections::BTreeSet<String>,
+) -> Item<'s> {
     let addr = ResourceAddr::redis(&spec.name);
     let desired = Stage::Redis(goal);
     let mut blocked = Vec::new();
@@ -464,6 +469,20 @@ fn plan_redis<'s>(spec: &'s RedisSpec, goal: RedisStage, ix: &LiveIndex<'_>) -> 
         redis_steps(&addr, &current, goal, &input)
     } else {
         Vec::new()
+    };
+    // A step that sends the passwords cannot run without them: blocked now, naming the
+    // variables, rather than refused half-way through an apply.
+    let unset: Vec<String> = [&spec.source, &spec.target]
+        .into_iter()
+        .filter_map(|e| e.password.as_ref())
+        .map(|p| p.env.clone())
+        .filter(|v| unset_secrets.contains(v))
+        .collect();
+    let steps = if !unset.is_empty() && steps.iter().any(|s| s.kind.spec().sends_secrets()) {
+        blocked.push(BlockedReason::SecretUnset { vars: unset }.into());
+        Vec::new()
+    } else {
+        steps
     };
     let root = (!blocked.is_empty()).then(|| addr.clone());
     let plan = resource_plan(

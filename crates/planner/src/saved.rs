@@ -240,9 +240,15 @@ impl SavedPlan {
     /// returns that plan when it is exactly the saved one. Call after
     /// [`check_fresh`](Self::check_fresh), which names live fields that moved; what differs
     /// here, with live state unchanged, is the file itself.
-    pub fn rederive(&self, spec: &Spec, live: &LiveSnapshot) -> Result<Plan, TamperedPlan> {
+    pub fn rederive(
+        &self,
+        spec: &Spec,
+        live: &LiveSnapshot,
+        unset_secrets: &std::collections::BTreeSet<String>,
+    ) -> Result<Plan, TamperedPlan> {
         let options = crate::PlanOptions {
             targets: self.plan.targets.clone(),
+            unset_secrets: unset_secrets.clone(),
         };
         let derived = crate::plan(spec, live, &options).map_err(|e| TamperedPlan {
             differences: vec![format!("its --target list does not fit the plan file: {e}")],
@@ -365,7 +371,7 @@ mod tests {
     fn every_kind_of_edit_is_refused_naming_what_differs() {
         let (spec, live, saved) = setup();
         assert!(
-            saved.rederive(&spec, &live).is_ok(),
+            saved.rederive(&spec, &live, &Default::default()).is_ok(),
             "an untouched plan re-derives"
         );
         let json: serde_json::Value = serde_json::from_str(&saved.to_json()).expect("json");
@@ -407,7 +413,7 @@ mod tests {
             assert_ne!(edited, json, "{expect}: the edit changed nothing");
             let tampered = SavedPlan::from_json(&text).expect("still the saved-plan format");
             let err = tampered
-                .rederive(&spec, &live)
+                .rederive(&spec, &live, &Default::default())
                 .expect_err("an edited plan is refused");
             let shown = err.to_string();
             assert!(shown.contains(expect), "{expect}: {shown}");

@@ -199,6 +199,43 @@ fn blocking_crosses_stage_level_mutual_waits() {
     );
 }
 
+/// An unset secret blocks the resource that would send it, naming the variable; what waits
+/// on it is blocked from that stage, what does not goes ahead.
+#[test]
+fn an_unset_secret_blocks_the_migration_that_sends_it() {
+    let s = spec(SHOP);
+    let opts = PlanOptions {
+        unset_secrets: ["SESSIONS_PW".to_string()].into(),
+        ..PlanOptions::default()
+    };
+    let p = plan(&s, &sources_for(&s), &opts).expect("plans");
+    let sessions = p
+        .resource(&ResourceAddr::redis("sessions"))
+        .expect("sessions");
+    assert_eq!(
+        sessions.blocked.first().map(|b| &b.reason),
+        Some(&BlockedReason::SecretUnset {
+            vars: vec!["SESSIONS_PW".into()]
+        })
+    );
+    assert!(sessions.steps.is_empty());
+    let db = p.resource(&ResourceAddr::server("db-01")).expect("db");
+    assert!(
+        !db.is_blocked() && !db.steps.is_empty(),
+        "db-01 needs no secret"
+    );
+    // A variable the plan does not use changes nothing.
+    let opts = PlanOptions {
+        unset_secrets: ["OTHER".to_string()].into(),
+        ..PlanOptions::default()
+    };
+    assert!(
+        !plan(&s, &sources_for(&s), &opts)
+            .expect("plans")
+            .is_blocked()
+    );
+}
+
 /// `--target server.web-01` needs db-01 cut over and the sessions at `migrated`: it plans
 /// exactly that, never the sessions' `stop` (a later stage than needed) nor a dependent.
 #[test]
@@ -206,6 +243,7 @@ fn a_target_brings_in_only_the_stages_it_needs() {
     let s = spec(SHOP);
     let opts = PlanOptions {
         targets: vec![ResourceAddr::server("web-01")],
+        ..PlanOptions::default()
     };
     let p = plan(&s, &sources_for(&s), &opts).expect("plans");
     let desired: Vec<String> = p
@@ -242,6 +280,7 @@ fn targeting_keeps_targets_and_what_they_depend_on() {
     let s = spec(SHOP);
     let opts = PlanOptions {
         targets: vec![ResourceAddr::server("db-01")],
+        ..PlanOptions::default()
     };
     let p = plan(&s, &sources_for(&s), &opts).expect("plans");
     let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
@@ -249,6 +288,7 @@ fn targeting_keeps_targets_and_what_they_depend_on() {
 
     let opts = PlanOptions {
         targets: vec![ResourceAddr::redis("sessions")],
+        ..PlanOptions::default()
     };
     let p = plan(&s, &sources_for(&s), &opts).expect("plans");
     let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
@@ -257,11 +297,13 @@ fn targeting_keeps_targets_and_what_they_depend_on() {
     let s = spec(WAVES);
     let opts = PlanOptions {
         targets: vec![ResourceAddr::server("s4")],
+        ..PlanOptions::default()
     };
     let p = plan(&s, &sources_for(&s), &opts).expect("plans");
     assert_eq!(p.resources.len(), 4, "waves c → b → a are all kept");
     let opts = PlanOptions {
         targets: vec![ResourceAddr::server("s2")],
+        ..PlanOptions::default()
     };
     let p = plan(&s, &sources_for(&s), &opts).expect("plans");
     let addrs: Vec<String> = p.resources.iter().map(|r| r.addr.to_string()).collect();
@@ -272,6 +314,7 @@ fn targeting_keeps_targets_and_what_they_depend_on() {
         &sources_for(&s),
         &PlanOptions {
             targets: vec![ResourceAddr::server("nope")],
+            ..PlanOptions::default()
         },
     );
     assert_eq!(

@@ -177,6 +177,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
             &snapshot,
             &PlanOptions {
                 targets: targets.clone(),
+                unset_secrets: connect::unset_secrets(&parsed.spec),
             },
         )
         .into_diagnostic()?,
@@ -190,7 +191,11 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
                 .map_err(|stale| stale.to_string())
                 .and_then(|()| {
                     saved
-                        .rederive(&parsed.spec, &snapshot)
+                        .rederive(
+                            &parsed.spec,
+                            &snapshot,
+                            &connect::unset_secrets(&parsed.spec),
+                        )
                         .map_err(|tampered| tampered.to_string())
                 });
             match checked {

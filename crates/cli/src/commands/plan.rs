@@ -45,8 +45,15 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
         let target = conn.target.clone();
         conn.close().await;
         let planning = Instant::now();
-        let plan = migplan_planner::plan(&parsed.spec, &snapshot, &PlanOptions { targets })
-            .into_diagnostic()?;
+        let plan = migplan_planner::plan(
+            &parsed.spec,
+            &snapshot,
+            &PlanOptions {
+                targets,
+                unset_secrets: crate::connect::unset_secrets(&parsed.spec),
+            },
+        )
+        .into_diagnostic()?;
         timings.plan_ms = ms(planning.elapsed());
         Ok::<_, miette::Report>((plan, target))
     })?;

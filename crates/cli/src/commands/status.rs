@@ -70,8 +70,11 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
         let snapshot = live::read_snapshot(&conn).await?;
         let target = conn.target.clone();
         conn.close().await;
-        let plan = migplan_planner::plan(&parsed.spec, &snapshot, &PlanOptions::default())
-            .into_diagnostic()?;
+        let options = PlanOptions {
+            unset_secrets: connect::unset_secrets(&parsed.spec),
+            ..PlanOptions::default()
+        };
+        let plan = migplan_planner::plan(&parsed.spec, &snapshot, &options).into_diagnostic()?;
         Ok::<_, miette::Report>((plan, snapshot, target))
     })?;
     let rows: Vec<Row> = plan.resources.iter().map(|r| row(r, &snapshot)).collect();
