@@ -324,6 +324,21 @@ fn fleet_waves_reach_their_stages_in_dependency_order() {
         .map(|p| p["plan"].clone())
         .expect("plan line");
     check_dependency_order_against_the_api(&e, &plan);
+    // The header counts steps as the summary does (fleet-waves has wave barriers).
+    let start = events
+        .iter()
+        .find(|e| e["type"] == "apply_start")
+        .expect("apply_start");
+    let s = summary(&events);
+    let summed: usize = ["done", "failed", "skipped", "in_progress", "not_started"]
+        .iter()
+        .map(|k| s[*k].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(
+        start["steps"].as_u64(),
+        Some(summed as u64),
+        "{start} vs {s}"
+    );
     let (code, text) = plan_exit(&e, "plans/fleet-waves.yaml");
     assert_eq!(code, Some(0), "{text}");
     let status = e

@@ -318,7 +318,12 @@ impl Apply<'_> {
 
         sink.on_event(&Event::ApplyStart {
             plan: plan.name.clone(),
-            steps: plan.steps.len(),
+            // Counted as the summary counts them: wave barriers are not steps anyone runs.
+            steps: plan
+                .steps
+                .iter()
+                .filter(|s| s.class() != StepClass::Barrier)
+                .count(),
             resources: plan
                 .resources
                 .iter()

@@ -17,7 +17,7 @@ pub enum Event {
     ApplyStart {
         /// The plan's name.
         plan: String,
-        /// Steps to run (barriers included).
+        /// Steps to run (wave barriers not counted, as in the summary).
         steps: usize,
         /// Resources with steps.
         resources: usize,
