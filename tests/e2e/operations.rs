@@ -335,3 +335,113 @@ fn a_drill_someone_else_ran_is_not_sent_again() {
     let st = e.state().to_string();
     assert!(st.contains("premiged"), "the drill finished: {st}");
 }
+
+const CHECKED: &str =
+    "name: checked-01, target: {template: tpl-app}, network_check: {min_mbps: 50}";
+
+#[test]
+fn network_check_is_made_once_before_start() {
+    let dir = scratch_dir("ops-netcheck");
+    let configured = plan_file(
+        &dir,
+        "configured.yaml",
+        &format!("{{{CHECKED}, speed_limit: 100, stage: configured}}"),
+    );
+    let replicated = plan_file(
+        &dir,
+        "replicated.yaml",
+        &format!("{{{CHECKED}, speed_limit: 100, stage: replicated}}"),
+    );
+    let e = Setup::plans(&[&replicated]).start();
+    let out = apply(&e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let plan = e.cmd().args(["plan", &replicated]).output().expect("runs");
+    assert!(show(&plan).contains("> network check"), "{}", show(&plan));
+    let before = last_seq(&e);
+    let out = apply(&e, &replicated, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let ops: Vec<String> = writes_since(&e, before)
+        .iter()
+        .filter_map(|r| r["operation"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ops, ["network_check", "start"], "checked, then started");
+
+    // A re-run sends nothing.
+    let before = last_seq(&e);
+    let out = apply(&e, &replicated, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+#[test]
+fn a_check_someone_else_made_is_read_back_and_a_slow_one_holds_start() {
+    let dir = scratch_dir("ops-netcheck-other");
+    // Created with a 20 Mbit/s cap: the check measures 20.
+    let slow = plan_file(
+        &dir,
+        "slow.yaml",
+        "{name: checked-01, target: {template: tpl-app}, speed_limit: 20, stage: configured}",
+    );
+    let gated = plan_file(
+        &dir,
+        "gated.yaml",
+        &format!("{{{CHECKED}, stage: replicated}}"),
+    );
+    let e = Setup::plans(&[&gated]).start();
+    let out = apply(&e, &slow, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // apply checks (20 Mbit/s) and refuses to start, naming the figures.
+    let before = last_seq(&e);
+    let out = apply(&e, &gated, &[]);
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(sent(&e, before, "network_check"), 1);
+    assert_eq!(
+        sent(&e, before, "start"),
+        0,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert!(show(&out).contains("measured 20 Mbit/s"), "{}", show(&out));
+    assert_eq!(task_state(&e, "checked-01"), "READY");
+
+    // The plan now shows the live result and holds start; a re-run sends nothing.
+    let plan = e.cmd().args(["plan", &gated]).output().expect("runs");
+    assert!(show(&plan).contains("20 Mbit/s"), "{}", show(&plan));
+    let before = last_seq(&e);
+    let out = apply(&e, &gated, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+
+    // Someone raised the cap and checked again: read back, not checked twice; start goes.
+    let id = task_id(&e, "checked-01");
+    e.block_on(e.cloud().sms().update_task(
+        &id,
+        &serde_json::from_value(serde_json::json!({"speed_limit": 100})).expect("body"),
+    ))
+    .expect("updated");
+    act(
+        &e,
+        "checked-01",
+        TaskActionRequest::new(Operation::NetworkCheck),
+    );
+    let before = last_seq(&e);
+    let out = apply(&e, &gated, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "network_check"),
+        0,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(sent(&e, before, "start"), 1);
+}

@@ -7,7 +7,7 @@
 use migplan_parser::{RedisMethod, Stage};
 use migplan_planner::Condition;
 use migplan_planner::Current;
-use migplan_planner::current::{redis_current, server_current};
+use migplan_planner::current::{NetworkResult, redis_current, server_current};
 use migplan_planner::step::LiveField;
 use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
 use migplan_wire::sms::{Task, TaskState};
@@ -69,6 +69,14 @@ impl Obj<'_> {
         }
     }
 
+    /// The task's last network check result (`network_check_info`), if any.
+    pub fn network(&self) -> Option<NetworkResult> {
+        match self {
+            Obj::Sms(Some(t)) => NetworkResult::of(t),
+            _ => None,
+        }
+    }
+
     /// A short text of the state for messages (`RUNNING`, `MIGRATE_SUCCESS/finished`).
     pub fn state_text(&self) -> String {
         match self {
@@ -112,6 +120,11 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
             _ => false,
         },
         Condition::AnyOf { conditions } => conditions.iter().any(|c| holds(c, obj)),
+        Condition::AllOf { conditions } => conditions.iter().all(|c| holds(c, obj)),
+        Condition::NetworkChecked => obj.network().is_some(),
+        Condition::NetworkSpeed { min_kbps } => {
+            obj.network().is_some_and(|r| r.speed_kbps() >= *min_kbps)
+        }
         Condition::Reached { stage } => obj.current().has_reached(*stage),
         Condition::Toward { stage } => obj.current().has_started(*stage),
     }

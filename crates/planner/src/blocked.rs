@@ -101,6 +101,14 @@ pub enum BlockedReason {
         #[schemars(with = "Option<String>")]
         from: Option<Stage>,
     },
+    /// The task's live network check measured less than the plan's `network_check.min_mbps`:
+    /// `start` is held.
+    NetworkTooSlow {
+        /// What the check measured (speed, delay, loss, evaluation).
+        measured: String,
+        /// The plan's minimum, Mbit/s.
+        min_mbps: String,
+    },
     /// A resource this one waits for will never reach the stage waited for.
     DependencyUnreachable {
         /// The resource waited for.
@@ -226,6 +234,10 @@ fn texts(r: &BlockedReason) -> (String, String) {
                 format!("resolve {root} first"),
             )
         }
+        B::NetworkTooSlow { measured, min_mbps } => (
+            format!("the network check measured {measured}, below the plan's {min_mbps} Mbit/s"),
+            "fix the network (or lower `network_check.min_mbps`), run the SMS network check again (action `network_check`), and plan again".into(),
+        ),
         B::DependencyUnreachable { on, stage } => (
             format!("waits for {on}@{stage}, which its plan never reaches"),
             format!("raise the stage of {on} or drop the dependency"),

@@ -15,8 +15,8 @@ use migplan_wire::sms::TaskState;
 
 use crate::current::Current;
 use crate::kinds::{
-    Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, Pause, Start,
-    StartSync, StopMigration, Test, UpdateMigration, UpdateTask, WaitFor,
+    Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, NetworkCheck,
+    Pause, Start, StartSync, StopMigration, Test, UpdateMigration, UpdateTask, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -40,6 +40,9 @@ pub struct ServerChainInput {
     pub paused: bool,
     /// `migration_test: true`: the drill (`migration_test`) is a stage of its own, `drilled`.
     pub migration_test: bool,
+    /// `network_check: {min_mbps}`: `(min kbit/s, a result is live)`. A check is made before
+    /// `start` unless one is live; `start` needs the measured speed to reach the minimum.
+    pub network_gate: Option<(u64, bool)>,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -143,7 +146,15 @@ pub fn server_steps(
         match st {
             ServerStage::Configured => {}
             ServerStage::Replicated => {
-                steps.push(step(StepKind::Start(Start { task_id: task_id() })));
+                if let Some((_, false)) = input.network_gate {
+                    steps.push(step(StepKind::NetworkCheck(NetworkCheck {
+                        task_id: task_id(),
+                    })));
+                }
+                steps.push(step(StepKind::Start(Start {
+                    task_id: task_id(),
+                    min_network_kbps: input.network_gate.map(|(min, _)| min),
+                })));
                 steps.push(wait(addr, stage, until, Service::Sms));
             }
             ServerStage::Synced => {

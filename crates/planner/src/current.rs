@@ -392,3 +392,60 @@ pub fn redis_current(task: Option<&MigrationTaskListItem>, method: RedisMethod) 
         MigrationStatus::Unknown(_) => Current::Unknown { state: s },
     }
 }
+
+/// The result of the last SMS network check of a task (`network_check_info`), as far as it
+/// says: the migration speed it measured, and the delay, loss and evaluation when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkResult {
+    /// `migration_speed`, Mbit/s.
+    pub speed_mbps: f64,
+    /// `network_delay`, ms.
+    pub delay_ms: Option<f64>,
+    /// `loss_percentage`.
+    pub loss_percent: Option<f64>,
+    /// `evaluation_result`.
+    pub evaluation: Option<String>,
+}
+
+impl NetworkResult {
+    /// The live result of `task`; `None` when no check measured a speed.
+    pub fn of(task: &Task) -> Option<NetworkResult> {
+        let info = task.network_check_info.as_ref()?.as_object()?;
+        let num = |k: &str| info.get(k).and_then(serde_json::Value::as_f64);
+        Some(NetworkResult {
+            speed_mbps: num("migration_speed")?,
+            delay_ms: num("network_delay"),
+            loss_percent: num("loss_percentage"),
+            evaluation: info
+                .get("evaluation_result")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    /// The speed in kbit/s (how conditions compare it).
+    pub fn speed_kbps(&self) -> u64 {
+        kbps(self.speed_mbps)
+    }
+}
+
+/// Mbit/s to whole kbit/s (conditions compare integers).
+pub fn kbps(mbps: f64) -> u64 {
+    (mbps * 1000.0).round().max(0.0) as u64
+}
+
+impl std::fmt::Display for NetworkResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} Mbit/s", self.speed_mbps)?;
+        if let Some(d) = self.delay_ms {
+            write!(f, ", delay {d} ms")?;
+        }
+        if let Some(l) = self.loss_percent {
+            write!(f, ", loss {l}%")?;
+        }
+        if let Some(e) = &self.evaluation {
+            write!(f, ", evaluation {e}")?;
+        }
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@ use migplan_parser::{
 
 use crate::blocked::{Blocked, BlockedReason};
 use crate::chain::{RedisChainInput, ServerChainInput, redis_steps, server_steps};
-use crate::current::{Current, redis_current, server_current};
+use crate::current::{Current, NetworkResult, kbps, redis_current, server_current};
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
@@ -336,6 +336,8 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
         .filter(|t| t.mode == TestMode::Clone)
         .and_then(|t| t.template.as_ref())
         .map(|t| (t, ix.template(t)));
+    // `network_check`: the live result of the last check, if any.
+    let network = task.and_then(NetworkResult::of);
     let mut steps = Vec::new();
     if blocked.is_empty() {
         let input = ServerChainInput {
@@ -349,6 +351,10 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             syncing: spec.syncing,
             paused: spec.paused,
             migration_test: spec.migration_test == Some(true),
+            network_gate: spec
+                .network_check
+                .as_ref()
+                .map(|n| (kbps(n.min_mbps), network.is_some())),
         };
         steps = server_steps(&addr, &current, goal, &input);
     }
@@ -390,6 +396,19 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
                 }
                 Match::One(_) => {}
             }
+        }
+        // A start held by a live check below the minimum: blocked with the figures.
+        if let (Some(n), Some(r)) = (&spec.network_check, &network)
+            && r.speed_kbps() < kbps(n.min_mbps)
+            && steps.iter().any(|s| s.precondition.needs_network_speed())
+        {
+            blocked.push(
+                BlockedReason::NetworkTooSlow {
+                    measured: r.to_string(),
+                    min_mbps: n.min_mbps.to_string(),
+                }
+                .into(),
+            );
         }
         let tests = steps
             .iter()

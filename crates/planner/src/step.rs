@@ -96,6 +96,19 @@ pub enum Condition {
         #[schemars(with = "Vec<String>")]
         any_of: Vec<MigrationStatus>,
     },
+    /// The SMS task carries a network check result (`network_check_info` with a
+    /// `migration_speed`): a check was made, by this run or another.
+    NetworkChecked,
+    /// The task's last network check measured at least this speed.
+    NetworkSpeed {
+        /// Lowest accepted `migration_speed`, kbit/s.
+        min_kbps: u64,
+    },
+    /// Every one of the conditions holds.
+    AllOf {
+        /// The conditions.
+        conditions: Vec<Condition>,
+    },
     /// Any of the conditions holds.
     AnyOf {
         /// The alternatives.
@@ -139,12 +152,26 @@ impl Condition {
         }
     }
 
+    /// Whether it requires a network check's measured speed (a gated `start`).
+    pub fn needs_network_speed(&self) -> bool {
+        match self {
+            Condition::NetworkSpeed { .. } => true,
+            Condition::AllOf { conditions } | Condition::AnyOf { conditions } => {
+                conditions.iter().any(Condition::needs_network_speed)
+            }
+            _ => false,
+        }
+    }
+
     /// What shows that a call whose postcondition is `self` took effect: every stage it
     /// waits to be reached only needs to be under way.
     pub fn started(&self) -> Self {
         match self {
             Condition::Reached { stage } => Condition::Toward { stage: *stage },
             Condition::AnyOf { conditions } => Condition::AnyOf {
+                conditions: conditions.iter().map(Condition::started).collect(),
+            },
+            Condition::AllOf { conditions } => Condition::AllOf {
                 conditions: conditions.iter().map(Condition::started).collect(),
             },
             other => other.clone(),

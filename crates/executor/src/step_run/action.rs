@@ -59,8 +59,15 @@ impl Run<'_> {
                 self.follow = false;
             }
             if !holds(&step.precondition, obj) {
+                // A gated start names what the network check measured.
+                let measured = match obj.network() {
+                    Some(r) if step.precondition.needs_network_speed() => {
+                        format!("; the network check measured {r}")
+                    }
+                    _ => String::new(),
+                };
                 return Err(Halt::Failed(StepError::new(format!(
-                    "cannot {}: the task is {}, expected {}",
+                    "cannot {}: the task is {}, expected {}{measured}",
                     step.label,
                     obj.state_text(),
                     describe(&step.precondition)

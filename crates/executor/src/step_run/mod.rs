@@ -519,6 +519,16 @@ pub(crate) fn describe(c: &Condition) -> String {
             .map(describe)
             .collect::<Vec<_>>()
             .join(" or "),
+        Condition::AllOf { conditions } => conditions
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join(" and "),
+        Condition::NetworkChecked => "a network check result".into(),
+        Condition::NetworkSpeed { min_kbps } => format!(
+            "a network check measuring at least {} Mbit/s",
+            *min_kbps as f64 / 1000.0
+        ),
         Condition::Reached { stage } => format!("stage {stage} (or later)"),
         Condition::Toward { stage } => format!("work toward stage {stage}"),
     }

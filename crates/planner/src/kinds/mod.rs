@@ -31,6 +31,7 @@ mod create_migration;
 mod create_task;
 mod cutover;
 mod migration_test;
+mod network_check;
 mod pause;
 mod start;
 mod start_sync;
@@ -48,6 +49,7 @@ pub use create_migration::CreateMigration;
 pub use create_task::CreateTask;
 pub use cutover::Cutover;
 pub use migration_test::MigrationTest;
+pub use network_check::NetworkCheck;
 pub use pause::Pause;
 pub use start::Start;
 pub use start_sync::StartSync;
@@ -153,6 +155,8 @@ step_kinds! {
     CreateTask(CreateTask),
     /// `PUT /v3/tasks/{task_id}`.
     UpdateTask(UpdateTask),
+    /// Action `network_check`: measure the network before `start` (`network_check`).
+    NetworkCheck(NetworkCheck),
     /// Action `start` (also resumes a paused task).
     Start(Start),
     /// Action `start` on a finished copy with `syncing`: one incremental sync round.

@@ -2,14 +2,22 @@
 
 use migplan_parser::Stage;
 use migplan_wire::sms::{Operation, TaskState};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::{Conditions, KindSpec, task_action_payload, toward};
+use super::{Conditions, KindSpec, toward};
 use crate::step::{Call, Condition, StepClass};
 
-task_action_payload!(
-    /// Action `start` on a task that is READY or paused (ABORT).
-    Start
-);
+/// Action `start` on a task that is READY or paused (ABORT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Start {
+    /// Live task id; `None` when the task is created earlier in this plan.
+    pub task_id: Option<String>,
+    /// `network_check: {min_mbps}`: the task's last network check must have measured at
+    /// least this speed (kbit/s) before `start` is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_network_kbps: Option<u64>,
+}
 
 impl KindSpec for Start {
     fn slug(&self) -> &'static str {
@@ -28,9 +36,13 @@ impl KindSpec for Start {
         }
     }
     fn conditions(&self, stage: Stage) -> Conditions {
-        Conditions::action(
-            Condition::task(&[TaskState::Ready, TaskState::Abort]),
-            toward(stage),
-        )
+        let startable = Condition::task(&[TaskState::Ready, TaskState::Abort]);
+        let pre = match self.min_network_kbps {
+            None => startable,
+            Some(min_kbps) => Condition::AllOf {
+                conditions: vec![startable, Condition::NetworkSpeed { min_kbps }],
+            },
+        };
+        Conditions::action(pre, toward(stage))
     }
 }

@@ -200,3 +200,67 @@ fn without_migration_test_no_drill_is_planned() {
     let p = run(&s, &live(Some(drilled(Some(SourceState::Premiged)))));
     assert_eq!(outcome(&p), "test");
 }
+
+const CHECKED: &str = "servers:\n  - {name: web-01, target: {template: tpl}, network_check: {min_mbps: 50}, stage: replicated}\n";
+
+fn checked(state: TaskState, speed: Option<f64>) -> Task {
+    let mut t = task(state);
+    t.network_check_info = speed.map(|s| {
+        serde_json::json!({"migration_speed": s, "network_delay": 2.5, "loss_percentage": 0.0, "evaluation_result": "good"})
+    });
+    t
+}
+
+#[test]
+fn network_check_is_made_before_start_and_gates_it() {
+    let s = spec(CHECKED);
+    // (live task, expected steps)
+    let cases = [
+        (None, "create network-check start wait.replicated"),
+        (
+            Some(checked(TaskState::Ready, None)),
+            "network-check start wait.replicated",
+        ),
+        // A result is live (made by anyone): not checked again; start needs it ≥ 50.
+        (
+            Some(checked(TaskState::Ready, Some(80.0))),
+            "start wait.replicated",
+        ),
+        (
+            Some(checked(TaskState::Ready, Some(50.0))),
+            "start wait.replicated",
+        ),
+        // Below the minimum: start is held, the figures named.
+        (
+            Some(checked(TaskState::Ready, Some(20.0))),
+            "blocked:network_too_slow",
+        ),
+        // Already running: not checked.
+        (Some(checked(TaskState::Running, None)), "wait.replicated"),
+    ];
+    for (t, want) in cases {
+        let p = run(&s, &live(t.clone()));
+        assert_eq!(outcome(&p), want, "{t:?}");
+    }
+    let p = run(&s, &live(Some(checked(TaskState::Ready, None))));
+    assert_eq!(
+        p.steps[0].call(),
+        Call::SmsAction {
+            operation: migplan_wire::sms::Operation::NetworkCheck,
+            template_id: None
+        }
+    );
+    assert_eq!(p.steps[0].effect, crate::Condition::NetworkChecked);
+    assert!(p.steps[1].precondition.needs_network_speed());
+    let p = run(&s, &live(Some(checked(TaskState::Ready, Some(20.0)))));
+    let msg = &p.resources[0].blocked[0].message;
+    assert!(
+        msg.contains("20 Mbit/s, delay 2.5 ms, loss 0%, evaluation good"),
+        "{msg}"
+    );
+    assert!(msg.contains("50 Mbit/s"), "{msg}");
+    // Without `network_check`, start is not gated.
+    let p = run(&spec(RUNNING), &live(Some(task(TaskState::Ready))));
+    assert_eq!(outcome(&p), "start wait.replicated");
+    assert!(!p.steps[0].precondition.needs_network_speed());
+}
