@@ -445,3 +445,103 @@ fn a_check_someone_else_made_is_read_back_and_a_slow_one_holds_start() {
     );
     assert_eq!(sent(&e, before, "start"), 1);
 }
+
+/// Source `fail-reset-01` fails every replication: its task ends MIGRATE_FAIL and the
+/// source `error`; deleting the task leaves the source record saying `error`.
+fn source_left_in_error(e: &Emulated, replicated: &str) -> String {
+    let out = apply(e, replicated, &[]);
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(task_state(e, "fail-reset-01"), "MIGRATE_FAIL");
+    let id = task_id(e, "fail-reset-01");
+    e.block_on(e.cloud().sms().delete_task(&id))
+        .expect("deleted");
+    let src = e
+        .block_on(e.cloud().sms().sources_named("fail-reset-01"))
+        .expect("sources")
+        .remove(0);
+    assert_eq!(src.state.as_ref().map(|s| s.as_str()), Some("error"));
+    src.id
+}
+
+fn changestates_since(e: &Emulated, since: u64) -> usize {
+    writes_since(e, since)
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/changestate"))
+                && r["status"].as_u64().is_some_and(|s| s < 300)
+        })
+        .count()
+}
+
+const RESET: &str = "name: fail-reset-01, target: {template: tpl-app}";
+
+#[test]
+fn a_source_left_in_error_is_reset_once_before_a_new_task() {
+    let dir = scratch_dir("ops-reset");
+    let replicated = plan_file(&dir, "r.yaml", &format!("{{{RESET}, stage: replicated}}"));
+    let configured = plan_file(&dir, "c.yaml", &format!("{{{RESET}, stage: configured}}"));
+    let e = Setup::plans(&[&configured]).start();
+    source_left_in_error(&e, &replicated);
+
+    let plan = e.cmd().args(["plan", &configured]).output().expect("runs");
+    assert!(
+        show(&plan).contains("reset source state (changestate)"),
+        "{}",
+        show(&plan)
+    );
+    let before = last_seq(&e);
+    let out = apply(&e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        changestates_since(&e, before),
+        1,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    let writes = writes_since(&e, before);
+    let order: Vec<&str> = writes.iter().filter_map(|r| r["method"].as_str()).collect();
+    assert_eq!(order, ["PUT", "POST"], "reset, then create: {writes:#?}");
+
+    // A re-run sends nothing: the task exists now.
+    let before = last_seq(&e);
+    let out = apply(&e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+#[test]
+fn a_source_someone_else_reset_is_not_reset_again() {
+    let dir = scratch_dir("ops-reset-other");
+    let replicated = plan_file(&dir, "r.yaml", &format!("{{{RESET}, stage: replicated}}"));
+    let configured = plan_file(&dir, "c.yaml", &format!("{{{RESET}, stage: configured}}"));
+    let e = Setup::plans(&[&configured]).start();
+    let src = source_left_in_error(&e, &replicated);
+    // Planned while the source said `error`; reset by someone else before apply.
+    let plan = e.cmd().args(["plan", &configured]).output().expect("runs");
+    assert!(show(&plan).contains("changestate"), "{}", show(&plan));
+    e.block_on(e.cloud().sms().change_source_state(
+        &src,
+        &migplan_wire::sms::ChangeStateRequest {
+            copystate: Some(migplan_wire::sms::SourceState::Waiting),
+            migrationcycle: Some(migplan_wire::sms::MigrationCycle::Checking),
+        },
+    ))
+    .expect("reset");
+    let before = last_seq(&e);
+    let out = apply(&e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        changestates_since(&e, before),
+        0,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(task_state(&e, "fail-reset-01"), "READY");
+}

@@ -10,7 +10,7 @@ use migplan_planner::Current;
 use migplan_planner::current::{NetworkResult, redis_current, server_current};
 use migplan_planner::step::LiveField;
 use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
-use migplan_wire::sms::{Task, TaskState};
+use migplan_wire::sms::{SourceServer, Task, TaskState};
 
 use crate::event::{Progress, StepError};
 
@@ -127,6 +127,18 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
         }
         Condition::Reached { stage } => obj.current().has_reached(*stage),
         Condition::Toward { stage } => obj.current().has_started(*stage),
+    }
+}
+
+/// Whether `cond` holds for a source server record (`GET /v3/sources/{id}`): conditions on
+/// the source state, combined; anything about a task does not hold.
+pub fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
+    match cond {
+        Condition::Always => true,
+        Condition::SourceState { any_of } => src.state.as_ref().is_some_and(|s| any_of.contains(s)),
+        Condition::AnyOf { conditions } => conditions.iter().any(|c| holds_source(c, src)),
+        Condition::AllOf { conditions } => conditions.iter().all(|c| holds_source(c, src)),
+        _ => false,
     }
 }
 

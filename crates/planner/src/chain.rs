@@ -16,7 +16,8 @@ use migplan_wire::sms::TaskState;
 use crate::current::Current;
 use crate::kinds::{
     Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, NetworkCheck,
-    Pause, Start, StartSync, StopMigration, Test, UpdateMigration, UpdateTask, WaitFor,
+    Pause, ResetSource, Start, StartSync, StopMigration, Test, UpdateMigration, UpdateTask,
+    WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -43,6 +44,9 @@ pub struct ServerChainInput {
     /// `network_check: {min_mbps}`: `(min kbit/s, a result is live)`. A check is made before
     /// `start` unless one is live; `start` needs the measured speed to reach the minimum.
     pub network_gate: Option<(u64, bool)>,
+    /// No task, and the source record still says `error` (a deleted task's): reset it
+    /// (`changestate`) before the task is created.
+    pub reset_source: bool,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -115,6 +119,15 @@ pub fn server_steps(
         .filter(|s| reached.is_none_or(|r| Stage::Server(*s) > r))
         .collect();
     if matches!(current, Current::Absent) {
+        if input.reset_source {
+            steps.push(Step::new(
+                addr,
+                Stage::Server(ServerStage::Configured),
+                StepKind::ResetSource(ResetSource {
+                    source_id: input.source_id.clone(),
+                }),
+            ));
+        }
         steps.push(Step::new(
             addr,
             Stage::Server(ServerStage::Configured),

@@ -7,6 +7,8 @@ use migplan_parser::{
     SourceRef, Spec, Stage, Target, TestMode,
 };
 
+use migplan_wire::sms::SourceState;
+
 use crate::blocked::{Blocked, BlockedReason};
 use crate::chain::{RedisChainInput, ServerChainInput, redis_steps, server_steps};
 use crate::current::{Current, NetworkResult, kbps, redis_current, server_current};
@@ -351,6 +353,8 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             syncing: spec.syncing,
             paused: spec.paused,
             migration_test: spec.migration_test == Some(true),
+            reset_source: task.is_none()
+                && source.is_some_and(|s| s.state == Some(SourceState::Error)),
             network_gate: spec
                 .network_check
                 .as_ref()

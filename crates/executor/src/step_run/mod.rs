@@ -51,6 +51,7 @@ use crate::request::{self, SecretSource, SpecIndex};
 
 mod action;
 mod create;
+mod source;
 mod wait;
 
 /// Error codes of an action refused because of the object's current state.
@@ -416,14 +417,7 @@ impl Run<'_> {
                     copystate: Some(copystate),
                     migrationcycle,
                 };
-                let sms = self.ctx.cloud.sms().clone();
-                self.guarded_call(move |_task_id| {
-                    let sms = sms.clone();
-                    let req = req.clone();
-                    let source_id = source_id.clone();
-                    async move { sms.change_source_state(&source_id, &req).await }
-                })
-                .await
+                self.change_source_state(source_id, req).await
             }
             Call::DcsConfigure => {
                 let body = request::configure(self.redis_spec()?, &self.ctx.secrets)?;

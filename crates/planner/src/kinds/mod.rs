@@ -33,6 +33,7 @@ mod cutover;
 mod migration_test;
 mod network_check;
 mod pause;
+mod reset_source;
 mod start;
 mod start_sync;
 mod stop_migration;
@@ -51,6 +52,7 @@ pub use cutover::Cutover;
 pub use migration_test::MigrationTest;
 pub use network_check::NetworkCheck;
 pub use pause::Pause;
+pub use reset_source::ResetSource;
 pub use start::Start;
 pub use start_sync::StartSync;
 pub use stop_migration::StopMigration;
@@ -151,6 +153,9 @@ macro_rules! step_kinds {
 }
 
 step_kinds! {
+    /// `PUT /v3/sources/{source_id}/changestate`: reset a source left in `error` by a
+    /// deleted task before a new task is created for it.
+    ResetSource(ResetSource),
     /// `POST /v3/tasks`.
     CreateTask(CreateTask),
     /// `PUT /v3/tasks/{task_id}`.

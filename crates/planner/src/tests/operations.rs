@@ -264,3 +264,51 @@ fn network_check_is_made_before_start_and_gates_it() {
     assert_eq!(outcome(&p), "start wait.replicated");
     assert!(!p.steps[0].precondition.needs_network_speed());
 }
+
+#[test]
+fn a_source_left_in_error_by_a_deleted_task_is_reset_before_the_new_task() {
+    let s = spec(RUNNING);
+    let with_source = |state: Option<SourceState>, t: Option<Task>| {
+        let mut l = live(t);
+        l.sources[0].state = state;
+        l
+    };
+    // (source state, live task, expected steps)
+    let cases = [
+        (
+            Some(SourceState::Error),
+            None,
+            "reset-source create start wait.replicated",
+        ),
+        (
+            Some(SourceState::Waiting),
+            None,
+            "create start wait.replicated",
+        ),
+        // SMS ignores changestate on a finished source: never planned there.
+        (
+            Some(SourceState::Finished),
+            None,
+            "create start wait.replicated",
+        ),
+        // A task exists: its source state is the task's business, never reset.
+        (
+            Some(SourceState::Error),
+            Some(task(TaskState::Ready)),
+            "start wait.replicated",
+        ),
+    ];
+    for (state, t, want) in cases {
+        let p = run(&s, &with_source(state.clone(), t));
+        assert_eq!(outcome(&p), want, "{state:?}");
+    }
+    let p = run(&s, &with_source(Some(SourceState::Error), None));
+    assert_eq!(
+        p.steps[0].call(),
+        Call::SmsChangeState {
+            source_id: Some("src-web-01".into()),
+            copystate: SourceState::Waiting,
+            migrationcycle: Some(MigrationCycle::Checking),
+        }
+    );
+}
