@@ -545,3 +545,54 @@ fn a_source_someone_else_reset_is_not_reset_again() {
     );
     assert_eq!(task_state(&e, "fail-reset-01"), "READY");
 }
+
+/// `plans/every-operation.yaml` sends exactly what its comments claim, once.
+#[test]
+fn every_operation_example_sends_each_operation_it_claims() {
+    let plan = "plans/every-operation.yaml";
+    let e = Setup::plans(&[plan]).templates(&["tpl-clone"]).start();
+    let before = last_seq(&e);
+    let out = apply(&e, plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let tasks = e
+        .block_on(e.cloud().sms().list_all_tasks(&ListTasksQuery::default()))
+        .expect("tasks");
+    let name_of = |path: &str| {
+        tasks
+            .iter()
+            .find(|t| path.contains(&format!("/v3/tasks/{}/", t.id)))
+            .map(|t| t.name.clone())
+    };
+    let mut per_server: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in writes_since(&e, before) {
+        assert!(r["status"].as_u64().is_some_and(|s| s < 300), "{r}");
+        let path = r["path"].as_str().unwrap_or_default();
+        if let (Some(op), Some(name)) = (r["operation"].as_str(), name_of(path)) {
+            per_server.entry(name).or_default().push(op.to_string());
+        }
+    }
+    let ops = |n: &str| per_server.get(n).cloned().unwrap_or_default();
+    assert_eq!(ops("checked-01"), ["network_check", "start"]);
+    assert_eq!(ops("clone-01"), ["start", "clone_test"]);
+    assert_eq!(ops("drill-01"), ["start", "migration_test", "test"]);
+    assert_eq!(ops("verify-01"), ["start"]);
+    // hold-01 is held: no task, nothing sent.
+    let mut names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["checked-01", "clone-01", "drill-01", "verify-01"]);
+    let verify = tasks
+        .iter()
+        .find(|t| t.name == "drill-01")
+        .expect("drill-01");
+    assert_eq!(verify.need_migration_test, Some(true));
+
+    // A re-run sends nothing.
+    let before = last_seq(&e);
+    let out = apply(&e, plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
