@@ -85,6 +85,7 @@ impl FieldChange {
             "task.vm_template_id" => "task's template id",
             "task.exist_server" => "task targets an existing server",
             "task.target_server.vm_id" => "task's target server",
+            "task.network_check" => "network check result",
             "task.source_instance_id" => "source instance",
             "task.data_source" => "source address",
             "task.target_instance_addrs" => "target address",
@@ -156,6 +157,13 @@ pub fn server_inputs(spec: &ServerSpec, ix: &LiveIndex<'_>) -> FingerprintInputs
             "task.source.state",
             json!(emb.and_then(|s| s.state.as_ref()).map(|s| s.as_str())),
         );
+        // `network_check` gates `start` on the live result (only read when the plan asks).
+        if spec.network_check.is_some() {
+            f.put(
+                "task.network_check",
+                json!(crate::current::NetworkResult::of(t).map(|r| r.to_string())),
+            );
+        }
         f.put(
             "task.source.migration_cycle",
             json!(

@@ -312,3 +312,27 @@ fn a_source_left_in_error_by_a_deleted_task_is_reset_before_the_new_task() {
         }
     );
 }
+
+#[test]
+fn a_new_network_check_result_makes_a_saved_plan_stale() {
+    let s = spec(CHECKED);
+    let fp = |speed: Option<f64>| {
+        run(&s, &live(Some(checked(TaskState::Ready, speed)))).resources[0]
+            .fingerprint
+            .clone()
+    };
+    assert_ne!(fp(None), fp(Some(80.0)));
+    assert_ne!(fp(Some(20.0)), fp(Some(80.0)));
+    assert_eq!(fp(Some(80.0)), fp(Some(80.0)));
+    // Plans without `network_check` do not read it.
+    let p = |speed| {
+        run(
+            &spec(RUNNING),
+            &live(Some(checked(TaskState::Ready, speed))),
+        )
+    };
+    assert_eq!(
+        p(None).resources[0].fingerprint,
+        p(Some(80.0)).resources[0].fingerprint
+    );
+}
