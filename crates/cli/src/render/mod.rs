@@ -57,6 +57,15 @@ pub fn wave_cap(max_parallel: Option<u32>) -> String {
     }
 }
 
+/// `1 action`, `2 actions`: a count with its noun, singular or plural.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Whether stdout gets colour: a terminal, and `NO_COLOR` unset.
 pub fn color_on_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()

@@ -158,15 +158,17 @@ fn field_line(d: &FieldDiff) -> String {
     }
 }
 
-/// `Plan: 3 to create, 1 to update, 7 actions, 2 blocked.` or the no-changes sentence.
+/// `Plan: 3 to create, 1 to update, 7 actions, 1 wait, 2 blocked.` or the no-changes sentence.
 pub fn summary_line(plan: &Plan, color: bool) -> String {
     let s = plan.summary;
     if !plan.has_changes() && !plan.is_blocked() {
         return "No changes. Live state matches the plan.".into();
     }
     let mut line = format!(
-        "Plan: {} to create, {} to update, {} actions, ",
-        s.create, s.update, s.action
+        "Plan: {} to create, {} to update, {}, ",
+        s.create,
+        s.update,
+        super::count(s.action, "action")
     );
     if s.irreversible > 0 {
         let irreversible = format!("{} irreversible", s.irreversible);
@@ -177,7 +179,7 @@ pub fn summary_line(plan: &Plan, color: bool) -> String {
         }
     }
     if s.wait > 0 {
-        let _ = write!(line, "{} waits, ", s.wait);
+        let _ = write!(line, "{}, ", super::count(s.wait, "wait"));
     }
     let blocked = format!("{} blocked", s.blocked);
     if s.blocked > 0 && color {
@@ -207,7 +209,7 @@ mod tests {
         assert!(text.contains("    + create DCS migration task\n"), "{text}");
         assert!(text.contains("    … wait for INCRMIGEATING\n"), "{text}");
         assert!(
-            text.ends_with("Plan: 1 to create, 0 to update, 1 actions, 1 waits, 0 blocked.\n"),
+            text.ends_with("Plan: 1 to create, 0 to update, 1 action, 1 wait, 0 blocked.\n"),
             "{text}"
         );
         assert!(!text.contains('\x1b'));

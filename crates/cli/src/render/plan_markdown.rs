@@ -61,8 +61,13 @@ pub fn render(plan: &Plan) -> String {
     waves(&mut out, plan);
     let _ = writeln!(
         out,
-        "**Plan:** {} to create, {} to update, {} actions ({} irreversible), {} waits, {} blocked.",
-        s.create, s.update, s.action, s.irreversible, s.wait, s.blocked
+        "**Plan:** {} to create, {} to update, {} ({} irreversible), {}, {} blocked.",
+        s.create,
+        s.update,
+        super::count(s.action, "action"),
+        s.irreversible,
+        super::count(s.wait, "wait"),
+        s.blocked
     );
     out
 }
