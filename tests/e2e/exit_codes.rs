@@ -107,3 +107,31 @@ fn blocked_is_3_and_in_progress_is_5_for_apply_and_status() {
         show(&out)
     );
 }
+
+/// `migplan … | head`: the reader goes away; migplan stops quietly with 0, as ripgrep does.
+#[test]
+fn a_closed_pipe_ends_quietly_with_0() {
+    let dir = crate::emulated::scratch_dir("pipe");
+    let plan = dir.join("big.yaml");
+    let mut text = String::from(
+        "version: 1\nname: big\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\nservers:\n",
+    );
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "  - {{name: s-{i:05}, target: {{template: tpl}}, stage: replicated}}\n"
+        ));
+    }
+    std::fs::write(&plan, text).expect("write");
+    // Far more output than a pipe buffers, so writes outlive the reader.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migplan"))
+        .args(["graph", &plan.display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(out.stderr.is_empty(), "{}", show(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -30,9 +30,22 @@ fn main() -> ExitCode {
     };
     match commands::run(args) {
         Ok(status) => status.into(),
+        // A reader that went away (`| head`) is not an error: stop quietly, as ripgrep does.
+        Err(report) if is_broken_pipe(&report) => exit::ExitStatus::Success.into(),
         Err(report) => {
             render::report_error(&report);
             exit::ExitStatus::Error.into()
         }
     }
+}
+
+/// Whether the error is, or was caused by, writing to a closed pipe. The `io::Error` itself is
+/// hidden inside miette's `into_diagnostic` wrapper, so the OS error number it prints is what
+/// can be checked (EPIPE is 32 on Linux, macOS and the BSDs).
+fn is_broken_pipe(report: &miette::Report) -> bool {
+    report.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.to_string().ends_with("(os error 32)")
+    })
 }
