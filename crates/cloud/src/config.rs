@@ -376,8 +376,22 @@ pub fn dcs_endpoint_for(region: &str) -> Result<String, Error> {
 /// credentials) and removes trailing slashes. A base path is kept.
 pub(crate) fn normalize_endpoint(raw: &str, what: &str) -> Result<String, Error> {
     let trimmed = raw.trim();
-    let url = reqwest::Url::parse(trimmed)
-        .map_err(|e| Error::config(format!("{what} {trimmed:?} is not a URL: {e}")))?;
+    let url = reqwest::Url::parse(trimmed).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => Error::config(format!(
+            "{what} {trimmed:?} has no scheme: write https://{trimmed} (or http:// for a local \
+             emulator)"
+        )),
+        // A host:port with a dotted host reads as an unknown scheme, which the check below
+        // names; other parse errors are shown as they are.
+        e => Error::config(format!("{what} {trimmed:?} is not a URL: {e}")),
+    })?;
+    if !trimmed.contains("://") {
+        // `localhost:8980` parses as the scheme `localhost`: say what is really missing.
+        return Err(Error::config(format!(
+            "{what} {trimmed:?} has no scheme: write https://{trimmed} (or http:// for a local \
+             emulator)"
+        )));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::config(format!(
             "{what} {trimmed:?} must use http or https"
@@ -451,6 +465,17 @@ mod tests {
         .with_project_id("p2")
         .target_identity();
         assert_ne!(a, other_project);
+    }
+
+    #[test]
+    fn an_endpoint_without_a_scheme_says_so() {
+        for bare in ["127.0.0.1:9", "localhost:8980", "sms.example.com"] {
+            let err = CloudConfig::new(bare, "https://b.example.com", Auth::token("t"))
+                .expect_err(bare)
+                .to_string();
+            assert!(err.contains("has no scheme"), "{bare}: {err}");
+            assert!(!err.contains("relative URL"), "{bare}: {err}");
+        }
     }
 
     #[test]
