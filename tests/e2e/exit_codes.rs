@@ -51,6 +51,11 @@ fn usage_errors_exit_1_and_help_exits_0() {
             show(&out)
         );
     }
+    // `status --help` describes status's own formats, not apply's progress output.
+    let out = migplan().args(["status", "--help"]).output().expect("runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("A table: resource, current stage"), "{help}");
+    assert!(!help.contains("Progress bars"), "{help}");
     for args in [&["--help"][..], &["--version"], &["plan", "--help"]] {
         let out = migplan().args(args).output().expect("runs");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", show(&out));

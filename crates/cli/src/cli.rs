@@ -212,8 +212,8 @@ pub struct StatusArgs {
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
-    pub format: ApplyFormat,
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
     #[command(flatten)]
     pub connect: crate::connect::ConnectArgs,
 }
@@ -245,6 +245,14 @@ fn bounded_number(s: &str, min: f64, max: f64, what: &str) -> Result<f64, String
 /// The longest duration a flag takes. Longer is a typo (or an attack on the arithmetic), not a
 /// wait anyone means; keeping far below `Instant`'s range also rules out overflow downstream.
 pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table: resource, current stage, desired stage, progress or why it is blocked.
+    Human,
+    /// One JSON document: the plan name, the target, and per resource its stages and progress.
+    Json,
+}
 
 /// `90s`, `20m`, `1h30m`, `250ms`, `2d`, or a bare number of seconds; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

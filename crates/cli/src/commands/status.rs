@@ -13,7 +13,7 @@ use migplan_parser::ResourceKind;
 use migplan_planner::{Current, LiveSnapshot, PlanOptions, ResourcePlan};
 use serde::Serialize;
 
-use crate::cli::{ApplyFormat, StatusArgs};
+use crate::cli::{StatusArgs, StatusFormat};
 use crate::exit::ExitStatus;
 use crate::render::events::progress_text;
 use crate::untrusted::escape_controls;
@@ -59,7 +59,7 @@ fn row(r: &ResourcePlan, live: &LiveSnapshot) -> Row {
 }
 
 pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
-    let json = args.format == ApplyFormat::Json;
+    let json = args.format == StatusFormat::Json;
     let parsed = match migplan_parser::parse_file(&args.plan) {
         Ok(p) => p,
         Err(errors) => return render::plan_file_errors(&errors, json),
