@@ -366,6 +366,27 @@ fn network_check_is_made_once_before_start() {
         .filter_map(|r| r["operation"].as_str().map(str::to_string))
         .collect();
     assert_eq!(ops, ["network_check", "start"], "checked, then started");
+    // The passing result is shown by `plan` (JSON) and `status`, with its figures.
+    let plan = e
+        .cmd()
+        .args(["plan", &replicated, "--format", "json"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("json");
+    let shown = json["resources"][0]["network_check"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(shown.contains("Mbit/s"), "{}", show(&plan));
+    let status = e
+        .cmd()
+        .args(["status", &replicated])
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains(&format!("network check: {shown}")),
+        "{}",
+        show(&status)
+    );
 
     // A re-run sends nothing.
     let before = last_seq(&e);

@@ -96,6 +96,10 @@ pub struct ResourcePlan {
     pub fingerprint: String,
     /// The live fields the decisions used, by name. Drives apply (naming what changed).
     pub fingerprint_inputs: BTreeMap<String, serde_json::Value>,
+    /// The last network check's result (speed, delay, loss, evaluation), when the plan asks
+    /// for a check and the task carries one. Display only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_check: Option<String>,
 }
 
 impl ResourcePlan {

@@ -267,6 +267,7 @@ fn resource_plan(
         blocked,
         fingerprint: inputs.digest(),
         fingerprint_inputs: inputs.0,
+        network_check: None,
     }
 }
 
@@ -436,7 +437,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
         }
     }
     let root = (!blocked.is_empty()).then(|| addr.clone());
-    let plan = resource_plan(
+    let mut plan = resource_plan(
         (addr, ResourceKind::Server, task.map(|t| t.id.clone())),
         current,
         desired,
@@ -444,6 +445,9 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
         blocked,
         server_inputs(spec, ix),
     );
+    if spec.network_check.is_some() {
+        plan.network_check = network.as_ref().map(ToString::to_string);
+    }
     let item = Item {
         plan,
         steps,

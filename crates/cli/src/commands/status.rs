@@ -30,6 +30,9 @@ struct Row {
     blocked: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<Progress>,
+    /// The last network check's figures, when the plan asks for a check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_check: Option<String>,
 }
 
 fn row(r: &ResourcePlan, live: &LiveSnapshot) -> Row {
@@ -55,6 +58,7 @@ fn row(r: &ResourcePlan, live: &LiveSnapshot) -> Row {
         at_desired,
         blocked: r.blocked.iter().map(|b| b.message.clone()).collect(),
         progress: prog.filter(|_| matches!(r.current, Current::InProgress { .. })),
+        network_check: r.network_check.clone(),
     }
 }
 
@@ -127,6 +131,10 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
                 escape_controls(&extra)
             )
             .into_diagnostic()?;
+            if let Some(n) = &r.network_check {
+                writeln!(out, "{:<w$}  network check: {}", "", escape_controls(n))
+                    .into_diagnostic()?;
+            }
         }
         writeln!(
             out,

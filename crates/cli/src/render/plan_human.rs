@@ -82,6 +82,13 @@ fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan,
     for d in &r.diffs {
         let _ = writeln!(out, "      {} {}", paint.symbol(d.symbol()), field_line(d));
     }
+    if let Some(n) = &r.network_check {
+        let _ = writeln!(
+            out,
+            "      {}",
+            paint.wrap(DIM, &format!("network check: {n}"))
+        );
+    }
     for id in &r.steps {
         if let Some(s) = steps.get(id) {
             if s.irreversible {

@@ -127,6 +127,9 @@ fn details(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan) 
     if !r.diff_text.is_empty() {
         let _ = writeln!(out, "```diff\n{}```\n", r.diff_text);
     }
+    if let Some(n) = &r.network_check {
+        let _ = writeln!(out, "Network check: {}\n", html(n));
+    }
     if !r.steps.is_empty() {
         out.push_str("Steps:\n\n");
         for (i, id) in r.steps.iter().enumerate() {
