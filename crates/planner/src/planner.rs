@@ -232,6 +232,22 @@ fn forbidden_reason(diffs: &[FieldDiff], out: &mut Vec<Blocked>) {
     }
 }
 
+/// A template a step needs: missing or ambiguous blocks the resource.
+fn template_reasons<T>(name: &str, m: &Match<'_, T>, out: &mut Vec<Blocked>) {
+    match m {
+        Match::None => out.push(
+            BlockedReason::TemplateNotFound {
+                template: name.to_string(),
+            }
+            .into(),
+        ),
+        Match::Ambiguous(_) => {
+            ambiguous("template", name, m, out);
+        }
+        Match::One(_) => {}
+    }
+}
+
 fn ambiguous<T>(what: &str, name: &str, m: &Match<'_, T>, out: &mut Vec<Blocked>) -> bool {
     if let Match::Ambiguous(ids) = m {
         out.push(
@@ -389,18 +405,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
         }
         let creates = steps.first().map(Step::class) == Some(StepClass::Create);
         if let (true, Some((name, m))) = (creates, &template) {
-            match m {
-                Match::None => blocked.push(
-                    BlockedReason::TemplateNotFound {
-                        template: (*name).clone(),
-                    }
-                    .into(),
-                ),
-                Match::Ambiguous(_) => {
-                    ambiguous("template", name, m, &mut blocked);
-                }
-                Match::One(_) => {}
-            }
+            template_reasons(name, m, &mut blocked);
         }
         // A start held by a live check below the minimum: blocked with the figures.
         if let (Some(n), Some(r)) = (&spec.network_check, &network)
@@ -419,18 +424,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             .iter()
             .any(|s| s.stage == Some(Stage::Server(ServerStage::Tested)));
         if let (true, Some((name, m))) = (tests, &clone_template) {
-            match m {
-                Match::None => blocked.push(
-                    BlockedReason::TemplateNotFound {
-                        template: (*name).clone(),
-                    }
-                    .into(),
-                ),
-                Match::Ambiguous(_) => {
-                    ambiguous("template", name, m, &mut blocked);
-                }
-                Match::One(_) => {}
-            }
+            template_reasons(name, m, &mut blocked);
         }
         if !blocked.is_empty() {
             steps.clear();
