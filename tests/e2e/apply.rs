@@ -8,21 +8,7 @@ use serde_json::Value;
 use crate::emulated::{Emulated, Setup, json_lines, show, task_names};
 
 fn apply(e: &Emulated, plan: &str, extra: &[&str]) -> std::process::Output {
-    e.cmd()
-        .args([
-            "apply",
-            plan,
-            "--auto-approve",
-            "--format",
-            "json",
-            "--poll-interval",
-            "50ms",
-            "--rate-limit",
-            "0",
-        ])
-        .args(extra)
-        .output()
-        .expect("runs")
+    e.apply_json(plan, "50ms", extra)
 }
 
 fn summary(events: &[Value]) -> &Value {

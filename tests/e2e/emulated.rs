@@ -220,6 +220,17 @@ impl Emulated {
         c
     }
 
+    /// `apply PLAN --auto-approve --format json` with no rate limit, polling every `poll`,
+    /// plus `extra`: how the e2e tests drive an apply.
+    pub fn apply_json(&self, plan: &str, poll: &str, extra: &[&str]) -> std::process::Output {
+        self.cmd()
+            .args(["apply", plan, "--auto-approve", "--format", "json"])
+            .args(["--poll-interval", poll, "--rate-limit", "0"])
+            .args(extra)
+            .output()
+            .expect("runs")
+    }
+
     /// The same as a plain process (to spawn and kill).
     pub fn process(&self) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_migplan"));

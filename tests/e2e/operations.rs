@@ -20,21 +20,7 @@ fn plan_file(dir: &std::path::Path, file: &str, entry: &str) -> String {
 }
 
 fn apply(e: &Emulated, plan: &str, extra: &[&str]) -> std::process::Output {
-    e.cmd()
-        .args([
-            "apply",
-            plan,
-            "--auto-approve",
-            "--format",
-            "json",
-            "--poll-interval",
-            "20ms",
-            "--rate-limit",
-            "0",
-        ])
-        .args(extra)
-        .output()
-        .expect("runs")
+    e.apply_json(plan, "20ms", extra)
 }
 
 fn last_seq(e: &Emulated) -> u64 {
