@@ -51,8 +51,10 @@
 //! effective speed is the speed window covering the virtual time of day, else the task's
 //! `speed_limit`, else 1000 Mbit/s. A sync round copies 2 % of the bytes. See
 //! [`state::sms_task`], [`state::sms_action`] and [`state::dcs`] for the state tables.
-//! Sources whose name starts with `fail-` fail every replication halfway; `POST
-//! /_emulator/fail/{id}` fails one task.
+//! Sources whose name starts with `fail-` fail every replication halfway, and those whose name
+//! starts with `flaky-` only their first one; `POST /_emulator/fail/{id}` fails one task. A
+//! `restart` keeps the replaced run's subtasks in the task's `sub_tasks` (its history) and
+//! marks the new run's subtasks `user_op: RESTART`.
 //!
 //! # Error codes
 //!

@@ -12,6 +12,7 @@
 //!     disks:                    # default: one 40 GiB disk with 10 GiB used
 //!       - {name: /dev/vda, size: 42949672960, used_size: 10737418240, device_use: BOOT}
 //!   - name: fail-web-02         # names starting with `fail-` make every replication fail
+//!   - name: flaky-web-03        # `flaky-`: the first replication fails, a restart succeeds
 //! templates:
 //!   - {name: tpl-db, region: ap-southeast-3, projectid: 0123..., flavor: s6.large.2}
 //! ```

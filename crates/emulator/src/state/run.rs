@@ -25,7 +25,7 @@ pub struct Step {
     pub start_ms: Option<i64>,
     /// When it ended (virtual ms).
     pub end_ms: Option<i64>,
-    /// `REPLICATE` or `SYNC`.
+    /// The operation that started it: `REPLICATE`, `SYNC` or `RESTART`.
     pub user_op: String,
 }
 
@@ -100,13 +100,21 @@ fn family(os: &OsType, ty: &TaskType) -> (&'static str, &'static str, &'static s
 }
 
 impl Run {
-    /// A full copy of `bytes` starting at `now_ms`.
-    pub fn full(os: &OsType, ty: &TaskType, bytes: i64, create_server: bool, now_ms: i64) -> Run {
+    /// A full copy of `bytes` starting at `now_ms`, started by `user_op` (`REPLICATE`, or
+    /// `RESTART` after a failure); `first_id` continues the ids of earlier runs.
+    pub fn full(
+        os: &OsType,
+        ty: &TaskType,
+        bytes: i64,
+        create_server: bool,
+        (user_op, first_id): (&str, i64),
+        now_ms: i64,
+    ) -> Run {
         let (format, fam, configure) = family(os, ty);
         let mut steps = Vec::new();
-        let mut id = 1;
+        let mut id = first_id;
         let mut push = |name: &str, units: f64, copy: bool| {
-            steps.push(step(id, name, units, copy, "REPLICATE"));
+            steps.push(step(id, name, units, copy, user_op));
             id += 1;
         };
         if create_server {
@@ -323,7 +331,14 @@ mod tests {
 
     #[test]
     fn full_run_takes_setup_plus_copy_time() {
-        let mut r = Run::full(&OsType::Linux, &TaskType::MigrateBlock, GIB, true, 0);
+        let mut r = Run::full(
+            &OsType::Linux,
+            &TaskType::MigrateBlock,
+            GIB,
+            true,
+            ("REPLICATE", 1),
+            0,
+        );
         // 1 GiB at 100 Mbit/s = 1073741824 / 12500 bytes per ms = 85899.35 ms.
         let setup = 60_000 + 10_000 + 30_000 + 30_000;
         assert_eq!(r.advance(setup, 100.0), RunOutcome::Running);
@@ -360,7 +375,14 @@ mod tests {
 
     #[test]
     fn armed_failure_fails_halfway_through_the_copy() {
-        let mut r = Run::full(&OsType::Windows, &TaskType::MigrateBlock, GIB, false, 0);
+        let mut r = Run::full(
+            &OsType::Windows,
+            &TaskType::MigrateBlock,
+            GIB,
+            false,
+            ("REPLICATE", 1),
+            0,
+        );
         r.arm_failure();
         match r.advance(i64::MAX / 4, 100.0) {
             RunOutcome::Failed(at) => {

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | start | READY; ABORT (resume); MIGRATE_SUCCESS/SYNC_SUCCESS before cutover (sync round) | RUNNING / SYNCING | SMS.1039 |
 //! | stop | RUNNING, SYNCING | ABORTING, ABORT after 10 s | SMS.1038 |
-//! | restart | MIGRATE_FAIL, SYNC_FAIL, ABORT | new full copy, RUNNING | SMS.1040 |
+//! | restart | MIGRATE_FAIL, SYNC_FAIL, ABORT | new full copy (`user_op: RESTART`; the old subtasks stay, as history), RUNNING | SMS.1040 |
 //! | test | MIGRATE_SUCCESS, SYNC_SUCCESS, SYNCING; not cut over | cycle testing, tested after 60 s | SMS.2009 |
 //! | cutover | same as test | source cutovering, finished/cutovered after 60 s | SMS.2009 |
 //! | clear | cut over and finished, or MIGRATE_FAIL/SYNC_FAIL | source clearing, cleared after 30 s | SMS.2009 |
@@ -79,6 +79,12 @@ fn in_progress(
 
 /// Starts a fresh full copy of task `id` (READY, restart, auto_start).
 pub fn start_full(world: &mut World, id: &str, now: i64) -> Result<(), ApiError> {
+    run_full(world, id, "REPLICATE", now)
+}
+
+/// Starts a full copy on behalf of `user_op`. A `RESTART` keeps the replaced runs' subtasks
+/// as the task's history (ended now if they had not), and its own subtasks say `RESTART`.
+fn run_full(world: &mut World, id: &str, user_op: &str, now: i64) -> Result<(), ApiError> {
     let idx = index_of(world, id)?;
     let World { tasks, sources, .. } = world;
     let task = &mut tasks[idx];
@@ -86,10 +92,31 @@ pub fn start_full(world: &mut World, id: &str, now: i64) -> Result<(), ApiError>
         .iter_mut()
         .find(|s| s.id == task.req.source_server.id);
     let bytes = src.as_ref().map_or(1 << 30, |s| s.replicate_bytes());
-    let fails = src.as_ref().is_some_and(|s| s.fails());
+    let fails = src
+        .as_ref()
+        .is_some_and(|s| s.fails() || (s.flaky() && user_op != "RESTART"));
     let os = task.req.os_type.clone().unwrap_or(OsType::Linux);
     let create_server = task.target_vm_id.is_none() && task.req.exist_server != Some(true);
-    let mut run = Run::full(&os, &task.req.task_type, bytes, create_server, now);
+    let mut first_id = 1;
+    if user_op == "RESTART" {
+        for run in [task.full.take(), task.sync.take()].into_iter().flatten() {
+            first_id = first_id.max(run.next_id());
+            task.history
+                .extend(run.subtasks(0.0).into_iter().map(|mut s| {
+                    s.end_date.get_or_insert(now);
+                    s
+                }));
+        }
+        first_id = first_id.max(task.history.iter().map(|s| s.id + 1).max().unwrap_or(1));
+    }
+    let mut run = Run::full(
+        &os,
+        &task.req.task_type,
+        bytes,
+        create_server,
+        (user_op, first_id),
+        now,
+    );
     if fails || task.fail_next {
         run.arm_failure();
     }
@@ -269,7 +296,7 @@ pub fn apply(
                     format!("only failed or paused tasks can be restarted; the task is {state}"),
                 ));
             }
-            return start_full(world, id, now);
+            return run_full(world, id, "RESTART", now);
         }
         Operation::Test | Operation::Cutover => {
             if !(success || state == TaskState::Syncing) {

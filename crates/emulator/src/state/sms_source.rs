@@ -13,6 +13,8 @@ const GIB: i64 = 1 << 30;
 
 /// Names starting with this make every replication of the source fail halfway.
 pub const FAIL_PREFIX: &str = "fail-";
+/// Sources whose name starts with this fail their first replication; a restart succeeds.
+pub const FLAKY_PREFIX: &str = "flaky-";
 
 /// A registered source server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +56,11 @@ impl SourceRec {
     /// Whether replications of this source are set up to fail.
     pub fn fails(&self) -> bool {
         self.reg.name.starts_with(FAIL_PREFIX)
+    }
+
+    /// Whether the first replication of this source's tasks is set up to fail.
+    pub fn flaky(&self) -> bool {
+        self.reg.name.starts_with(FLAKY_PREFIX)
     }
 
     /// The IP shown for the source.

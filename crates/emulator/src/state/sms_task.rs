@@ -58,6 +58,10 @@ pub struct TaskRec {
     pub full: Option<Run>,
     /// The last sync round.
     pub sync: Option<Run>,
+    /// Subtasks of the runs a `restart` replaced, oldest first: the task's history, which
+    /// `GET` lists before the current run's (a restart is counted from it).
+    #[serde(default)]
+    pub history: Vec<migplan_wire::sms::SubTask>,
     /// Speed windows from `POST .../speed-limit`.
     pub speed_windows: Vec<SpeedLimitWindow>,
     /// Fail the next (or current) replication halfway (admin hook).
@@ -198,6 +202,7 @@ pub fn create(world: &mut World, req: CreateTaskRequest, now: i64) -> Result<Str
         full: None,
         sync: None,
         speed_windows: Vec::new(),
+        history: Vec::new(),
         fail_next: false,
         cutover_done: false,
         target_vm_id,

@@ -10,11 +10,10 @@ use migplan_wire::sms::{
 use std::collections::HashMap;
 
 fn subtasks(task: &TaskRec, speed: f64) -> Vec<SubTask> {
-    let mut out = task
-        .full
-        .as_ref()
-        .map(|r| r.subtasks(speed))
-        .unwrap_or_default();
+    let mut out = task.history.clone();
+    if let Some(r) = &task.full {
+        out.extend(r.subtasks(speed));
+    }
     if let Some(s) = &task.sync {
         out.extend(s.subtasks(speed));
     }

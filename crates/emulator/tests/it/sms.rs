@@ -180,6 +180,51 @@ async fn fail_prefixed_sources_always_fail_halfway() {
 }
 
 #[tokio::test]
+async fn a_restart_keeps_the_failed_run_as_history_and_flaky_sources_fail_once() {
+    let (emu, c) = start_default().await;
+    let src = c.register("flaky-app-01", 10).await;
+    let task = c
+        .create_task("app-01", &src, json!({"auto_start": true}))
+        .await;
+    emu.advance(secs(3600));
+    assert_eq!(c.task_state(&task).await, "MIGRATE_FAIL");
+    let copies = |t: &serde_json::Value| -> Vec<(String, bool)> {
+        t["sub_tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["name"] == "MIGRATE_LINUX_BLOCK")
+            .map(|s| {
+                (
+                    s["user_op"].as_str().unwrap().to_owned(),
+                    s["end_date"].is_null(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(copies(&c.task(&task).await), [("REPLICATE".into(), true)]);
+    c.action(&task, "restart").await.ok();
+    emu.advance(secs(3600));
+    let t = c.task(&task).await;
+    assert_eq!(t["state"], "MIGRATE_SUCCESS");
+    // The failed copy stays listed, ended; the new run's subtasks say RESTART.
+    assert_eq!(
+        copies(&t),
+        [("REPLICATE".into(), false), ("RESTART".into(), false)]
+    );
+    let ids: Vec<i64> = t["sub_tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique, "subtask ids stay unique across runs");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+#[tokio::test]
 async fn syncing_tasks_sync_after_the_full_copy_and_on_start() {
     let (emu, c) = start_default().await;
     let src = c.register("sync-01", 10).await;
