@@ -7,7 +7,7 @@
 use migplan_parser::{RedisMethod, Stage};
 use migplan_planner::Condition;
 use migplan_planner::Current;
-use migplan_planner::current::{NetworkResult, redis_current, server_current};
+use migplan_planner::current::{NetworkResult, redis_current, restarts_recorded, server_current};
 use migplan_planner::step::LiveField;
 use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
 use migplan_wire::sms::{SourceServer, Task, TaskState};
@@ -124,6 +124,9 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
         Condition::NetworkChecked => obj.network().is_some(),
         Condition::NetworkSpeed { min_kbps } => {
             obj.network().is_some_and(|r| r.speed_kbps() >= *min_kbps)
+        }
+        Condition::Restarted { at_least } => {
+            matches!(obj, Obj::Sms(Some(t)) if restarts_recorded(t) >= *at_least)
         }
         Condition::Reached { stage } => obj.current().has_reached(*stage),
         Condition::Toward { stage } => obj.current().has_started(*stage),

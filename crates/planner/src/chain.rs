@@ -53,6 +53,7 @@ fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Ste
     let kind = StepKind::WaitFor(WaitFor {
         until: until.into(),
         service,
+        or_failed: false,
     });
     Step::new(addr, stage, kind)
 }

@@ -393,6 +393,20 @@ pub fn redis_current(task: Option<&MigrationTaskListItem>, method: RedisMethod) 
     }
 }
 
+/// How many times the task was restarted, read from its history: each run lists its subtasks,
+/// and a run started by `restart` marks them `user_op: RESTART`; its copy subtask (`MIGRATE_*`
+/// or `SYNC_*`, one per run) is counted. Live state, so every run and every host counts the
+/// same restarts, never from memory.
+pub fn restarts_recorded(task: &Task) -> u32 {
+    let count = task
+        .sub_tasks
+        .iter()
+        .filter(|s| s.user_op.as_deref() == Some("RESTART"))
+        .filter(|s| s.name.starts_with("MIGRATE_") || s.name.starts_with("SYNC_"))
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
 /// The result of the last SMS network check of a task (`network_check_info`), as far as it
 /// says: the migration speed it measured, and the delay, loss and evaluation when given.
 #[derive(Debug, Clone, PartialEq)]

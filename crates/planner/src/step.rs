@@ -104,6 +104,13 @@ pub enum Condition {
         /// Lowest accepted `migration_speed`, kbit/s.
         min_kbps: u64,
     },
+    /// The task's history records at least this many restarts
+    /// ([`restarts_recorded`](crate::current::restarts_recorded)): a restart was made, by
+    /// this run or another.
+    Restarted {
+        /// Restarts recorded, at least.
+        at_least: u32,
+    },
     /// Every one of the conditions holds.
     AllOf {
         /// The conditions.

@@ -523,6 +523,10 @@ pub(crate) fn describe(c: &Condition) -> String {
             "a network check measuring at least {} Mbit/s",
             *min_kbps as f64 / 1000.0
         ),
+        Condition::Restarted { at_least: 1 } => "a restart recorded in the task's subtasks".into(),
+        Condition::Restarted { at_least } => {
+            format!("{at_least} restarts recorded in the task's subtasks")
+        }
         Condition::Reached { stage } => format!("stage {stage} (or later)"),
         Condition::Toward { stage } => format!("work toward stage {stage}"),
     }

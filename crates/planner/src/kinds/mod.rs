@@ -219,6 +219,14 @@ pub(crate) fn reached(stage: Stage) -> Condition {
     Condition::Reached { stage }
 }
 
+/// The SMS task failed (`MIGRATE_FAIL`, `SYNC_FAIL`): what a `restart` is sent on.
+pub(crate) fn failed() -> Condition {
+    Condition::task(&[
+        migplan_wire::sms::TaskState::MigrateFail,
+        migplan_wire::sms::TaskState::SyncFail,
+    ])
+}
+
 /// `Condition::Toward { stage }`.
 pub(crate) fn toward(stage: Stage) -> Condition {
     Condition::Toward { stage }

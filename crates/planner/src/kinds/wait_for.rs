@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::create_migration::task_exists;
-use super::{Conditions, KindSpec, reached};
+use super::{Conditions, KindSpec, failed, reached};
 use crate::step::{Call, Condition, Service, StepClass};
 
 /// Payload of a wait: the step completes when the postcondition holds.
@@ -15,6 +15,9 @@ pub struct WaitFor {
     pub until: String,
     /// The service whose list call is polled.
     pub service: Service,
+    /// A failure ends the wait too (a `restart` follows: `on_failure`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub or_failed: bool,
 }
 
 impl KindSpec for WaitFor {
@@ -25,7 +28,11 @@ impl KindSpec for WaitFor {
         format!("wait.{stage}")
     }
     fn label(&self) -> String {
-        format!("wait for {}", self.until)
+        if self.or_failed {
+            format!("wait for {} or a failure", self.until)
+        } else {
+            format!("wait for {}", self.until)
+        }
     }
     fn class(&self) -> StepClass {
         StepClass::Wait
@@ -40,6 +47,9 @@ impl KindSpec for WaitFor {
         let post = match stage {
             // A created DCS task waits to be configured (RUNNING): it exists.
             Stage::Redis(RedisStage::Created) => task_exists(),
+            s if self.or_failed => Condition::AnyOf {
+                conditions: vec![reached(s), failed()],
+            },
             s => reached(s),
         };
         Conditions {
