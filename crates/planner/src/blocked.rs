@@ -6,6 +6,15 @@ use crate::identity::Side;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Restarts made of a failed task, and the most `on_failure` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RestartCount {
+    /// Restarts the task's history records.
+    pub done: u32,
+    /// `on_failure: {restart: N}`.
+    pub limit: u32,
+}
+
 /// One reason a resource is blocked. Drives apply (a blocked resource gets no steps); the
 /// [`Blocked`] wrapper adds display text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -66,6 +75,9 @@ pub enum BlockedReason {
         state: String,
         /// The API's error text.
         error: Option<String>,
+        /// With `on_failure`: the restarts already made, all it allows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restarted: Option<RestartCount>,
     },
     /// The task is busy with a transition the planner does not drive.
     Busy {
@@ -191,10 +203,23 @@ fn texts(r: &BlockedReason) -> (String, String) {
             format!("live is already at `{live}`, past the desired `{desired}`; migplan never moves backwards"),
             format!("set `stage: {live}` (or later) in the plan; undoing a stage is a manual operation"),
         ),
-        B::NeedsRestart { state, error } => (
-            match error {
-                Some(e) => format!("the task failed ({state}): {e}"),
-                None => format!("the task failed ({state})"),
+        B::NeedsRestart {
+            state,
+            error,
+            restarted,
+        } => (
+            {
+                let mut text = match error {
+                    Some(e) => format!("the task failed ({state}): {e}"),
+                    None => format!("the task failed ({state})"),
+                };
+                if let Some(RestartCount { done, limit }) = restarted {
+                    text.push_str(&format!(
+                        "; it was restarted {done} {} already, all that `on_failure: {{restart: {limit}}}` allows",
+                        if *done == 1 { "time" } else { "times" }
+                    ));
+                }
+                text
             },
             "fix the cause, then restart the task (SMS `restart` / DCS batch-restart) and plan again".into(),
         ),

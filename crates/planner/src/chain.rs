@@ -16,8 +16,8 @@ use migplan_wire::sms::TaskState;
 use crate::current::Current;
 use crate::kinds::{
     Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, NetworkCheck,
-    Pause, ResetSource, Start, StartSync, StopMigration, Test, UpdateMigration, UpdateTask,
-    WaitFor,
+    Pause, ResetSource, Restart, Start, StartSync, StopMigration, Test, UpdateMigration,
+    UpdateTask, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -47,6 +47,9 @@ pub struct ServerChainInput {
     /// No task, and the source record still says `error` (a deleted task's): reset it
     /// (`changestate`) before the task is created.
     pub reset_source: bool,
+    /// `on_failure: {restart: N}`: `(N, restarts the task's history records)`. A failed full
+    /// copy is restarted while fewer are recorded.
+    pub restarts: Option<(u32, u32)>,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -56,6 +59,40 @@ fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Ste
         or_failed: false,
     });
     Step::new(addr, stage, kind)
+}
+
+/// The wait for a full copy and the restarts `on_failure` still allows: the wait ends on a
+/// failure too when a restart follows. From a failed copy, only the restarts.
+fn copy_with_restarts(
+    addr: &ResourceAddr,
+    stage: Stage,
+    failed: bool,
+    input: &ServerChainInput,
+    steps: &mut Vec<Step>,
+) {
+    let (limit, recorded) = input.restarts.unwrap_or((0, 0));
+    if !failed {
+        steps.push(Step::new(
+            addr,
+            stage,
+            StepKind::WaitFor(WaitFor {
+                until: server_until(ServerStage::Replicated).into(),
+                service: Service::Sms,
+                or_failed: recorded < limit,
+            }),
+        ));
+    }
+    for number in recorded + 1..=limit {
+        steps.push(Step::new(
+            addr,
+            stage,
+            StepKind::Restart(Restart {
+                task_id: input.task_id.clone(),
+                number,
+                limit,
+            }),
+        ));
+    }
 }
 
 /// What a wait for `stage` shows it waits for.
@@ -153,12 +190,20 @@ pub fn server_steps(
         let stage = Stage::Server(st);
         let until = server_until(st);
         if in_progress == Some(stage) {
-            steps.push(wait(addr, stage, until, Service::Sms));
+            if st == ServerStage::Replicated {
+                copy_with_restarts(addr, stage, false, input, &mut steps);
+            } else {
+                steps.push(wait(addr, stage, until, Service::Sms));
+            }
             continue;
         }
         let step = |kind: StepKind| Step::new(addr, stage, kind);
         match st {
             ServerStage::Configured => {}
+            // A failed full copy (the caller blocks it unless restarts are left).
+            ServerStage::Replicated if matches!(current, Current::Failed { .. }) => {
+                copy_with_restarts(addr, stage, true, input, &mut steps)
+            }
             ServerStage::Replicated => {
                 if let Some((_, false)) = input.network_gate {
                     steps.push(step(StepKind::NetworkCheck(NetworkCheck {
@@ -169,7 +214,7 @@ pub fn server_steps(
                     task_id: task_id(),
                     min_network_kbps: input.network_gate.map(|(min, _)| min),
                 })));
-                steps.push(wait(addr, stage, until, Service::Sms));
+                copy_with_restarts(addr, stage, false, input, &mut steps);
             }
             ServerStage::Synced => {
                 if at_replicated {

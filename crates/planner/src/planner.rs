@@ -7,11 +7,13 @@ use migplan_parser::{
     SourceRef, Spec, Stage, Target, TestMode,
 };
 
-use migplan_wire::sms::SourceState;
+use migplan_wire::sms::{SourceState, TaskState};
 
-use crate::blocked::{Blocked, BlockedReason};
+use crate::blocked::{Blocked, BlockedReason, RestartCount};
 use crate::chain::{RedisChainInput, ServerChainInput, redis_steps, server_steps};
-use crate::current::{Current, NetworkResult, kbps, redis_current, server_current};
+use crate::current::{
+    Current, NetworkResult, kbps, redis_current, restarts_recorded, server_current,
+};
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
@@ -197,6 +199,7 @@ fn state_reasons(current: &Current, desired: Stage, out: &mut Vec<Blocked>) {
             BlockedReason::NeedsRestart {
                 state: state.clone(),
                 error: error.clone(),
+                restarted: None,
             }
             .into(),
         ),
@@ -339,8 +342,27 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
     let diffs = server_diffs(spec, task, source, template_id.as_deref());
     // Pausing (ABORTING) is what a held server does, not something to wait out.
     let pausing = matches!(&current, Current::Busy { state } if state == "ABORTING");
-    if !(spec.paused && pausing) {
+    // `on_failure: {restart: N}`: a failed full copy is restarted while the task's history
+    // records fewer than N restarts; then it blocks as without it, saying so.
+    let restarts = spec
+        .on_failure
+        .map(|f| (f.restart, task.map_or(0, restarts_recorded)));
+    let copy_failed = task.is_some_and(|t| t.state == Some(TaskState::MigrateFail));
+    let restartable = copy_failed && restarts.is_some_and(|(limit, done)| done < limit);
+    if !(spec.paused && pausing) && !restartable {
         state_reasons(&current, desired, &mut blocked);
+    }
+    if copy_failed && let Some((limit, done)) = restarts {
+        for b in &mut blocked {
+            if let BlockedReason::NeedsRestart { state, error, .. } = &b.reason {
+                *b = BlockedReason::NeedsRestart {
+                    state: state.clone(),
+                    error: error.clone(),
+                    restarted: Some(RestartCount { done, limit }),
+                }
+                .into();
+            }
+        }
     }
     forbidden_reason(&diffs, &mut blocked);
     let updates: Vec<(String, String)> = diffs
@@ -372,6 +394,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             migration_test: spec.migration_test == Some(true),
             reset_source: task.is_none()
                 && source.is_some_and(|s| s.state == Some(SourceState::Error)),
+            restarts,
             network_gate: spec
                 .network_check
                 .as_ref()

@@ -34,6 +34,7 @@ mod migration_test;
 mod network_check;
 mod pause;
 mod reset_source;
+mod restart;
 mod start;
 mod start_sync;
 mod stop_migration;
@@ -53,6 +54,7 @@ pub use migration_test::MigrationTest;
 pub use network_check::NetworkCheck;
 pub use pause::Pause;
 pub use reset_source::ResetSource;
+pub use restart::Restart;
 pub use start::Start;
 pub use start_sync::StartSync;
 pub use stop_migration::StopMigration;
@@ -168,6 +170,8 @@ step_kinds! {
     StartSync(StartSync),
     /// Action `stop`: hold a running copy or sync (`paused: true`).
     Pause(Pause),
+    /// Action `restart`: copy a failed task again (`on_failure: {restart: N}`).
+    Restart(Restart),
     /// Action `migration_test`: the migration drill (stage `drilled`).
     MigrationTest(MigrationTest),
     /// Action `test`: launch the target for a test.

@@ -336,3 +336,123 @@ fn a_new_network_check_result_makes_a_saved_plan_stale() {
         p(Some(80.0)).resources[0].fingerprint
     );
 }
+
+const RESTART: &str = "servers:\n  - {name: web-01, target: {template: tpl}, on_failure: {restart: 2}, stage: replicated}\n";
+
+/// A task whose history records `restarts` restarts, in `state`.
+fn restarted(state: TaskState, restarts: usize) -> Task {
+    let sub = |id: i64, op: &str| migplan_wire::sms::SubTask {
+        id,
+        name: "MIGRATE_LINUX_BLOCK".into(),
+        user_op: Some(op.into()),
+        ..migplan_wire::sms::SubTask::default()
+    };
+    let mut t = task(state);
+    t.sub_tasks = std::iter::once(sub(1, "REPLICATE"))
+        .chain((0..restarts).map(|i| sub(i as i64 + 2, "RESTART")))
+        .collect();
+    // Setup subtasks of a restarted run say RESTART too; only copies count.
+    t.sub_tasks.push(migplan_wire::sms::SubTask {
+        id: 99,
+        name: "SSL_CONFIG".into(),
+        user_op: Some("RESTART".into()),
+        ..migplan_wire::sms::SubTask::default()
+    });
+    t
+}
+
+#[test]
+fn on_failure_restarts_a_failed_copy_until_the_history_records_n_restarts() {
+    let s = spec(RESTART);
+    // (live, expected steps): restarts numbered from what the history records.
+    let cases = [
+        (None, "create start wait.replicated restart.1 restart.2"),
+        (
+            Some(task(TaskState::Running)),
+            "wait.replicated restart.1 restart.2",
+        ),
+        (
+            Some(restarted(TaskState::MigrateFail, 0)),
+            "restart.1 restart.2",
+        ),
+        (Some(restarted(TaskState::MigrateFail, 1)), "restart.2"),
+        (
+            Some(restarted(TaskState::Running, 1)),
+            "wait.replicated restart.2",
+        ),
+        // All restarts made: the last copy's wait is strict, a failure blocks.
+        (Some(restarted(TaskState::Running, 2)), "wait.replicated"),
+        (
+            Some(restarted(TaskState::MigrateFail, 2)),
+            "blocked:needs_restart",
+        ),
+    ];
+    for (t, want) in cases {
+        let label = t.as_ref().map(|t| (t.state.clone(), t.sub_tasks.len()));
+        let p = run(&s, &live(t));
+        assert_eq!(outcome(&p), want, "{label:?}");
+    }
+    // A failed sync is not restarted (a restart copies everything again).
+    let synced = RESTART.replace("stage: replicated", "syncing: true, stage: synced");
+    let p = run(
+        &spec(&synced),
+        &live(Some(restarted(TaskState::SyncFail, 0))),
+    );
+    assert_eq!(outcome(&p), "blocked:needs_restart");
+    // Without on_failure a failed copy blocks at once, as before.
+    let p = run(
+        &spec(RUNNING),
+        &live(Some(restarted(TaskState::MigrateFail, 0))),
+    );
+    assert_eq!(outcome(&p), "blocked:needs_restart");
+}
+
+#[test]
+fn restart_steps_are_guarded_by_the_recorded_count_and_only_the_last_is_strict() {
+    let p = run(&spec(RESTART), &live(Some(task(TaskState::Running))));
+    let wait = &p.steps[0];
+    assert_eq!(wait.label, "wait for MIGRATE_SUCCESS or a failure");
+    let (first, last) = (&p.steps[1], &p.steps[2]);
+    assert_eq!(
+        first.call(),
+        Call::SmsAction {
+            operation: migplan_wire::sms::Operation::Restart,
+            template_id: None
+        }
+    );
+    assert_eq!(first.label, "restart if failed (1 of 2)");
+    let json = |c: &crate::Condition| serde_json::to_string(c).unwrap();
+    // Not sent once the copy succeeded or restart 1 is on record.
+    assert!(
+        json(&first.effect).contains(r#""at_least":1"#),
+        "{}",
+        json(&first.effect)
+    );
+    assert!(json(&first.effect).contains("reached"));
+    // Restart 1 also ends on its own copy's failure; restart 2 (the last) only on success.
+    assert!(json(&first.postcondition).contains("MIGRATE_FAIL"));
+    assert!(!json(&last.postcondition).contains("MIGRATE_FAIL"));
+    assert_eq!(json(&first.precondition), json(&last.precondition));
+    assert!(json(&last.precondition).contains("MIGRATE_FAIL"));
+}
+
+#[test]
+fn exhausted_restarts_say_how_many_were_made() {
+    let p = run(
+        &spec(RESTART),
+        &live(Some(restarted(TaskState::MigrateFail, 2))),
+    );
+    let r = &p.resources[0];
+    assert_eq!(r.blocked.len(), 1, "{:?}", r.blocked);
+    assert!(
+        r.blocked[0]
+            .message
+            .contains("restarted 2 times already, all that `on_failure: {restart: 2}` allows"),
+        "{}",
+        r.blocked[0].message
+    );
+    assert_eq!(
+        crate::current::restarts_recorded(&restarted(TaskState::MigrateFail, 2)),
+        2
+    );
+}
