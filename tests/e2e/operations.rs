@@ -583,10 +583,20 @@ fn every_operation_example_sends_each_operation_it_claims() {
     assert_eq!(ops("clone-01"), ["start", "clone_test"]);
     assert_eq!(ops("drill-01"), ["start", "migration_test", "test"]);
     assert_eq!(ops("verify-01"), ["start"]);
+    assert_eq!(ops("flaky-01"), ["start", "restart"]);
     // hold-01 is held: no task, nothing sent.
     let mut names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["checked-01", "clone-01", "drill-01", "verify-01"]);
+    assert_eq!(
+        names,
+        [
+            "checked-01",
+            "clone-01",
+            "drill-01",
+            "flaky-01",
+            "verify-01"
+        ]
+    );
     let verify = tasks
         .iter()
         .find(|t| t.name == "drill-01")
@@ -599,6 +609,132 @@ fn every_operation_example_sends_each_operation_it_claims() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+/// Restarts the emulator recorded for `name` (copy subtasks started by `restart`).
+fn restarts_on_record(e: &Emulated, name: &str) -> u32 {
+    let id = task_id(e, name);
+    let task = e.block_on(e.cloud().sms().show_task(&id)).expect("task");
+    migplan_planner::current::restarts_recorded(&task)
+}
+
+#[test]
+fn on_failure_restarts_a_failed_copy_once_and_a_rerun_sends_nothing() {
+    let dir = scratch_dir("ops-restart");
+    // `flaky-`: the first replication fails, the restarted one succeeds.
+    let plan = plan_file(
+        &dir,
+        "r.yaml",
+        "{name: flaky-01, target: {template: tpl-app}, on_failure: {restart: 2}, stage: replicated}",
+    );
+    let e = Setup::plans(&[&plan]).start();
+    let shown = e.cmd().args(["plan", &plan]).output().expect("runs");
+    for line in [
+        "wait for MIGRATE_SUCCESS or a failure",
+        "restart if failed (1 of 2)",
+        "restart if failed (2 of 2)",
+    ] {
+        assert!(show(&shown).contains(line), "{line}: {}", show(&shown));
+    }
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(sent(&e, before, "start"), 1);
+    assert_eq!(
+        sent(&e, before, "restart"),
+        1,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(task_state(&e, "flaky-01"), "MIGRATE_SUCCESS");
+    assert_eq!(restarts_on_record(&e, "flaky-01"), 1);
+
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+#[test]
+fn restarts_stop_at_the_limit_counted_from_the_task_history_then_the_server_is_blocked() {
+    let dir = scratch_dir("ops-restart-limit");
+    // `fail-`: every replication fails.
+    let plan = plan_file(
+        &dir,
+        "r.yaml",
+        "{name: fail-01, target: {template: tpl-app}, on_failure: {restart: 2}, stage: replicated}",
+    );
+    let e = Setup::plans(&[&plan]).start();
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "restart"),
+        2,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(restarts_on_record(&e, "fail-01"), 2);
+
+    // The next run counts the same two restarts from live state: blocked, nothing sent.
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        show(&out).contains("restarted 2 times already"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}
+
+#[test]
+fn a_restart_someone_else_made_counts_toward_the_limit() {
+    let dir = scratch_dir("ops-restart-other");
+    let configured = plan_file(
+        &dir,
+        "c.yaml",
+        "{name: fail-02, target: {template: tpl-app}, stage: configured}",
+    );
+    let plan = plan_file(
+        &dir,
+        "r.yaml",
+        "{name: fail-02, target: {template: tpl-app}, on_failure: {restart: 2}, stage: replicated}",
+    );
+    let e = Setup::plans(&[&configured]).start();
+    let out = apply(&e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // Someone starts it, it fails, they restart it once by hand, and it fails again.
+    act(&e, "fail-02", TaskActionRequest::new(Operation::Start));
+    e.emulator().advance(std::time::Duration::from_secs(3600));
+    act(&e, "fail-02", TaskActionRequest::new(Operation::Restart));
+    e.emulator().advance(std::time::Duration::from_secs(3600));
+    assert_eq!(task_state(&e, "fail-02"), "MIGRATE_FAIL");
+
+    let shown = e.cmd().args(["plan", &plan]).output().expect("runs");
+    assert!(
+        show(&shown).contains("restart if failed (2 of 2)"),
+        "{}",
+        show(&shown)
+    );
+    assert!(!show(&shown).contains("(1 of 2)"), "{}", show(&shown));
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "restart"),
+        1,
         "{:#?}",
         writes_since(&e, before)
     );
