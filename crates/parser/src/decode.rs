@@ -15,6 +15,7 @@ use crate::excerpt::quote;
 use crate::keyword::Keyword;
 use crate::suggest::closest;
 use crate::tree::Node;
+use crate::window::Weekday;
 
 /// Field names accepted by each mapping of the format, read from the generated schema.
 struct KnownFields {
@@ -26,6 +27,7 @@ struct KnownFields {
     redis_settings: BTreeSet<String>,
     redis: BTreeSet<String>,
     wave: BTreeSet<String>,
+    window: BTreeSet<String>,
     target: BTreeSet<String>,
     network: BTreeSet<String>,
     endpoint: BTreeSet<String>,
@@ -53,6 +55,7 @@ static KNOWN: LazyLock<KnownFields> = LazyLock::new(|| KnownFields {
     redis_settings: properties_of::<RedisSettings>(),
     redis: properties_of::<RedisEntry>(),
     wave: properties_of::<WaveEntry>(),
+    window: properties_of::<WindowEntry>(),
     target: properties_of::<TargetDoc>(),
     network: properties_of::<NetworkDoc>(),
     endpoint: properties_of::<EndpointDoc>(),
@@ -478,7 +481,13 @@ impl<'s> Decoder<'s> {
                 .filter_map(|n| self.wave(n))
                 .collect(),
         };
+        let windows = self
+            .list(f.get("windows"), "windows")
+            .iter()
+            .filter_map(|n| self.window(n))
+            .collect();
         Some(PlanDocument {
+            windows,
             version: version?,
             name: name?,
             cloud: cloud?,
@@ -546,6 +555,7 @@ impl<'s> Decoder<'s> {
             test: f.get("test").and_then(|n| self.test(n)),
             network_check: f.get("network_check").and_then(|n| self.network_check(n)),
             stage: self.opt_keyword(f, "stage"),
+            window: self.opt_string(f, "window"),
             written: f.written(&KNOWN.server_settings),
         }
     }
@@ -557,6 +567,7 @@ impl<'s> Decoder<'s> {
             bandwidth_limit_mb: self.opt_uint(f, "bandwidth_limit_mb", 1, 10240, "in MB/s"),
             network: f.get("network").and_then(|n| self.network(n)),
             stage: self.opt_keyword(f, "stage"),
+            window: self.opt_string(f, "window"),
             written: f.written(&KNOWN.redis_settings),
         }
     }
@@ -618,11 +629,66 @@ impl<'s> Decoder<'s> {
             .iter()
             .filter_map(|n| self.string(n, "members"))
             .collect();
+        let window = self.opt_string(&f, "window");
         Some(WaveEntry {
             name: name?,
             max_parallel,
             members,
+            window,
         })
+    }
+
+    fn window(&mut self, node: &Sp<Node>) -> Option<WindowEntry> {
+        let f = self.mapping(node, "a window", &KNOWN.window)?;
+        let name = self
+            .required(&f, "name", "a window")
+            .and_then(|n| self.string(n, "name"));
+        // A list with a wrong day is reported as such, not also as empty.
+        let days = f.get("days").and_then(|d| {
+            let items = self.list(Some(d), "days");
+            let days: Vec<_> = items.iter().filter_map(|n| self.weekday(n)).collect();
+            (days.len() == items.len()).then_some(days)
+        });
+        let start = self
+            .required(&f, "start", "a window")
+            .and_then(|n| self.string(n, "start"));
+        let end = self
+            .required(&f, "end", "a window")
+            .and_then(|n| self.string(n, "end"));
+        let timezone = self
+            .required(&f, "timezone", "a window")
+            .and_then(|n| self.string(n, "timezone"));
+        Some(WindowEntry {
+            name: name?,
+            days,
+            start: start?,
+            end: end?,
+            timezone: timezone?,
+        })
+    }
+
+    fn weekday(&mut self, node: &Sp<Node>) -> Option<Sp<Weekday>> {
+        let s = self.string(node, "days")?;
+        if let Some(d) = Weekday::parse(&s.value) {
+            return Some(Sp::new(d, s.span));
+        }
+        let names = Weekday::ALL.iter().map(|(n, _)| *n);
+        let help = match closest(&s.value.to_ascii_lowercase(), names) {
+            Some(n) => format!(
+                "did you mean `{n}`? days are `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`"
+            ),
+            None => "days are `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`".into(),
+        };
+        self.error(
+            PlanDiagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a day of the week", quote(&s.value)),
+                s.span,
+                "not a day",
+            )
+            .with_help(help),
+        );
+        None
     }
 
     fn source(&mut self, node: &Sp<Node>) -> Option<SourceDoc> {

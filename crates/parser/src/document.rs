@@ -70,6 +70,10 @@ pub struct PlanDocument {
     /// reached its stage.
     #[schemars(default)]
     pub waves: Vec<WaveEntry>,
+    /// Maintenance windows: irreversible steps (cutover, clear, stopping a sync) of the
+    /// resources that name one start only while it is open.
+    #[schemars(default)]
+    pub windows: Vec<WindowEntry>,
     /// Names of Redis entries that could not be decoded; they still count as declared, so
     /// references to them are not reported a second time.
     #[schemars(skip)]
@@ -173,6 +177,9 @@ pub struct ServerSettings {
     /// How far this server should get.
     #[schemars(default)]
     pub stage: Option<Sp<ServerStage>>,
+    /// The maintenance window (a `windows` entry's name) its irreversible steps wait for.
+    #[schemars(default)]
+    pub window: Option<Sp<String>>,
     /// Keys written in the file, valid or not: a key written with a bad value is reported for
     /// its value, never again as missing.
     #[schemars(skip)]
@@ -216,6 +223,9 @@ pub struct RedisSettings {
     /// How far this migration should get.
     #[schemars(default)]
     pub stage: Option<Sp<RedisStage>>,
+    /// The maintenance window (a `windows` entry's name) its irreversible steps wait for.
+    #[schemars(default)]
+    pub window: Option<Sp<String>>,
     /// Keys written in the file, valid or not (see [`ServerSettings::written`]).
     #[schemars(skip)]
     pub written: BTreeSet<String>,
@@ -255,6 +265,31 @@ pub struct WaveEntry {
     pub max_parallel: Option<Sp<u32>>,
     /// Resource addresses (`server.NAME`, `redis.NAME`).
     pub members: Vec<Sp<String>>,
+    /// The maintenance window (a `windows` entry's name) the members' irreversible steps wait
+    /// for, unless a member names its own.
+    #[schemars(default)]
+    pub window: Option<Sp<String>>,
+}
+
+/// A maintenance window: opens on `days` at `start`, closes at `end` (on the next day when
+/// `end` is at or before `start`), in `timezone`.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WindowEntry {
+    /// Window name, referred to by `window:`.
+    #[schemars(length(min = 1, max = 64))]
+    pub name: Sp<String>,
+    /// Days it opens on (`mon` … `sun`); every day when omitted.
+    #[schemars(default)]
+    pub days: Option<Vec<Sp<crate::window::Weekday>>>,
+    /// Opening time, `HH:MM` (24-hour clock).
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub start: Sp<String>,
+    /// Closing time, `HH:MM`; at or before `start`, it is on the next day.
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub end: Sp<String>,
+    /// IANA time zone name, e.g. `Europe/Berlin` or `UTC`; daylight saving time applies.
+    pub timezone: Sp<String>,
 }
 
 /// The target of a server migration.

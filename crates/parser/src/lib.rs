@@ -43,6 +43,7 @@ pub mod spec;
 mod suggest;
 mod tree;
 mod validate;
+pub mod window;
 
 use std::path::Path;
 
@@ -53,6 +54,7 @@ pub use keyword::{
     TestMode,
 };
 pub use spec::*;
+pub use window::{TimeOfDay, Weekday, WindowSpec};
 
 /// The largest plan file read, in bytes (64 MiB).
 ///

@@ -166,6 +166,8 @@ pub struct Spec {
     pub redis: Vec<RedisSpec>,
     /// Waves, in order.
     pub waves: Vec<WaveSpec>,
+    /// Maintenance windows, in file order.
+    pub windows: Vec<crate::WindowSpec>,
 }
 
 /// Target account and region.
@@ -250,6 +252,8 @@ pub struct ServerSpec {
     pub test: Option<TestSpec>,
     /// A network check (SMS `network_check`) that must pass before `start`.
     pub network_check: Option<NetworkCheck>,
+    /// The maintenance window its irreversible steps wait for (`window:`).
+    pub window: Option<String>,
     /// Desired stage.
     pub stage: ServerStage,
     /// What it waits for.
@@ -336,6 +340,8 @@ pub struct RedisSpec {
     pub source: RedisEndpoint,
     /// Target.
     pub target: RedisEndpoint,
+    /// The maintenance window its irreversible steps wait for (`window:`).
+    pub window: Option<String>,
     /// Desired stage.
     pub stage: RedisStage,
     /// What it waits for.
@@ -349,6 +355,9 @@ pub struct WaveSpec {
     pub name: String,
     /// Concurrency cap.
     pub max_parallel: Option<u32>,
+    /// The maintenance window its members' irreversible steps wait for, unless a member
+    /// names its own.
+    pub window: Option<String>,
     /// Members.
     pub members: Vec<ResourceAddr>,
 }

@@ -13,6 +13,7 @@ use crate::keyword::{
 };
 use crate::spec::*;
 use crate::suggest::{closest, closest_within};
+use crate::window::{TimeOfDay, Weekday, WindowSpec, check_timezone};
 
 /// The validated spec, its source map, and every error found.
 pub(crate) struct Resolved {
@@ -174,6 +175,18 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
         suggest_budget: std::cell::Cell::new(SUGGEST_BUDGET),
     };
 
+    let windows = Windows::resolve(&mut ctx, &doc.windows);
+    // A default's window is checked once, not once per entry that inherits it.
+    let def_server_window = windows.reference(
+        &mut ctx,
+        sdef.and_then(|d| d.window.as_ref()),
+        "`defaults.servers`",
+    );
+    let def_redis_window = windows.reference(
+        &mut ctx,
+        rdef.and_then(|d| d.window.as_ref()),
+        "`defaults.redis`",
+    );
     // Checked once here rather than once per entry that inherits it.
     let def_test = sdef
         .and_then(|d| d.test.as_ref())
@@ -186,6 +199,14 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
         let (deps, spans) = refs.dependencies(&mut ctx, &me, goal, &entry.depends_on);
         if let Some(mut s) = server(&mut ctx, entry, sdef, def_test.as_ref()) {
             s.depends_on = deps;
+            s.window = match &entry.settings.window {
+                Some(_) => windows.reference(
+                    &mut ctx,
+                    entry.settings.window.as_ref(),
+                    &format!("server `{}`", quote(&entry.name.value)),
+                ),
+                None => def_server_window.clone(),
+            };
             dep_spans.insert(me, spans);
             servers.push(s);
         }
@@ -197,13 +218,21 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
         let (deps, spans) = refs.dependencies(&mut ctx, &me, goal, &entry.depends_on);
         if let Some(mut r) = redis_entry(&mut ctx, entry, rdef) {
             r.depends_on = deps;
+            r.window = match &entry.settings.window {
+                Some(_) => windows.reference(
+                    &mut ctx,
+                    entry.settings.window.as_ref(),
+                    &format!("redis `{}`", quote(&entry.name.value)),
+                ),
+                None => def_redis_window.clone(),
+            };
             dep_spans.insert(me, spans);
             redis.push(r);
         }
     }
 
     let mut wave_spans = HashMap::new();
-    let waves = waves(&mut ctx, &doc.waves, &refs, &mut wave_spans);
+    let waves = waves(&mut ctx, &doc.waves, &refs, &windows, &mut wave_spans);
     map.waves = wave_spans;
     Resolved {
         spec: Spec {
@@ -212,6 +241,7 @@ pub(crate) fn resolve(doc: &PlanDocument, errors: &mut Vec<PlanDiagnostic>) -> R
             servers,
             redis,
             waves,
+            windows: windows.specs,
         },
         map,
         dep_spans,
@@ -389,6 +419,7 @@ fn server(
         }),
         test: test?,
         network_check: network_check?,
+        window: None,
         stage: stage?.value,
         depends_on: Vec::new(),
     })
@@ -651,6 +682,7 @@ fn redis_entry(
         })?,
         source: source?,
         target: target?,
+        window: None,
         stage: stage?.value,
         depends_on: Vec::new(),
     })
@@ -982,6 +1014,7 @@ fn waves(
     ctx: &mut Ctx<'_>,
     docs: &[WaveEntry],
     refs: &References<'_>,
+    windows: &Windows,
     spans: &mut HashMap<String, Span>,
 ) -> Vec<WaveSpec> {
     let mut seen = HashMap::new();
@@ -1029,7 +1062,140 @@ fn waves(
             name: w.name.value.clone(),
             max_parallel: w.max_parallel.as_ref().map(|m| m.value),
             members,
+            window: windows.reference(
+                ctx,
+                w.window.as_ref(),
+                &format!("wave `{}`", quote(&w.name.value)),
+            ),
         });
     }
     out
+}
+
+/// The plan's maintenance windows: the valid ones, and every declared name (a window with a
+/// mistake is still declared, so references to it are not reported a second time).
+struct Windows {
+    specs: Vec<WindowSpec>,
+    declared: Vec<String>,
+}
+
+impl Windows {
+    fn resolve(ctx: &mut Ctx<'_>, docs: &[WindowEntry]) -> Windows {
+        let mut seen = HashMap::new();
+        let mut out = Windows {
+            specs: Vec::with_capacity(docs.len()),
+            declared: Vec::with_capacity(docs.len()),
+        };
+        for w in docs {
+            ctx.check_name(&w.name, "window", 1, 64);
+            if !check_unique(ctx, &mut seen, &w.name, "window") {
+                continue;
+            }
+            out.declared.push(w.name.value.clone());
+            let mut time = |t: &Sp<String>, which: &str| {
+                let parsed = TimeOfDay::parse(&t.value);
+                if parsed.is_none() {
+                    ctx.push(
+                        PlanDiagnostic::new(
+                            Code::InvalidValue,
+                            format!("`{}` is not a time of day", quote(&t.value)),
+                            t.span,
+                            "not HH:MM",
+                        )
+                        .with_help(format!("write the {which} time as `HH:MM` on a 24-hour clock, e.g. `01:00` or `23:30`")),
+                    );
+                }
+                parsed
+            };
+            let (start, end) = (time(&w.start, "opening"), time(&w.end, "closing"));
+            if let (Some(a), Some(b)) = (start, end)
+                && a == b
+            {
+                ctx.push(
+                    PlanDiagnostic::new(
+                        Code::Conflict,
+                        format!("window `{}` opens and closes at {a}", quote(&w.name.value)),
+                        w.end.span,
+                        "same as `start`",
+                    )
+                    .with_help("a window needs a length: give a closing time after the opening (a time before it closes on the next day)"),
+                );
+            }
+            let tz_ok = match check_timezone(&w.timezone.value) {
+                Ok(()) => true,
+                Err(why) => {
+                    ctx.push(
+                        PlanDiagnostic::new(
+                            Code::InvalidValue,
+                            why,
+                            w.timezone.span,
+                            "unknown time zone",
+                        )
+                        .with_help(
+                            "use an IANA name such as `Europe/Berlin`, `Asia/Singapore` or `UTC`",
+                        ),
+                    );
+                    false
+                }
+            };
+            let mut days: Vec<Weekday> = match &w.days {
+                None => Weekday::ALL.iter().map(|(_, d)| *d).collect(),
+                Some(list) => list.iter().map(|d| d.value).collect(),
+            };
+            if w.days.as_ref().is_some_and(|d| d.is_empty()) {
+                ctx.push(
+                    PlanDiagnostic::new(Code::InvalidValue, format!("window `{}` lists no days", quote(&w.name.value)), w.name.span, "never opens")
+                        .with_help("list the days it opens on (`days: [sat, sun]`), or leave `days` out for every day"),
+                );
+            }
+            days.sort_unstable();
+            days.dedup();
+            if let (Some(start), Some(end), true, false) = (start, end, tz_ok, days.is_empty()) {
+                out.specs.push(WindowSpec {
+                    name: w.name.value.clone(),
+                    days,
+                    start,
+                    end,
+                    timezone: w.timezone.value.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The window `r` names, checked to exist; `None` when it names none or an unknown one
+    /// (reported).
+    fn reference(&self, ctx: &mut Ctx<'_>, r: Option<&Sp<String>>, what: &str) -> Option<String> {
+        let r = r?;
+        if self.declared.iter().any(|d| *d == r.value) {
+            return Some(r.value.clone());
+        }
+        let help = match closest(&r.value, self.declared.iter().map(String::as_str)) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None if self.declared.is_empty() => {
+                "declare it under `windows:` (name, days, start, end, timezone)".into()
+            }
+            None => format!(
+                "the plan's windows are {}",
+                self.declared
+                    .iter()
+                    .map(|d| format!("`{}`", quote(d)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::UnknownReference,
+                format!(
+                    "{what} names window `{}`, which the plan does not declare",
+                    quote(&r.value)
+                ),
+                r.span,
+                "unknown window",
+            )
+            .with_help(help),
+        );
+        None
+    }
 }
