@@ -1167,7 +1167,7 @@ impl Windows {
     /// (reported).
     fn reference(&self, ctx: &mut Ctx<'_>, r: Option<&Sp<String>>, what: &str) -> Option<String> {
         let r = r?;
-        if self.declared.iter().any(|d| *d == r.value) {
+        if self.declared.contains(&r.value) {
             return Some(r.value.clone());
         }
         let help = match closest(&r.value, self.declared.iter().map(String::as_str)) {
