@@ -113,6 +113,19 @@ pub enum BlockedReason {
         #[schemars(with = "Option<String>")]
         from: Option<Stage>,
     },
+    /// The resource's maintenance window is closed: its irreversible steps (from stage
+    /// `from` on) wait for it to open; earlier stages go ahead.
+    WindowClosed {
+        /// The window's name.
+        window: String,
+        /// When it opens next (RFC 3339 in the window's time zone); absent when the time was
+        /// not known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opens_at: Option<String>,
+        /// The first stage held.
+        #[schemars(with = "String")]
+        from: Stage,
+    },
     /// The task's live network check measured less than the plan's `network_check.min_mbps`:
     /// `start` is held.
     NetworkTooSlow {
@@ -259,6 +272,20 @@ fn texts(r: &BlockedReason) -> (String, String) {
                 format!("resolve {root} first"),
             )
         }
+        B::WindowClosed {
+            window,
+            opens_at,
+            from,
+        } => match opens_at {
+            Some(at) => (
+                format!("`{from}` (and later) held until {at} by window {window}"),
+                format!("apply does the reversible work now; apply again once window {window} opens ({at})"),
+            ),
+            None => (
+                format!("`{from}` (and later) held by window {window}: the time is not known"),
+                "plan with the system clock available".into(),
+            ),
+        },
         B::NetworkTooSlow { measured, min_mbps } => (
             format!("the network check measured {measured}, below the plan's {min_mbps} Mbit/s"),
             "fix the network (or lower `network_check.min_mbps`), run the SMS network check again (action `network_check`), and plan again".into(),

@@ -49,6 +49,7 @@ pub mod diff;
 mod display_text;
 pub mod error;
 pub mod fingerprint;
+mod gates;
 pub mod identity;
 pub mod kinds;
 pub mod plan;
@@ -59,6 +60,7 @@ pub mod snapshot;
 pub mod step;
 pub mod step_graph;
 pub mod step_graph_builder;
+pub mod window;
 mod wiring;
 
 pub use blocked::{Blocked, BlockedReason};

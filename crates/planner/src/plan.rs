@@ -33,6 +33,9 @@ pub struct PlanOptions {
     /// migplan runs (names only, never values; the caller reads the environment). A resource
     /// that would send one is blocked, naming it.
     pub unset_secrets: std::collections::BTreeSet<String>,
+    /// The instant maintenance windows are judged at (the caller reads the clock; the planner
+    /// never does). `None`: unknown, and every windowed irreversible step is held.
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// A migration plan: per resource, where it is and what will happen; and every step in order.
@@ -55,6 +58,11 @@ pub struct Plan {
     pub waves: Vec<WavePlan>,
     /// Counts for the summary line. Display only.
     pub summary: Summary,
+    /// The instant maintenance windows were judged at (RFC 3339, UTC), when the plan declares
+    /// windows. Drives apply: a saved plan is re-derived at it to tell a window that opened or
+    /// closed since from an edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_at: Option<String>,
 }
 
 /// One wave: members and how many may be active at once.
@@ -114,7 +122,8 @@ impl ResourcePlan {
         let mut from = None;
         for b in &self.blocked {
             match b.reason {
-                crate::BlockedReason::DependencyBlocked { from: Some(s), .. } => {
+                crate::BlockedReason::DependencyBlocked { from: Some(s), .. }
+                | crate::BlockedReason::WindowClosed { from: s, .. } => {
                     from = Some(from.map_or(s, |f: Stage| f.min(s)));
                 }
                 _ => return None,

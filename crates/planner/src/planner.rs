@@ -17,6 +17,7 @@ use crate::current::{
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
+use crate::gates::apply_windows;
 use crate::identity::{RedisIdentity, ServerIdentity, Side};
 use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, WavePlan};
 use crate::snapshot::{LiveIndex, LiveSnapshot, Match};
@@ -83,6 +84,7 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
             max_parallel: w.max_parallel,
         })
         .collect();
+    apply_windows(spec, &mut items, opts.now);
     propagate_blocked(&mut items, &pos, &waves);
     let graph = build_graph(&mut items, &pos, &waves)?;
     let steps = graph.into_steps();
@@ -96,6 +98,9 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
         steps,
         waves: wave_plans,
         summary,
+        planned_at: (!spec.windows.is_empty())
+            .then(|| opts.now.map(|t| t.to_string()))
+            .flatten(),
     })
 }
 
@@ -349,7 +354,8 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
         .map(|f| (f.restart, task.map_or(0, restarts_recorded)));
     let copy_failed = task.is_some_and(|t| t.state == Some(TaskState::MigrateFail));
     let restartable = copy_failed && restarts.is_some_and(|(limit, done)| done < limit);
-    if !(spec.paused && pausing) && !restartable {
+    let held = spec.paused && pausing;
+    if !(held || restartable) {
         state_reasons(&current, desired, &mut blocked);
     }
     if copy_failed && let Some((limit, done)) = restarts {

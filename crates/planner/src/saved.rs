@@ -108,15 +108,26 @@ impl std::error::Error for StalePlan {}
 pub struct TamperedPlan {
     /// What differs, one line each (bounded).
     pub differences: Vec<String>,
+    /// The saved plan is what the plan file and live state gave when it was made: a
+    /// maintenance window opened or closed since (not an edit).
+    pub windows_moved: bool,
 }
 
 impl fmt::Display for TamperedPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "the saved plan is not what its plan file and the live state give (edited after \
-             `migplan plan --out`, or written by another migplan version); nothing was applied"
-        )?;
+        if self.windows_moved {
+            writeln!(
+                f,
+                "a maintenance window opened or closed since the plan was made, so its \
+                 irreversible steps would not be what was reviewed; plan again; nothing was applied"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "the saved plan is not what its plan file and the live state give (edited after \
+                 `migplan plan --out`, or written by another migplan version); nothing was applied"
+            )?;
+        }
         for d in &self.differences {
             writeln!(f, "  - {d}")?;
         }
@@ -240,25 +251,44 @@ impl SavedPlan {
     /// returns that plan when it is exactly the saved one. Call after
     /// [`check_fresh`](Self::check_fresh), which names live fields that moved; what differs
     /// here, with live state unchanged, is the file itself.
+    ///
+    /// Windows are judged at `now`. When that gives another plan, the plan is derived again at
+    /// the instant the saved one was made: if that one matches, a window moved (not an edit).
     pub fn rederive(
         &self,
         spec: &Spec,
         live: &LiveSnapshot,
         unset_secrets: &std::collections::BTreeSet<String>,
+        now: Option<jiff::Timestamp>,
     ) -> Result<Plan, TamperedPlan> {
-        let options = crate::PlanOptions {
-            targets: self.plan.targets.clone(),
-            unset_secrets: unset_secrets.clone(),
+        let at = |now: Option<jiff::Timestamp>| {
+            let options = crate::PlanOptions {
+                targets: self.plan.targets.clone(),
+                unset_secrets: unset_secrets.clone(),
+                now,
+            };
+            crate::plan(spec, live, &options).map_err(|e| TamperedPlan {
+                differences: vec![format!("its --target list does not fit the plan file: {e}")],
+                windows_moved: false,
+            })
         };
-        let derived = crate::plan(spec, live, &options).map_err(|e| TamperedPlan {
-            differences: vec![format!("its --target list does not fit the plan file: {e}")],
-        })?;
+        let derived = at(now)?;
         let differences = crate::saved_diff::differences(&self.plan, &derived);
         if differences.is_empty() {
-            Ok(derived)
-        } else {
-            Err(TamperedPlan { differences })
+            return Ok(derived);
         }
+        let then = self
+            .plan
+            .planned_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+        let windows_moved = then.is_some_and(|then| {
+            at(Some(then)).is_ok_and(|p| crate::saved_diff::differences(&self.plan, &p).is_empty())
+        });
+        Err(TamperedPlan {
+            differences,
+            windows_moved,
+        })
     }
 
     /// Checks the plan against the plan file's current text and freshly read live state.
@@ -371,7 +401,9 @@ mod tests {
     fn every_kind_of_edit_is_refused_naming_what_differs() {
         let (spec, live, saved) = setup();
         assert!(
-            saved.rederive(&spec, &live, &Default::default()).is_ok(),
+            saved
+                .rederive(&spec, &live, &Default::default(), None)
+                .is_ok(),
             "an untouched plan re-derives"
         );
         let json: serde_json::Value = serde_json::from_str(&saved.to_json()).expect("json");
@@ -413,7 +445,7 @@ mod tests {
             assert_ne!(edited, json, "{expect}: the edit changed nothing");
             let tampered = SavedPlan::from_json(&text).expect("still the saved-plan format");
             let err = tampered
-                .rederive(&spec, &live, &Default::default())
+                .rederive(&spec, &live, &Default::default(), None)
                 .expect_err("an edited plan is refused");
             let shown = err.to_string();
             assert!(shown.contains(expect), "{expect}: {shown}");

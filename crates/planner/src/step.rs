@@ -252,6 +252,11 @@ pub struct Step {
     pub postcondition: Condition,
     /// Steps that must finish first. Drives apply.
     pub depends_on: Vec<StepId>,
+    /// An irreversible step under a maintenance window that is open at plan time: the window
+    /// closes at this instant (RFC 3339), and apply does not start the step from then on.
+    /// Drives apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_before: Option<String>,
 }
 
 impl Step {
@@ -273,6 +278,7 @@ impl Step {
             postcondition: c.post,
             kind,
             depends_on: Vec::new(),
+            start_before: None,
         }
     }
 
@@ -295,6 +301,7 @@ impl Step {
             effect: Condition::Always,
             postcondition: Condition::Always,
             depends_on: Vec::new(),
+            start_before: None,
         }
     }
 

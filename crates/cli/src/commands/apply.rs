@@ -178,6 +178,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
             &PlanOptions {
                 targets: targets.clone(),
                 unset_secrets: connect::unset_secrets(&parsed.spec),
+                now: Some(jiff::Timestamp::now()),
             },
         )
         .into_diagnostic()?,
@@ -195,6 +196,7 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
                             &parsed.spec,
                             &snapshot,
                             &connect::unset_secrets(&parsed.spec),
+                            Some(jiff::Timestamp::now()),
                         )
                         .map_err(|tampered| tampered.to_string())
                 });

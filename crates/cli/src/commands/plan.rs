@@ -51,6 +51,7 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
             &PlanOptions {
                 targets,
                 unset_secrets: crate::connect::unset_secrets(&parsed.spec),
+                now: Some(jiff::Timestamp::now()),
             },
         )
         .into_diagnostic()?;

@@ -76,6 +76,7 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
         conn.close().await;
         let options = PlanOptions {
             unset_secrets: connect::unset_secrets(&parsed.spec),
+            now: Some(jiff::Timestamp::now()),
             ..PlanOptions::default()
         };
         let plan = migplan_planner::plan(&parsed.spec, &snapshot, &options).into_diagnostic()?;
