@@ -12,6 +12,7 @@ mod safety;
 mod secrets;
 mod tamper;
 mod validate;
+mod windows;
 
 use std::path::{Path, PathBuf};
 

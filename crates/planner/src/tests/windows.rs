@@ -3,7 +3,7 @@
 
 use migplan_wire::sms::{Task, TaskSourceServer, TaskState, Template};
 
-use super::{source, spec};
+use super::{HEAD, source, spec};
 use crate::{BlockedReason, LiveSnapshot, Plan, PlanOptions, plan};
 
 /// A window on every day, 01:00–05:00 UTC.
@@ -134,4 +134,36 @@ fn a_resource_without_a_window_is_untouched() {
     assert_eq!(ids(&p, "server.db-01"), ["test", "cutover"]);
     assert!(!p.is_blocked());
     assert!(p.steps.iter().all(|s| s.start_before.is_none()));
+}
+
+#[test]
+fn a_saved_plan_a_window_moved_under_is_refused_as_such_not_as_an_edit() {
+    let text = format!("{HEAD}{WINDOWS}{DB}");
+    let s = spec(&format!("{WINDOWS}{DB}"));
+    let closed = at(DB, Some("2026-11-25T12:00:00Z"));
+    let saved = crate::SavedPlan::new(closed, "t.yaml", &text, "test");
+    // Same window state: the re-derivation is the saved plan.
+    let later: jiff::Timestamp = "2026-11-25T20:00:00Z".parse().unwrap();
+    assert!(
+        saved
+            .rederive(&s, &live(), &Default::default(), Some(later))
+            .is_ok()
+    );
+    // The window opened since: refused, saying so.
+    let open: jiff::Timestamp = "2026-11-26T02:00:00Z".parse().unwrap();
+    let err = saved
+        .rederive(&s, &live(), &Default::default(), Some(open))
+        .expect_err("window moved");
+    assert!(err.windows_moved, "{err}");
+    assert!(
+        err.to_string()
+            .contains("maintenance window opened or closed")
+    );
+    // An edited saved plan is an edit, whatever the windows do.
+    let mut edited = saved.clone();
+    edited.plan.steps.retain(|st| !st.id.0.ends_with("#test"));
+    let err = edited
+        .rederive(&s, &live(), &Default::default(), Some(open))
+        .expect_err("edited");
+    assert!(!err.windows_moved, "{err}");
 }
