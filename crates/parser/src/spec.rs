@@ -74,7 +74,10 @@ impl<'de> Deserialize<'de> for ResourceAddr {
 }
 
 /// A stage of either resource kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Ordered only within a kind: a server stage and a Redis stage are not comparable (every
+/// comparison between them is false), so no code can rank one against the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
     /// A server stage.
     Server(ServerStage),
@@ -98,11 +101,26 @@ impl Stage {
         }
         .unwrap_or(0)
     }
+    /// The earlier of two stages of one resource (a stage of another kind is never earlier).
+    pub fn earlier(self, other: Stage) -> Stage {
+        if other < self { other } else { self }
+    }
+
     /// The stage's name.
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Server(s) => s.as_str(),
             Stage::Redis(s) => s.as_str(),
+        }
+    }
+}
+
+impl PartialOrd for Stage {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Stage::Server(a), Stage::Server(b)) => Some(a.cmp(b)),
+            (Stage::Redis(a), Stage::Redis(b)) => Some(a.cmp(b)),
+            _ => None,
         }
     }
 }

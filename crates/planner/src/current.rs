@@ -108,6 +108,21 @@ pub enum Current {
         /// Live state verbatim.
         state: String,
     },
+    /// The live object cannot be read as this resource's; the resource is blocked for that.
+    Unreadable {
+        /// Why.
+        why: Unreadable,
+    },
+}
+
+/// Why a resource's live object cannot be read as its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreadable {
+    /// Several live tasks share its name.
+    Ambiguous,
+    /// Its same-named task migrates another source.
+    OtherSource,
 }
 
 /// The stage `offset` places after `s` in its kind's order (negative: before).
@@ -193,6 +208,9 @@ impl Current {
             Current::Unknown { state } => Some(format!(
                 "the live state `{state}` is not known to this version of migplan"
             )),
+            Current::Unreadable { .. } => {
+                Some("the live task cannot be read as this resource's".into())
+            }
             _ => None,
         }
     }
@@ -214,6 +232,12 @@ impl Current {
             Current::Failed { state, .. } => format!("failed ({state})"),
             Current::Busy { state } => format!("busy ({state})"),
             Current::Unknown { state } => format!("unknown ({state})"),
+            Current::Unreadable {
+                why: Unreadable::Ambiguous,
+            } => "unknown (several tasks share the name)".into(),
+            Current::Unreadable {
+                why: Unreadable::OtherSource,
+            } => "unknown (the task of another source)".into(),
         }
     }
 }

@@ -124,7 +124,7 @@ impl ResourcePlan {
             match b.reason {
                 crate::BlockedReason::DependencyBlocked { from: Some(s), .. }
                 | crate::BlockedReason::WindowClosed { from: s, .. } => {
-                    from = Some(from.map_or(s, |f: Stage| f.min(s)));
+                    from = Some(from.map_or(s, |f: Stage| f.earlier(s)));
                 }
                 _ => return None,
             }

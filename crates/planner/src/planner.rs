@@ -12,7 +12,7 @@ use migplan_wire::sms::{SourceState, TaskState};
 use crate::blocked::{Blocked, BlockedReason, RestartCount};
 use crate::chain::{RedisChainInput, ServerChainInput, redis_steps, server_steps};
 use crate::current::{
-    Current, NetworkResult, kbps, redis_current, restarts_recorded, server_current,
+    Current, NetworkResult, Unreadable, kbps, redis_current, restarts_recorded, server_current,
 };
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
@@ -36,7 +36,7 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
     // what was targeted needs it. `None`: not kept.
     let goal = |a: &ResourceAddr, own: Stage| match &keep {
         None => Some(own),
-        Some(k) => k.get(a).map(|&need| need.min(own)),
+        Some(k) => k.get(a).map(|&need| need.earlier(own)),
     };
     let ix = LiveIndex::new(live);
     let mut items: Vec<Item<'_>> = Vec::new();
@@ -151,7 +151,7 @@ fn select(
         let Some(&(declared, deps)) = own.get(&a) else {
             continue;
         };
-        let want = want.min(declared);
+        let want = want.earlier(declared);
         if need.get(&a).is_some_and(|&had| had >= want) {
             continue;
         }
@@ -214,7 +214,7 @@ fn state_reasons(current: &Current, desired: Stage, out: &mut Vec<Blocked>) {
             }
             .into(),
         ),
-        Current::Unknown { state } if !state.starts_with('(') => out.push(
+        Current::Unknown { state } => out.push(
             BlockedReason::UnknownState {
                 state: state.clone(),
             }
@@ -302,8 +302,8 @@ fn resource_plan(
 fn mismatched<'s>(base: Item<'s>, reason: BlockedReason, side: Side) -> Item<'s> {
     let mut plan = base.plan;
     if side == Side::Source {
-        plan.current = Current::Unknown {
-            state: "(task of another source)".into(),
+        plan.current = Current::Unreadable {
+            why: Unreadable::OtherSource,
         };
         plan.diffs.clear();
         plan.diff_text.clear();
@@ -338,8 +338,8 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
         .and_then(|(_, m)| m.one())
         .and_then(|t| t.id.clone());
     let current = if is_ambiguous {
-        Current::Unknown {
-            state: "(ambiguous)".into(),
+        Current::Unreadable {
+            why: Unreadable::Ambiguous,
         }
     } else {
         server_current(task, source)
@@ -498,8 +498,8 @@ fn plan_redis<'s>(
     let task = m.one();
     let mismatch = task.and_then(|t| RedisIdentity::of(spec).check(t));
     let current = if is_ambiguous {
-        Current::Unknown {
-            state: "(ambiguous)".into(),
+        Current::Unreadable {
+            why: Unreadable::Ambiguous,
         }
     } else {
         redis_current(task, spec.method)
