@@ -1,4 +1,5 @@
-//! Seed files: source servers (and templates) registered at start and on reset.
+//! Seed files: source servers (and templates) registered at start and on reset. The README's
+//! "Seed files" section documents the format for users (its example is tested below).
 //!
 //! JSON (`.json`) or YAML (anything else):
 //!
@@ -148,6 +149,30 @@ mod tests {
         .unwrap();
         assert_eq!(j.sources[0].source.disks[0].size, 1024);
         assert!(parse("servers: []", false).is_err());
+    }
+
+    /// The README documents the format for users: its example must stay a valid seed.
+    #[test]
+    fn the_readme_example_is_a_valid_seed() {
+        let readme = include_str!("../../../README.md");
+        let (_, after) = readme
+            .split_once("<!-- seed-example")
+            .expect("the README marks its seed example");
+        let yaml = after
+            .split_once("```yaml\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(block, _)| block)
+            .expect("a yaml block after the marker");
+        let seed = parse(yaml, false).expect("the README's seed parses");
+        assert_eq!(seed.sources.len(), 2);
+        assert_eq!(seed.templates.len(), 1);
+        let w = world(&seed, 0, Path::new("README.md")).expect("and seeds a world");
+        assert_eq!(w.sources[0].id, "5b2c6d1e-0f3a-4b5c-8d7e-9f0a1b2c3d4e");
+        assert_eq!(w.sources[0].reg.disks[0].used_size, Some(10_737_418_240));
+        assert_eq!(
+            w.templates[0].template.flavor.as_deref(),
+            Some("s6.large.2")
+        );
     }
 
     #[test]
