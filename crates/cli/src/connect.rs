@@ -24,7 +24,8 @@ pub struct ConnectArgs {
     /// .migplan/local/PLAN_NAME.json under the current directory (or $MIGPLAN_LOCAL_DIR).
     #[arg(long)]
     pub local: bool,
-    /// With --local: forget the kept local world and start from a fresh one.
+    /// With --local: forget the kept local world and start from a fresh one (the same as
+    /// deleting its file).
     #[arg(long, requires = "local")]
     pub local_reset: bool,
     /// SMS endpoint (default: from the plan's region).
