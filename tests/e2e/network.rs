@@ -43,6 +43,11 @@ fn joined_stderr(out: &std::process::Output) -> String {
         .join(" ")
 }
 
+/// Without any whitespace: the report may also wrap at a hyphen (`--connect-` / `timeout`).
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// A loopback port nothing listens on.
 fn closed_port() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -64,8 +69,9 @@ fn an_endpoint_that_never_answers_fails_naming_it_and_the_timeout() {
     let err = joined_stderr(&out);
     assert!(err.contains(&addr.to_string()), "names the endpoint: {err}");
     assert!(
-        err.contains("no answer within 1.0 s, the request timeout"),
-        "names the timeout: {err}"
+        err.contains("no answer within 1.0 s, the request timeout")
+            && compact(&err).contains("raise--request-timeout"),
+        "names the timeout and the flag: {err}"
     );
     // Each retry was shown as it happened.
     assert!(
@@ -128,8 +134,9 @@ fn an_endpoint_that_never_completes_a_connection_fails_naming_the_connect_timeou
     let err = joined_stderr(&out);
     assert!(err.contains(&addr.to_string()), "names the endpoint: {err}");
     assert!(
-        err.contains("no connection within 1.0 s, the connect timeout"),
-        "names the timeout: {err}"
+        err.contains("no connection within 1.0 s, the connect timeout")
+            && compact(&err).contains("raise--connect-timeout"),
+        "names the timeout and the flag: {err}"
     );
 }
 

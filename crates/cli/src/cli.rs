@@ -185,7 +185,8 @@ pub struct ApplyArgs {
     /// Stop starting steps after the first failure (default: only its dependents stop).
     #[arg(long)]
     pub fail_fast: bool,
-    /// Wait this long for another apply of the same plan and target to finish.
+    /// Wait this long for another apply of the same plan and target to finish (with --local:
+    /// for another --local command on the same plan's kept world, at least 10s).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
     /// API requests per second per service at most (0: no limit).

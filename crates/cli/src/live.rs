@@ -2,7 +2,7 @@
 //! API calls grow with N / page size, never with N; a service the plan does not use is not
 //! called.
 
-use miette::{IntoDiagnostic, WrapErr};
+use migplan_cloud::ErrorKind;
 use migplan_planner::LiveSnapshot;
 
 use crate::connect::Connection;
@@ -23,8 +23,11 @@ pub async fn read_snapshot(conn: &Connection) -> miette::Result<LiveSnapshot> {
         when(uses.sms, cloud.sms().list_all_templates(&all_templates)),
         when(uses.dcs, cloud.dcs().list_all_tasks(None)),
     )
-    .into_diagnostic()
-    .wrap_err_with(|| format!("cannot read live state from {}", conn.target))?;
+    .map_err(|source| ReadError {
+        target: conn.target.clone(),
+        help: help(&source),
+        source,
+    })?;
     Ok(LiveSnapshot {
         sources,
         tasks,
@@ -39,4 +42,39 @@ async fn when<T>(
     list: impl std::future::Future<Output = Result<Vec<T>, migplan_cloud::Error>>,
 ) -> Result<Vec<T>, migplan_cloud::Error> {
     if used { list.await } else { Ok(Vec::new()) }
+}
+
+/// The refresh failed: names the target, with the cloud error as the cause and what to do.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot read live state from {target}")]
+#[diagnostic(code(migplan::live::read))]
+struct ReadError {
+    target: String,
+    #[source]
+    source: migplan_cloud::Error,
+    #[help]
+    help: Option<String>,
+}
+
+/// What to do about a failed read: for a timeout, which flag bounds it; else the cloud
+/// error's own advice (credentials, throttling, ...).
+fn help(e: &migplan_cloud::Error) -> Option<String> {
+    match e.kind() {
+        ErrorKind::Transport {
+            timeout: true,
+            connect: true,
+            ..
+        } => Some(
+            "no connection was made in time: check the endpoint and the network, or raise \
+             --connect-timeout (MIGPLAN_CONNECT_TIMEOUT)"
+                .into(),
+        ),
+        ErrorKind::Transport { timeout: true, .. } => Some(
+            "the endpoint took the connection but did not answer in time: check that it is the \
+             API (not something that holds connections open), or raise --request-timeout \
+             (MIGPLAN_REQUEST_TIMEOUT)"
+                .into(),
+        ),
+        _ => miette::Diagnostic::help(e).map(|h| h.to_string()),
+    }
 }
