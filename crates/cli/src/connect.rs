@@ -98,10 +98,14 @@ impl Connection {
     fn warn_unsaved(&self, saved: Result<(), EmulatorError>) {
         if let (Err(e), Some(state)) = (saved, &self.local) {
             use std::io::Write;
+            // The cause (permission denied, disk full) is in the source, not in the message.
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "warning: the --local state could not be saved to {}: {e}; the next --local \
-                 command will not see this one's changes",
+                "warning: the --local state could not be saved to {}: {e}{cause}; the next \
+                 --local command will not see this one's changes",
                 state.path.display()
             );
         }
