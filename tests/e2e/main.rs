@@ -5,6 +5,8 @@ mod emulated;
 mod exit_codes;
 mod filters;
 mod hostile;
+mod local_state;
+mod network;
 mod operations;
 mod plan;
 mod plan_states;
@@ -25,9 +27,22 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A `migplan` command with a clean, predictable environment.
+/// A `migplan` command with a clean, predictable environment. Its `--local` world is its own
+/// (a fresh `MIGPLAN_LOCAL_DIR`, never `.migplan/` in the repository): tests that follow one
+/// world across commands set the variable themselves.
 pub fn migplan() -> assert_cmd::Command {
     let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("migplan");
-    cmd.current_dir(repo_root()).env("NO_COLOR", "1");
+    cmd.current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .env("MIGPLAN_LOCAL_DIR", fresh_local_dir());
     cmd
+}
+
+/// A directory for one command's `--local` state, under cargo's scratch directory for
+/// integration tests (`target/tmp`); created by migplan only if it uses it.
+pub fn fresh_local_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-local-{}-{n}", std::process::id()))
 }

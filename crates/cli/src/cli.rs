@@ -185,7 +185,8 @@ pub struct ApplyArgs {
     /// Stop starting steps after the first failure (default: only its dependents stop).
     #[arg(long)]
     pub fail_fast: bool,
-    /// Wait this long for another apply of the same plan and target to finish.
+    /// Wait this long for another apply of the same plan and target to finish (with --local:
+    /// for another --local command on the same plan's kept world, at least 10s).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
     /// API requests per second per service at most (0: no limit).
@@ -252,6 +253,27 @@ pub enum StatusFormat {
     Human,
     /// One JSON document: the plan name, the target, and per resource its stages and progress.
     Json,
+}
+
+/// The longest network timeout a flag takes: an attempt left waiting longer is a typo.
+pub const MAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A network timeout (`--connect-timeout`, `--request-timeout`): a duration above 0 and at
+/// most [`MAX_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    let shown: String = s.trim().chars().take(40).collect();
+    if d.is_zero() {
+        return Err(format!(
+            "`{shown}` is no time at all: a timeout is above 0 (e.g. 10s)"
+        ));
+    }
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "`{shown}` is longer than the maximum timeout of 1h"
+        ));
+    }
+    Ok(d)
 }
 
 /// `90s`, `20m`, `1h30m`, `250ms`, `2d`, or a bare number of seconds; at most [`MAX_DURATION`].
@@ -342,5 +364,16 @@ mod duration_tests {
             assert!(!err.is_empty(), "{huge}");
         }
         assert_eq!(parse_duration("366d"), Ok(super::MAX_DURATION));
+    }
+
+    #[test]
+    fn timeouts_are_above_zero_and_at_most_an_hour() {
+        use super::parse_timeout;
+        assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_timeout("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["0", "0s", "1h1s", "2d", "-1", "soon", ""] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,27 +1,73 @@
-//! Where `plan` and `apply` talk to: the real cloud (endpoints and credentials from flags and
-//! environment) or, with `--local`, an in-process emulator on an ephemeral loopback port with the
-//! plan's sources registered and its templates created, as agents and admins would have done.
+//! Where `plan`, `apply` and `status` talk to: the real cloud (endpoints and credentials from
+//! flags and environment) or, with `--local`, an in-process emulator on an ephemeral loopback
+//! port whose world is kept between commands (see [`crate::local_state`]), with the plan's
+//! sources registered and its templates created, as agents and admins would have done.
+//! Timeouts and the retry notices apply to both.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
 
 use miette::{IntoDiagnostic, WrapErr};
 use migplan_cloud::{Auth, Cloud, CloudConfig};
-use migplan_emulator::{EmulatorConfig, RunningEmulator};
+use migplan_emulator::{EmulatorConfig, EmulatorError, RunningEmulator};
 use migplan_parser::{SourceRef, Spec, Target};
+
+use crate::local_state::{self, LocalState};
+use crate::retries::{self, RetryReport};
 
 /// Connection flags shared by `plan`, `apply` and `status`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
     /// Use a local in-process emulator instead of the cloud (the plan's sources are registered
-    /// and its templates created automatically).
+    /// and its templates created automatically). Its world is kept between commands in
+    /// .migplan/local/PLAN_NAME.json under the current directory (or $MIGPLAN_LOCAL_DIR).
     #[arg(long)]
     pub local: bool,
+    /// With --local: forget the kept local world and start from a fresh one (the same as
+    /// deleting its file).
+    #[arg(long, requires = "local")]
+    pub local_reset: bool,
     /// SMS endpoint (default: from the plan's region).
     #[arg(long, env = "MIGPLAN_SMS_ENDPOINT", value_name = "URL")]
     pub sms_endpoint: Option<String>,
     /// DCS endpoint (default: from the plan's region).
     #[arg(long, env = "MIGPLAN_DCS_ENDPOINT", value_name = "URL")]
     pub dcs_endpoint: Option<String>,
+    /// Give up connecting to an endpoint after this long, per attempt (attempts that fail
+    /// are retried, each retry shown on stderr).
+    #[arg(long, env = "MIGPLAN_CONNECT_TIMEOUT", value_name = "DUR", default_value = "10s",
+          value_parser = crate::cli::parse_timeout)]
+    pub connect_timeout: Duration,
+    /// Give up waiting for an answer after this long, per attempt (reads are retried, each
+    /// retry shown on stderr; a create or action whose answer is lost is never repeated).
+    #[arg(long, env = "MIGPLAN_REQUEST_TIMEOUT", value_name = "DUR", default_value = "30s",
+          value_parser = crate::cli::parse_timeout)]
+    pub request_timeout: Duration,
+    /// How long a `--local` command waits for another one on the same state (set by apply
+    /// from --lock-timeout; at least [`local_state::DEFAULT_WAIT`]).
+    #[arg(skip)]
+    pub lock_wait: Option<Duration>,
+    /// Where retries are shown (apply --format json: among its events).
+    #[arg(skip)]
+    pub retry_report: RetryReport,
+}
+
+/// The services a plan uses: only these are contacted (a servers-only plan never sends a DCS
+/// request, so an unreachable DCS endpoint does not matter to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Services {
+    pub sms: bool,
+    pub dcs: bool,
+}
+
+impl Services {
+    pub fn of(spec: &Spec) -> Self {
+        Services {
+            sms: !spec.servers.is_empty(),
+            dcs: !spec.redis.is_empty(),
+        }
+    }
 }
 
 /// A connected target: the clients, and the emulator kept alive while `--local` is in use.
@@ -30,23 +76,56 @@ pub struct Connection {
     /// Human description of the target, shown in every output.
     pub target: String,
     /// What apply locks: the project, region and canonical endpoints (see
-    /// `CloudConfig::target_identity`). `None` for `--local`, whose emulator is private to
-    /// this process, so there is nothing another run could race on.
+    /// `CloudConfig::target_identity`). `None` for `--local`, whose state is locked for the
+    /// whole command instead (`local`).
     pub lock_identity: Option<String>,
+    /// The services the plan uses; the others are never called.
+    pub uses: Services,
     pub emulator: Option<RunningEmulator>,
+    /// The `--local` state, locked until this connection is dropped.
+    local: Option<LocalState>,
 }
 
 impl Connection {
-    pub async fn close(self) {
-        if let Some(e) = self.emulator {
-            let _ = e.shutdown().await;
+    /// Stops the local emulator, saving its world (nothing to do for the cloud).
+    pub async fn close(mut self) {
+        if let Some(e) = self.emulator.take() {
+            let saved = e.shutdown().await;
+            self.warn_unsaved(saved);
+        }
+    }
+
+    fn warn_unsaved(&self, saved: Result<(), EmulatorError>) {
+        if let (Err(e), Some(state)) = (saved, &self.local) {
+            use std::io::Write;
+            // The cause (permission denied, disk full) is in the source, not in the message.
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: the --local state could not be saved to {}: {e}{cause}; the next \
+                 --local command will not see this one's changes",
+                state.path.display()
+            );
+        }
+    }
+}
+
+impl Drop for Connection {
+    /// A command that ends early (an error after connecting) still keeps what its emulator
+    /// did: a step applied before the error is not forgotten by the next `--local` command.
+    fn drop(&mut self) {
+        if let Some(e) = self.emulator.take() {
+            let saved = e.save();
+            self.warn_unsaved(saved);
         }
     }
 }
 
 pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connection> {
     if args.local {
-        return connect_local(spec).await;
+        return connect_local(spec, args).await;
     }
     let mut cfg = CloudConfig::from_process_env(&spec.cloud.region)
         .into_diagnostic()
@@ -55,9 +134,11 @@ pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connecti
     if let Some(d) = &spec.cloud.domain_id {
         cfg = cfg.with_domain_id(d.clone());
     }
-    let cfg = cfg
-        .with_endpoints(args.sms_endpoint.as_deref(), args.dcs_endpoint.as_deref())
-        .into_diagnostic()?;
+    let cfg = with_network(
+        cfg.with_endpoints(args.sms_endpoint.as_deref(), args.dcs_endpoint.as_deref())
+            .into_diagnostic()?,
+        args,
+    );
     let target = format!(
         "{} (SMS {}, DCS {})",
         spec.cloud.region, cfg.sms_endpoint, cfg.dcs_endpoint
@@ -67,44 +148,72 @@ pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connecti
         cloud,
         target,
         lock_identity: Some(cfg.target_identity()),
+        uses: Services::of(spec),
         emulator: None,
+        local: None,
     })
 }
 
-async fn connect_local(spec: &Spec) -> miette::Result<Connection> {
-    // Throwaway credentials: the emulator only lives as long as this process.
+/// The timeouts and the retry notices of the flags.
+fn with_network(cfg: CloudConfig, args: &ConnectArgs) -> CloudConfig {
+    let report = args.retry_report;
+    cfg.with_timeout(args.request_timeout)
+        .with_connect_timeout(args.connect_timeout)
+        .with_on_retry(move |n| retries::report(report, n))
+}
+
+async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connection> {
+    let wait = args.lock_wait.map_or(local_state::DEFAULT_WAIT, |w| {
+        w.max(local_state::DEFAULT_WAIT)
+    });
+    let state =
+        tokio::task::block_in_place(|| local_state::open(&spec.name, args.local_reset, wait))?;
+    // Throwaway credentials: only this process talks to this emulator.
     let ak = format!("LOCAL{}", uuid::Uuid::new_v4().simple());
     let sk = uuid::Uuid::new_v4().simple().to_string();
     let mut emu_cfg = EmulatorConfig::new(ak.clone(), sk.clone());
     emu_cfg.time_scale = 1000.0;
-    // The plan's sources (by name, or under the id the plan gives) and templates, as agents and
-    // admins would have registered them. A seed file is the one way to fix a source's id.
-    let seed_path = std::env::temp_dir().join(format!(
-        "migplan-local-seed-{}.json",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::write(&seed_path, local_seed(spec).to_string())
-        .into_diagnostic()
-        .wrap_err("cannot write the local emulator's seed file")?;
-    emu_cfg.seed = Some(seed_path.clone());
-    let started = RunningEmulator::start(emu_cfg).await;
-    let _ = std::fs::remove_file(&seed_path);
-    let emulator = started
-        .into_diagnostic()
-        .wrap_err("cannot start the local emulator")?;
+    emu_cfg.persist = Some(state.path.clone());
+    emu_cfg.persist_redacted = true;
+    emu_cfg.clock_runs_while_stopped = true;
+    let emulator = match RunningEmulator::start(emu_cfg).await {
+        Ok(e) => e,
+        Err(EmulatorError::State { path, message }) => {
+            return Err(local_state::unusable(&path, &message));
+        }
+        Err(EmulatorError::Io { path, source, .. }) => {
+            return Err(local_state::unusable(&path, &source.to_string()));
+        }
+        Err(e) => {
+            return Err(e)
+                .into_diagnostic()
+                .wrap_err("cannot start the local emulator");
+        }
+    };
+    // The plan's sources (by name, or under the id the plan gives) and templates, as agents
+    // and admins would have registered them; a kept world gets only what it lacks (a source
+    // added to the plan since), and keeps what the earlier commands did.
+    let seed = migplan_emulator::seed::parse(&local_seed(spec).to_string(), true)
+        .map_err(|e| miette::miette!("cannot seed the local emulator: {e}"))?;
+    emulator
+        .add_missing(&seed, Path::new("the plan's sources and templates"))
+        .into_diagnostic()?;
     let cfg = CloudConfig::local(&emulator.base_url(), Auth::aksk(ak, sk))
         .into_diagnostic()?
         .with_project_id(spec.cloud.project_id.clone());
-    let cloud = Cloud::new(&cfg).into_diagnostic()?;
+    let cloud = Cloud::new(&with_network(cfg, args)).into_diagnostic()?;
     let target = format!(
-        "the local emulator at {} (--local; nothing in the cloud is touched)",
-        emulator.base_url()
+        "the local emulator at {} (--local, state in {}; nothing in the cloud is touched)",
+        emulator.base_url(),
+        state.path.display()
     );
     Ok(Connection {
         cloud,
         target,
         lock_identity: None,
+        uses: Services::of(spec),
         emulator: Some(emulator),
+        local: Some(state),
     })
 }
 

@@ -6,8 +6,10 @@ mod commands;
 mod connect;
 mod exit;
 mod live;
+mod local_state;
 mod lock;
 mod render;
+mod retries;
 mod untrusted;
 
 use std::process::ExitCode;

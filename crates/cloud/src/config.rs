@@ -71,6 +71,8 @@ pub struct CloudConfig {
     pub proxy: Option<ProxyConfig>,
     /// A PEM file of extra CA certificates trusted in addition to the system roots.
     pub ca_bundle: Option<PathBuf>,
+    /// Called before each retry (see [`RetryNotice`](crate::retry::RetryNotice)).
+    pub on_retry: Option<crate::retry::OnRetry>,
 }
 
 /// Proxy settings, read from the usual variables by [`CloudConfig::from_env`].
@@ -124,6 +126,7 @@ impl CloudConfig {
             user_agent: concat!("migplan/", env!("CARGO_PKG_VERSION")).to_owned(),
             proxy: None,
             ca_bundle: None,
+            on_retry: None,
         })
     }
 
@@ -242,6 +245,21 @@ impl CloudConfig {
     /// Sets the per-attempt timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets the timeout of establishing a connection.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Calls `hook` before each retry, with what failed and how long the wait is.
+    pub fn with_on_retry(
+        mut self,
+        hook: impl Fn(&crate::retry::RetryNotice) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_retry = Some(crate::retry::OnRetry(std::sync::Arc::new(hook)));
         self
     }
 }

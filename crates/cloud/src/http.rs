@@ -14,7 +14,7 @@ use crate::auth::{self, Auth, ToSign};
 use crate::config::CloudConfig;
 use crate::error::{Error, ErrorKind, RequestInfo, Service};
 use crate::error_body::{parse_error_body, redact_quoted};
-use crate::retry::{self, Decision, Failure, Idempotency, RetryPolicy};
+use crate::retry::{self, Decision, Failure, Idempotency, OnRetry, RetryNotice, RetryPolicy};
 use crate::stats::{ApiStats, StatsRecorder};
 
 /// Installs ring as the process-wide rustls crypto provider, once. reqwest is
@@ -195,6 +195,10 @@ pub(crate) struct ServiceCore {
     auth: Auth,
     scope: Option<(HeaderName, String)>,
     retry: RetryPolicy,
+    on_retry: Option<OnRetry>,
+    /// The timeouts, to say which one ran out.
+    timeout: Duration,
+    connect_timeout: Duration,
     pub(crate) stats: Arc<StatsRecorder>,
     pub(crate) page_size: Option<u32>,
 }
@@ -229,6 +233,9 @@ impl ServiceCore {
             auth: cfg.auth.clone(),
             scope,
             retry: cfg.retry.clone(),
+            on_retry: cfg.on_retry.clone(),
+            timeout: cfg.timeout,
+            connect_timeout: cfg.connect_timeout,
             stats,
             page_size: cfg.page_size,
         })
@@ -357,8 +364,14 @@ impl ServiceCore {
                 }
                 Err(AttemptFailure::Transport(transport)) => {
                     tracing::debug!(attempt, error = %transport.message, connect = transport.connect, "transport error");
+                    // Say which timeout ran out, and after how long: "operation timed out"
+                    // alone does not tell a user what to change.
+                    let message = match self.timeout_text(&transport) {
+                        Some(t) => format!("{} ({t})", transport.message),
+                        None => transport.message,
+                    };
                     let kind = ErrorKind::Transport {
-                        message: transport.message,
+                        message,
                         connect: transport.connect,
                         timeout: transport.timeout,
                     };
@@ -380,6 +393,17 @@ impl ServiceCore {
                     self.retry.delay(retries, retry_after, &mut rng)
                 };
                 tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                if let Some(hook) = &self.on_retry {
+                    (hook.0)(&RetryNotice {
+                        service: self.service,
+                        method: call.method.as_str().to_owned(),
+                        path: call.path.clone(),
+                        attempt: attempt + 1,
+                        max_attempts: self.retry.max_retries + 1,
+                        after: self.failure_text(&failure_kind),
+                        wait: delay,
+                    });
+                }
                 tokio::time::sleep(delay).await;
                 retries += 1;
                 continue;
@@ -399,6 +423,58 @@ impl ServiceCore {
             err.elapsed = started.elapsed();
             tracing::debug!(attempt, outcome_unknown = err.is_outcome_unknown(), error = %err, "request failed");
             return (Err(err), attempt);
+        }
+    }
+
+    /// Which timeout a transport failure ran into, with its length, if any.
+    fn timeout_text(&self, t: &TransportFailure) -> Option<String> {
+        match (t.timeout, t.connect) {
+            (true, true) => Some(format!(
+                "no connection within {}, the connect timeout",
+                secs(self.connect_timeout)
+            )),
+            (true, false) => Some(format!(
+                "no answer within {}, the request timeout",
+                secs(self.timeout)
+            )),
+            _ => None,
+        }
+    }
+
+    /// What a failed attempt ran into, in a few words, for a [`RetryNotice`].
+    fn failure_text(&self, kind: &ErrorKind) -> String {
+        match kind {
+            ErrorKind::Api { status, code, .. } => {
+                let reason = reqwest::StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                let mut text = format!("{status} {reason}").trim_end().to_owned();
+                if let Some(c) = code {
+                    // The code comes from the body: kept short and printable.
+                    let c: String = c
+                        .chars()
+                        .filter(|c| c.is_ascii_graphic())
+                        .take(32)
+                        .collect();
+                    text.push_str(&format!(" ({c})"));
+                }
+                text
+            }
+            ErrorKind::Transport {
+                timeout: true,
+                connect,
+                ..
+            } => {
+                let (what, d) = if *connect {
+                    ("no connection", self.connect_timeout)
+                } else {
+                    ("no answer", self.timeout)
+                };
+                format!("{what} within {}", secs(d))
+            }
+            ErrorKind::Transport { connect: true, .. } => "could not connect".into(),
+            _ => "the connection was lost".into(),
         }
     }
 
@@ -496,6 +572,11 @@ impl From<reqwest::Error> for AttemptFailure {
             timeout: e.is_timeout(),
         })
     }
+}
+
+/// `1.0 s`, `0.3 s`.
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
 }
 
 /// An error and its sources joined by `: ` (reqwest's own `Display` hides the cause).

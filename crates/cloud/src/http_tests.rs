@@ -165,6 +165,87 @@ async fn get_is_retried_through_429_503_and_a_dropped_response() {
 }
 
 #[tokio::test]
+async fn each_retry_is_announced_with_its_cause_and_wait() {
+    let srv = serve(vec![
+        Reply::Status(
+            429,
+            "Retry-After: 0\r\n",
+            r#"{"error_code":"APIG.0308","error_msg":"throttled"}"#,
+        ),
+        Reply::Status(503, "", "<html>unavailable</html>"),
+        Reply::Drop,
+        EMPTY_LIST,
+    ])
+    .await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let cfg = CloudConfig::local(&srv.base, Auth::aksk("AK1", SK))
+        .expect("config")
+        .with_project_id("proj1")
+        .with_retry(RetryPolicy::fast(4))
+        .with_on_retry(move |n| record.lock().expect("lock").push(n.to_string()));
+    let c = Cloud::new(&cfg).expect("cloud");
+    c.sms()
+        .list_all_tasks(&ListTasksQuery::default())
+        .await
+        .expect("list");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(
+        seen[0].starts_with(
+            "retrying GET /v3/tasks (attempt 2 of 5, after 429 Too Many Requests (APIG.0308); waiting 0.0 s"
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].starts_with(
+            "retrying GET /v3/tasks (attempt 3 of 5, after 503 Service Unavailable; waiting "
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        seen[2].contains("attempt 4 of 5, after the connection was lost"),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_naming_the_timeout() {
+    // Accepts, reads, never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let cfg = CloudConfig::local(&base, Auth::aksk("AK1", SK))
+        .expect("config")
+        .with_project_id("proj1")
+        .with_retry(RetryPolicy::fast(1))
+        .with_timeout(Duration::from_millis(200))
+        .with_on_retry(move |n| record.lock().expect("lock").push(n.to_string()));
+    let c = Cloud::new(&cfg).expect("cloud");
+    let err = c
+        .sms()
+        .list_all_tasks(&ListTasksQuery::default())
+        .await
+        .expect_err("times out")
+        .to_string();
+    assert!(
+        err.contains("no answer within 0.2 s, the request timeout"),
+        "{err}"
+    );
+    assert!(err.contains(&base), "names the endpoint: {err}");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("after no answer within 0.2 s"), "{seen:?}");
+}
+
+#[tokio::test]
 async fn retries_are_capped_and_the_last_error_is_reported() {
     let srv = serve(vec![Reply::Status(
         500,

@@ -77,7 +77,7 @@ pub use paging::{
     DCS_TASKS_MAX_LIMIT, Page, SMS_MAX_OFFSET, SMS_SOURCES_MAX_LIMIT, SMS_TASKS_MAX_LIMIT,
     SMS_TEMPLATES_MAX_LIMIT,
 };
-pub use retry::{Idempotency, RetryPolicy};
+pub use retry::{Idempotency, OnRetry, RetryNotice, RetryPolicy};
 pub use secret::Secret;
 pub use sms::SmsClient;
 pub use stats::{ApiStats, RouteStats};

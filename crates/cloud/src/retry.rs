@@ -99,6 +99,55 @@ impl RetryPolicy {
     }
 }
 
+/// A retry about to happen, handed to [`CloudConfig::with_on_retry`](crate::CloudConfig::with_on_retry)'s
+/// hook before the wait, so a user sees why a command is slow while it is. Holds the method
+/// and path only (never the query, headers or body).
+///
+/// `Display`: `retrying GET /v3/tasks (attempt 2 of 5, after 503 Service Unavailable; waiting 1.0 s)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryNotice {
+    /// The service called.
+    pub service: crate::Service,
+    /// HTTP method.
+    pub method: String,
+    /// Concrete path, e.g. `/v3/tasks`.
+    pub path: String,
+    /// The attempt about to be made (2 for the first retry).
+    pub attempt: u32,
+    /// Attempts at most (retries + 1).
+    pub max_attempts: u32,
+    /// What the last attempt ran into: `503 Service Unavailable`, `429 Too Many Requests
+    /// (APIG.0308)`, `no answer within 1.0 s`, `could not connect`, ...
+    pub after: String,
+    /// The wait before the attempt.
+    pub wait: Duration,
+}
+
+impl std::fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "retrying {} {} (attempt {} of {}, after {}; waiting {:.1} s)",
+            self.method,
+            self.path,
+            self.attempt,
+            self.max_attempts,
+            self.after,
+            self.wait.as_secs_f64()
+        )
+    }
+}
+
+/// The hook called with each [`RetryNotice`].
+#[derive(Clone)]
+pub struct OnRetry(pub std::sync::Arc<dyn Fn(&RetryNotice) + Send + Sync>);
+
+impl std::fmt::Debug for OnRetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnRetry(..)")
+    }
+}
+
 /// What went wrong with one attempt, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure<'a> {

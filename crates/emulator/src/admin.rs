@@ -23,7 +23,8 @@
 //! `target_password`, `passphrase`, `token`, `secret`, `sk`, ...) with `"***"`. The request
 //! log records no bodies and no headers. The `persist` file keeps the real values (a restart
 //! must keep answering them on the API, which echoes DCS passwords like the real service);
-//! no admin endpoint serves it and it is written owner-only (0600).
+//! no admin endpoint serves it and it is written owner-only (0600). With
+//! `persist_redacted` it goes through [`redact`] too.
 
 use crate::api_error::{ApiError, Flavor, codes};
 use crate::app::App;

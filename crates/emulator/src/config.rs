@@ -26,6 +26,15 @@ pub struct EmulatorConfig {
     pub faults: FaultSpec,
     /// JSON file the state is loaded from at start (if it exists) and saved to on shutdown.
     pub persist: Option<PathBuf>,
+    /// Write the `persist` file with every secret (DCS and template passwords, any
+    /// secret-named field) replaced by `"***"`, as `/_emulator/state` shows them. For a
+    /// file kept next to a project (`migplan --local`), where secrets must never be written;
+    /// a restarted emulator then echoes `"***"` where the API echoes a password.
+    pub persist_redacted: bool,
+    /// With `persist`: the virtual clock keeps running while the emulator is stopped (real
+    /// time since the save × `time_scale` is added on load), as a cloud keeps migrating
+    /// between two commands. Without it, time resumes where it stopped.
+    pub clock_runs_while_stopped: bool,
     /// Caps every list's page size below the API maximum (to exercise client paging).
     pub page_limit_max: Option<u32>,
     /// Reject requests whose `X-Sdk-Date` is more than 15 minutes off (default true).
@@ -44,6 +53,8 @@ impl EmulatorConfig {
             seed: None,
             faults: FaultSpec::default(),
             persist: None,
+            persist_redacted: false,
+            clock_runs_while_stopped: false,
             page_limit_max: None,
             check_date_skew: true,
         }
@@ -66,6 +77,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("seed", &self.seed)
             .field("faults", &self.faults)
             .field("persist", &self.persist)
+            .field("persist_redacted", &self.persist_redacted)
+            .field("clock_runs_while_stopped", &self.clock_runs_while_stopped)
             .field("page_limit_max", &self.page_limit_max)
             .field("check_date_skew", &self.check_date_skew)
             .finish()

@@ -103,7 +103,12 @@
 //! See [`seed`] for the seed format. With `persist`, the world and the virtual time are saved
 //! as JSON on shutdown and loaded on start (the seed is then not applied again). The file
 //! holds the real DCS passwords (the API echoes them after a restart) and is written
-//! owner-only (0600).
+//! owner-only (0600), through a temporary file of its own renamed over it, so a reader never
+//! sees half a file. [`EmulatorConfig::persist_redacted`] writes `"***"` for every secret
+//! instead (what `migplan --local` keeps in a project directory), and
+//! [`EmulatorConfig::clock_runs_while_stopped`] lets virtual time run on between a save and
+//! the next start. A file that is not a state file of version 1 is
+//! [`EmulatorError::State`] naming it.
 //!
 //! # Concurrency
 //!

@@ -1,4 +1,5 @@
-//! Seed files: source servers (and templates) registered at start and on reset.
+//! Seed files: source servers (and templates) registered at start and on reset. The README's
+//! "Seed files" section documents the format for users (its example is tested below).
 //!
 //! JSON (`.json`) or YAML (anything else):
 //!
@@ -91,6 +92,44 @@ pub fn world(seed: &SeedFile, now: i64, path: &Path) -> Result<World, EmulatorEr
     Ok(w)
 }
 
+/// Adds to a world what a seed names and it lacks: sources whose name (and fixed id) are not
+/// registered yet, templates whose name is not there yet. Present ones are left exactly as
+/// they are (a resumed world keeps its tasks' sources in their states). Returns how many were
+/// added.
+pub fn add_missing(
+    w: &mut World,
+    seed: &SeedFile,
+    now: i64,
+    path: &Path,
+) -> Result<usize, EmulatorError> {
+    let mut added = 0;
+    for s in &seed.sources {
+        let known = w
+            .sources
+            .iter()
+            .any(|r| r.reg.name == s.source.name || s.id.as_deref().is_some_and(|id| id == r.id));
+        if !known {
+            sms_source::register(w, s.source.clone(), s.id.clone(), now).map_err(|e| {
+                EmulatorError::Seed {
+                    path: path.to_owned(),
+                    message: e.message,
+                }
+            })?;
+            added += 1;
+        }
+    }
+    for t in &seed.templates {
+        if !w.templates.iter().any(|r| r.template.name == t.name) {
+            sms_template::create(w, t.clone()).map_err(|e| EmulatorError::Seed {
+                path: path.to_owned(),
+                message: e.message,
+            })?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +150,49 @@ mod tests {
         .unwrap();
         assert_eq!(j.sources[0].source.disks[0].size, 1024);
         assert!(parse("servers: []", false).is_err());
+    }
+
+    /// The README documents the format for users: its example must stay a valid seed.
+    #[test]
+    fn the_readme_example_is_a_valid_seed() {
+        let readme = include_str!("../../../README.md");
+        let (_, after) = readme
+            .split_once("<!-- seed-example")
+            .expect("the README marks its seed example");
+        let yaml = after
+            .split_once("```yaml\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(block, _)| block)
+            .expect("a yaml block after the marker");
+        let seed = parse(yaml, false).expect("the README's seed parses");
+        assert_eq!(seed.sources.len(), 2);
+        assert_eq!(seed.templates.len(), 1);
+        let w = world(&seed, 0, Path::new("README.md")).expect("and seeds a world");
+        assert_eq!(w.sources[0].id, "5b2c6d1e-0f3a-4b5c-8d7e-9f0a1b2c3d4e");
+        assert_eq!(w.sources[0].reg.disks[0].used_size, Some(10_737_418_240));
+        assert_eq!(
+            w.templates[0].template.flavor.as_deref(),
+            Some("s6.large.2")
+        );
+    }
+
+    #[test]
+    fn add_missing_keeps_what_is_there() {
+        let first = parse(
+            "sources:\n  - name: db-01\n    id: fixed\ntemplates:\n  - name: tpl\n",
+            false,
+        )
+        .unwrap();
+        let mut w = world(&first, 0, Path::new("x")).unwrap();
+        w.sources[0].reg.os_version = "CHANGED".into();
+        let later = parse("sources:\n  - name: db-01\n  - name: web-01\ntemplates:\n  - name: tpl\n  - name: tpl-2\n", false).unwrap();
+        assert_eq!(add_missing(&mut w, &later, 0, Path::new("x")).unwrap(), 2);
+        assert_eq!(w.sources.len(), 2);
+        assert_eq!(
+            w.sources[0].reg.os_version, "CHANGED",
+            "an existing source is not re-registered"
+        );
+        assert_eq!(w.templates.len(), 2);
+        assert_eq!(add_missing(&mut w, &later, 0, Path::new("x")).unwrap(), 0);
     }
 }

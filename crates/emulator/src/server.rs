@@ -16,12 +16,33 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The `persist` file: the world and the virtual time it was saved at.
+/// The `persist` file: the world, the virtual time it was saved at, and the real time of the
+/// save (for [`EmulatorConfig::clock_runs_while_stopped`]; absent in files of older versions).
 #[derive(Debug, Serialize, Deserialize)]
 struct Persisted {
     version: u32,
     virtual_now_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    saved_at_ms: Option<i64>,
     world: World,
+}
+
+/// The virtual time a loaded state resumes at.
+fn resumed_now(p: &Persisted, cfg: &EmulatorConfig, real_now: i64) -> i64 {
+    let stopped_ms = match (cfg.clock_runs_while_stopped, p.saved_at_ms) {
+        (true, Some(saved)) => real_now.saturating_sub(saved).max(0),
+        _ => 0,
+    };
+    let scale = if cfg.time_scale.is_finite() && cfg.time_scale > 0.0 {
+        cfg.time_scale
+    } else {
+        1.0
+    };
+    // Saturating float→int conversion; `VirtualClock` caps the result.
+    let ran = (stopped_ms as f64 * scale) as i64;
+    p.virtual_now_ms
+        .saturating_add(ran)
+        .min(VirtualClock::MAX_MS)
 }
 
 /// The world a fresh start (or a reset) begins with: the seed file's, or empty.
@@ -44,32 +65,56 @@ fn load_persisted(path: &Path) -> Result<Option<Persisted>, EmulatorError> {
             });
         }
     };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| EmulatorError::State {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+    let bad = |message: String| EmulatorError::State {
+        path: path.to_owned(),
+        message,
+    };
+    let p: Persisted = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if p.version != 1 {
+        return Err(bad(format!(
+            "version {} is not one this emulator reads (1)",
+            p.version
+        )));
+    }
+    if !(0..=VirtualClock::MAX_MS).contains(&p.virtual_now_ms) {
+        return Err(bad("virtual_now_ms is out of range".into()));
+    }
+    Ok(Some(p))
 }
 
 fn save_persisted(path: &Path, app: &App) -> Result<(), EmulatorError> {
     let p = Persisted {
         version: 1,
         virtual_now_ms: app.now(),
+        saved_at_ms: Some(VirtualClock::real_epoch_ms()),
         world: app.world().clone(),
     };
-    let text = serde_json::to_vec_pretty(&p).map_err(|e| EmulatorError::State {
+    let encode = |e: serde_json::Error| EmulatorError::State {
         path: path.to_owned(),
         message: e.to_string(),
-    })?;
-    let tmp = path.with_extension("tmp");
+    };
+    let mut value = serde_json::to_value(&p).map_err(encode)?;
+    if app.cfg.persist_redacted {
+        admin::redact(&mut value);
+    }
+    let text = serde_json::to_vec_pretty(&value).map_err(encode)?;
+    // A temporary file of this save's own, renamed over the state: a reader (or a crash, or
+    // another process saving at the same moment) sees the old file or the new one, whole.
+    let tmp = path.with_extension(format!(
+        "{}.{}.tmp",
+        std::process::id(),
+        crate::state::new_id()
+    ));
     let io = |source| EmulatorError::Io {
         action: "write",
         path: path.to_owned(),
         source,
     };
-    write_private(&tmp, &text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    if let Err(e) = write_private(&tmp, &text).and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to a file only its owner can read: the state holds DCS passwords.
@@ -105,7 +150,13 @@ impl RunningEmulator {
             None => None,
         };
         let (clock, world) = match persisted {
-            Some(p) => (VirtualClock::new(p.virtual_now_ms, cfg.time_scale), p.world),
+            Some(p) => (
+                VirtualClock::new(
+                    resumed_now(&p, &cfg, VirtualClock::real_epoch_ms()),
+                    cfg.time_scale,
+                ),
+                p.world,
+            ),
             None => {
                 let now = VirtualClock::real_epoch_ms();
                 (
@@ -178,6 +229,24 @@ impl RunningEmulator {
             name: name.to_owned(),
             ..RegisterSourceRequest::default()
         })
+    }
+
+    /// Adds what `seed` names and the world lacks (see [`seed::add_missing`]); `origin` names
+    /// the seed in errors. Returns how many sources and templates were added.
+    pub fn add_missing(
+        &self,
+        seed: &seed::SeedFile,
+        origin: &Path,
+    ) -> Result<usize, EmulatorError> {
+        seed::add_missing(&mut self.app.world(), seed, self.app.now(), origin)
+    }
+
+    /// Saves the state to the `persist` file now (nothing without one).
+    pub fn save(&self) -> Result<(), EmulatorError> {
+        match &self.app.cfg.persist {
+            Some(path) => save_persisted(path, &self.app),
+            None => Ok(()),
+        }
     }
 
     /// Jumps the virtual clock forward.

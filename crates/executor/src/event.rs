@@ -5,7 +5,9 @@
 //! `migplan apply --format json` writes one event per line, serialized with a `type` tag and
 //! these stable names: `apply_start`, `step_started`, `step_progress`, `step_waiting`,
 //! `step_completed`, `step_failed`, `step_skipped`, `apply_summary`. Fields are added over
-//! time, never renamed. Secrets never appear in events.
+//! time, never renamed. Secrets never appear in events. The CLI adds `request_retried` lines
+//! to the same stream (a retry of an API request, from the cloud client's hook: see
+//! `crates/cli/src/retries.rs`); they are not executor events.
 
 use serde::Serialize;
 

@@ -138,8 +138,14 @@ fn stderr_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
+pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let json = args.format == ApplyFormat::Json;
+    // --lock-timeout also bounds the wait for another --local command's state; retries are
+    // events among the others with --format json.
+    args.connect.lock_wait = args.lock_timeout;
+    if json {
+        args.connect.retry_report = crate::retries::RetryReport::JsonEvents;
+    }
     let input = match read_input(&args.plan, json)? {
         Ok(i) => i,
         Err(status) => return Ok(status),

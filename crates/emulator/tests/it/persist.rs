@@ -67,3 +67,114 @@ async fn seed_files_register_sources_and_reset_reapplies_them() {
     assert!(err.contains("seed"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_redacted_state_file_holds_no_secret_and_loads_again() {
+    const PW: &str = "persist-pw-31f9";
+    let dir = temp_dir("redacted");
+    let file = dir.join("state.json");
+    let mut cfg = config();
+    cfg.persist = Some(file.clone());
+    cfg.persist_redacted = true;
+    let (emu, c) = start(cfg.clone()).await;
+    let created = c
+        .post(
+            &format!("/v2/{}/migration/instance", crate::common::PROJECT),
+            json!({"name": "sessions", "vpc_id": "v", "subnet_id": "s", "security_group_id": "g"}),
+        )
+        .await
+        .ok();
+    let id = created["instance_id"].as_str().unwrap().to_owned();
+    emu.advance(secs(11));
+    c.post(
+        &format!("/v2/{}/migration/{id}/task", crate::common::PROJECT),
+        json!({"migration_method": "incremental_migration", "resume_mode": "auto",
+               "source_instance": {"addrs": "10.0.0.1:6379", "password": PW},
+               "target_instance": {"id": "cf4a05df", "password": PW}}),
+    )
+    .await
+    .ok();
+    c.post(
+        "/v3/vm/templates",
+        json!({"template": {"name": "tpl", "is_template": true, "target_password": PW}}),
+    )
+    .await
+    .ok();
+    emu.save().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(PW), "{text}");
+    assert!(
+        text.contains("10.0.0.1:6379"),
+        "only secrets are replaced: {text}"
+    );
+    emu.shutdown().await.unwrap();
+    // No temporary file is left next to it.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+
+    let (emu, c) = start(cfg).await;
+    let shown = c
+        .get(&format!(
+            "/v2/{}/migration-task/{id}",
+            crate::common::PROJECT
+        ))
+        .await
+        .ok();
+    assert_eq!(shown["source_instance"]["password"], "***");
+    assert_eq!(shown["source_instance"]["addrs"], "10.0.0.1:6379");
+    emu.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_clock_runs_while_stopped_only_when_asked() {
+    let dir = temp_dir("clock");
+    for runs in [false, true] {
+        let file = dir.join(format!("state-{runs}.json"));
+        let mut cfg = config();
+        cfg.persist = Some(file.clone());
+        cfg.time_scale = 1000.0;
+        cfg.clock_runs_while_stopped = runs;
+        let (emu, _c) = start(cfg.clone()).await;
+        emu.shutdown().await.unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let saved_now = saved["virtual_now_ms"].as_i64().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (emu, _c) = start(cfg).await;
+        let gap = emu.now_ms() - saved_now;
+        // 300 ms stopped at 1000× is 300 virtual seconds; resuming where it stopped is ~0.
+        if runs {
+            assert!(gap >= 300_000, "{gap} ms");
+        } else {
+            assert!(gap < 100_000, "{gap} ms");
+        }
+        emu.shutdown().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_an_error_naming_it() {
+    let dir = temp_dir("corrupt");
+    let file = dir.join("state.json");
+    let mut cfg = config();
+    cfg.persist = Some(file.clone());
+    for text in [
+        "{not json",
+        r#"{"version": 9, "virtual_now_ms": 0, "world": {}}"#,
+        r#"{"version": 1, "virtual_now_ms": -5, "world": {}}"#,
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let err = RunningEmulator::start(cfg.clone())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("state.json"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
