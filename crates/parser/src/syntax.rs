@@ -355,9 +355,52 @@ fn scanner_error(text: &str, raw: &str, reported: Span) -> Located {
             related: None,
         };
     }
+    if raw.contains("while parsing a block") {
+        // The line as a whole is out of place: point at its first character.
+        let line_start = text[..reported.offset].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[line_start..];
+        let first = line_start + (line.len() - line.trim_start_matches([' ', '\t']).len());
+        let span = if first <= reported.offset {
+            Span::new(first, 0)
+        } else {
+            reported
+        };
+        let expected = if raw.contains("expected key") {
+            "a key (`name: value`) indented like the keys above it"
+        } else {
+            "a list item (`- ...`) indented like the items above it"
+        };
+        return Located {
+            message: format!("this line does not fit here: expected {expected}"),
+            span: next_content(text, span),
+            label: "out of place",
+            help: "check the indentation of this line and the ones above it",
+            related: None,
+        };
+    }
+    if raw.contains("simple key expected") {
+        return Located {
+            message: "a key on this line is not followed by `:`".to_string(),
+            span: reported,
+            label: "expected `key: value`",
+            help: "write `key: value`, with a space after the colon",
+            related: None,
+        };
+    }
+    if raw.contains("invalid indentation in multiline quoted scalar") {
+        return Located {
+            message: "a quoted string goes on over this line, which is indented too little; is a closing quote missing?".to_string(),
+            span: reported,
+            label: "still inside the quotes",
+            help: "close the quote on the line it opens, or indent the lines it goes on over",
+            related: None,
+        };
+    }
     // The remaining messages are the YAML parser's own words about YAML; the library's types
     // and options never reach a plan author.
-    let words = raw.replace(['\'', '"'], "`");
+    let words = raw
+        .replace(['\'', '"'], "`")
+        .replace("unexpected EOF", "unexpected end");
     let message = if shows_internals(&words) || words.is_empty() {
         "this is not valid YAML".to_string()
     } else {
@@ -379,6 +422,7 @@ fn shows_internals(s: &str) -> bool {
         || s.split(|c: char| !c.is_alphanumeric()).any(|w| {
             w.starts_with(|c: char| c.is_ascii_uppercase())
                 && w.chars().filter(char::is_ascii_uppercase).count() >= 2
+                && w.chars().any(|c| c.is_ascii_lowercase())
         })
 }
 

@@ -489,3 +489,25 @@ fn a_limit_is_not_recovered_from() {
     let errors = parse_err(&text);
     assert_eq!(errors.diagnostics.len(), 1, "{:?}", found(&errors));
 }
+
+/// Each syntax error costs one more parse of the file; after eight, the ninth is reported and
+/// nothing more is read, so time stays linear in the file whatever it holds.
+#[test]
+fn checking_past_syntax_errors_stops_after_eight() {
+    let text = generate::broken_tail(20_000, 30);
+    let errors = parse_err(&text);
+    let f = found(&errors);
+    assert_eq!(f.len(), 9, "{f:?}");
+    assert!(f.iter().all(|d| d.0 == "syntax"), "{f:?}");
+    let last = errors.diagnostics.last().expect("nine");
+    let help = last.help.as_deref().unwrap_or_default();
+    assert!(help.contains("checked once this parses"), "{help}");
+    // With fewer errors, the entries after them are checked.
+    let text = format!(
+        "{}  - name: late\n    target: {{template: tpl}}\n    stage: replicatd\n",
+        generate::broken_tail(2_000, 3)
+    );
+    let f = found(&parse_err(&text));
+    assert_eq!(f.iter().filter(|d| d.0 == "syntax").count(), 3, "{f:?}");
+    assert!(f.iter().any(|d| d.0 == "invalid_value"), "{f:?}");
+}
