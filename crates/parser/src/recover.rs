@@ -4,7 +4,8 @@
 //! entry. The entry holding the error (an item of a top-level list, such as one server, or else
 //! the whole top-level key) is blanked, replaced by spaces with its line breaks kept so every
 //! offset still points into the original file, and the text is parsed again, for at most
-//! [`MAX_ROUNDS`] errors (so at most that many more parses: time stays linear in the file).
+//! [`MAX_ROUNDS`] errors and [`MAX_REPARSED_BYTES`] parsed again in all (time stays linear in
+//! the file, at most twice a parse of the largest one).
 //! Whatever a later check says that could be about the skipped lines is dropped
 //! ([`about_skipped`]): nothing is invented from text that was not read.
 
@@ -12,8 +13,12 @@ use crate::diagnostic::{Code, PlanDiagnostic, SourceFile, Span};
 use crate::document::Sp;
 use crate::tree::{self, Node};
 
-/// Syntax errors reported, and so parses made after the first, at most.
+/// Syntax errors skipped past, and so parses made after the first, at most.
 const MAX_ROUNDS: usize = 8;
+/// Bytes parsed again in all, at most: a plan of a few megabytes gets its eight parses, a
+/// file near [`crate::MAX_PLAN_BYTES`] one, so the worst case costs two parses of the largest
+/// file.
+const MAX_REPARSED_BYTES: usize = crate::MAX_PLAN_BYTES;
 
 /// The YAML tree of the file with its broken entries skipped, if one could be read.
 pub(crate) struct Parsed {
@@ -44,6 +49,7 @@ pub(crate) fn parse(source: &SourceFile) -> Parsed {
     let mut blanked: Option<String> = None;
     let mut syntax = Vec::new();
     let mut skipped: Vec<Skipped> = Vec::new();
+    let mut reparsed = 0usize;
     let tree = loop {
         let current = blanked.as_deref().unwrap_or(text);
         match tree::parse_tree(source, current) {
@@ -56,7 +62,9 @@ pub(crate) fn parse(source: &SourceFile) -> Parsed {
                     .iter()
                     .map(|l| l.span.offset)
                     .fold(e.diagnostic.span.offset, usize::min);
-                let region = (e.recoverable && syntax.len() < MAX_ROUNDS)
+                reparsed += text.len();
+                let affordable = syntax.len() < MAX_ROUNDS && reparsed <= MAX_REPARSED_BYTES;
+                let region = (e.recoverable && affordable)
                     .then(|| entry_region(current, from))
                     .flatten()
                     .filter(|r| !skipped.iter().any(|s| overlaps(r.span, s.span)));
