@@ -26,10 +26,9 @@ pub(crate) struct SyntaxError {
 const LIMIT_HELP: &str = "plan files are small, shallow YAML documents; this one looks generated or hostile, so nothing else in it is checked";
 const SYNTAX_HELP: &str = "fix the YAML syntax";
 
-/// The diagnostic for a parse failure of `source`'s text (or of a copy of it with some lines
-/// blanked: offsets are the same).
-pub(crate) fn syntax_error(source: &SourceFile, e: &YamlError) -> SyntaxError {
-    let text = source.text();
+/// The diagnostic for a parse failure of `text`: `source`'s text, or a copy of it with some
+/// lines blanked (offsets and lines are the same; what was blanked is not looked at again).
+pub(crate) fn syntax_error(source: &SourceFile, text: &str, e: &YamlError) -> SyntaxError {
     let mut inner = e.without_snippet();
     // An error met while replaying an alias: report it at the alias.
     while let YamlError::AliasError { error, .. } | YamlError::WithSnippet { error, .. } = inner {

@@ -253,7 +253,7 @@ fn parse_tree_here(source: &SourceFile, text: &str) -> Result<Sp<Node>, SyntaxEr
     options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     options.alias_limits.max_replay_stack_depth = MAX_DEPTH;
     serde_saphyr::from_str_with_options::<Sp<Node>>(text, options)
-        .map_err(|e| crate::syntax::syntax_error(source, &e))
+        .map_err(|e| crate::syntax::syntax_error(source, text, &e))
 }
 
 /// One diagnostic per key repeated in a mapping, at the repetition, naming the line of the
