@@ -346,12 +346,36 @@ fn scanner_error(text: &str, raw: &str, reported: Span) -> Located {
         };
     }
     if raw.contains("mapping values are not allowed") || raw.contains("placement of ':'") {
-        return Located {
-            message: "unexpected `:` here; a value that contains `: ` must be quoted".to_string(),
-            span: reported,
-            label: "unexpected `:`",
-            help: "put each key on its own line, or quote the value",
-            related: None,
+        // Often a bracket left open on the line before: the `:` is read as inside it. (One on
+        // the `:`'s own line may be closed after it, so it is not blamed.)
+        let line_start = text[..reported.offset].rfind('\n').map_or(0, |i| i + 1);
+        let previous = text[..line_start.saturating_sub(1)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let open = ['[', '{']
+            .into_iter()
+            .filter_map(|b| find_open_before(&text[previous..line_start], line_start - previous, b))
+            .max()
+            .map(|i| previous + i);
+        return match open {
+            Some(at) => Located {
+                message: format!(
+                    "unexpected `:` here: `{}` before it is not closed",
+                    &text[at..at + 1]
+                ),
+                span: reported,
+                label: "unexpected `:`",
+                help: "close `[` with `]` and `{` with `}`",
+                related: Some((Span::new(at, 1), "not closed")),
+            },
+            None => Located {
+                message: "unexpected `:` here; a value that contains `: ` must be quoted"
+                    .to_string(),
+                span: reported,
+                label: "unexpected `:`",
+                help: "put each key on its own line, or quote the value",
+                related: None,
+            },
         };
     }
     if raw.contains("while parsing a block") {
@@ -609,6 +633,24 @@ mod tests {
     fn the_wrong_closing_bracket_is_found_past_nested_ones() {
         assert_eq!(find_close("[a, {b: \"}\"}, c}", 0, '}'), Some(15));
         assert_eq!(find_close("[a]", 0, '}'), None);
+    }
+
+    #[test]
+    fn an_unexpected_colon_names_the_bracket_left_open_before_it() {
+        let text = "a: 1\nb: [x, y\nc: 2\n";
+        let at = text.find("c:").expect("c") + 1;
+        let located = scanner_error(text, "illegal placement of ':' indicator", Span::new(at, 0));
+        assert_eq!(located.related.map(|(s, _)| s.offset), text.find('['));
+        assert!(located.message.contains("`[` before it is not closed"));
+        // A bracket closed on its line is not blamed.
+        let text = "a: 1\nb: [x, y]\nc: d: 2\n";
+        let at = text.find("d:").expect("d") + 1;
+        let located = scanner_error(text, "mapping values are not allowed", Span::new(at, 0));
+        assert!(located.related.is_none());
+        let text = "a: {b: c: d}\n";
+        let at = text.find("c:").expect("c") + 1;
+        let located = scanner_error(text, "mapping values are not allowed", Span::new(at, 0));
+        assert!(located.related.is_none());
     }
 
     #[test]
