@@ -2,7 +2,8 @@
 //! are all invalid (1.6 million diagnostics). Prints, for each, the time and peak heap of
 //! validating (parse + checks), of rendering the human report (the first 200 diagnostics, as
 //! the CLI does) and of building the JSON diagnostics (all of them), and the bytes each
-//! produces. Also an alias bomb, a wide line and a huge scalar.
+//! produces. Also an alias bomb, a wide line, a huge scalar, and a big plan ending in syntax
+//! errors (each skipped one costs one more parse, 64 MiB parsed again at most).
 //!
 //! Run: `cargo bench -p migplan-parser --bench hostile` (release build; figures only, no
 //! pass/fail). `HOSTILE_MB=N` changes the size of the big plan (default 50).
@@ -71,6 +72,10 @@ fn main() {
     case(
         &format!("one {mb} MB scalar"),
         &migplan_parser::generate::huge_scalar(mb * 1_000_000),
+    );
+    case(
+        &format!("{mb} MB plan ending in 30 broken entries"),
+        &migplan_parser::generate::broken_tail(mb * 1_000_000, 30),
     );
     case(
         "25,000 errors",

@@ -159,3 +159,24 @@ pub fn deep_block(depth: usize) -> String {
     }
     s
 }
+
+/// A plan of about `bytes` bytes of valid server entries followed by `broken` entries with a
+/// syntax error each (`key: value` inside a value): the worst case for checking past syntax
+/// errors, as each is found only after the whole file before it was parsed again.
+pub fn broken_tail(bytes: usize, broken: usize) -> String {
+    let mut s = String::with_capacity(bytes + broken * 40 + 1024);
+    s.push_str(HEADER);
+    s.push_str("servers:\n");
+    let mut i = 0;
+    while s.len() < bytes {
+        let _ = writeln!(
+            s,
+            "  - name: srv-{i}\n    target: {{template: tpl}}\n    stage: replicated"
+        );
+        i += 1;
+    }
+    for j in 0..broken {
+        let _ = writeln!(s, "  - name: bad-{j} stage: replicated");
+    }
+    s
+}

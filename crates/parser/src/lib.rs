@@ -12,6 +12,11 @@
 //! [`Spec`] (semantic errors) → dependency cycles. Nothing here does I/O besides
 //! [`parse_file`] reading the file.
 //!
+//! A syntax error does not hide the rest: the entry holding it (one list item, or one
+//! top-level key) is skipped and the file is parsed again, so its other mistakes are reported
+//! too, at their places in the original file. Syntax diagnostics point at the character at
+//! fault and are worded for plan authors, never with the YAML library's types or options.
+//!
 //! Plan files are untrusted input, and parsing fails closed: a file over [`MAX_PLAN_BYTES`],
 //! one that is not UTF-8, alias bombs, nesting deeper than 64 levels, values over 64 KiB and
 //! non-finite numbers are diagnostics, never panics, stack overflows or unbounded work; time
@@ -39,8 +44,10 @@ mod excerpt;
 #[doc(hidden)]
 pub mod generate;
 pub mod keyword;
+mod recover;
 pub mod spec;
 mod suggest;
+mod syntax;
 mod tree;
 mod validate;
 pub mod window;
@@ -83,33 +90,41 @@ pub fn parse(name: &str, text: &str) -> Result<ParsedPlan, PlanErrors> {
         return Err(too_large(name, text.len() as u64));
     }
     let source = SourceFile::new(name, text);
-    let tree = match tree::parse_tree(&source) {
-        Ok(t) => t,
-        Err(d) => return Err(PlanErrors::new(source, vec![d]).lexical()),
+    let parsed = recover::parse(&source);
+    let Some(mut tree) = parsed.tree else {
+        return Err(PlanErrors::new(source, parsed.syntax).lexical());
     };
+    let mut errors = tree::duplicate_keys(&mut tree, &source);
     let secrets = tree::secret_spans(&tree);
-    let mut decoder = decode::Decoder::new(&source);
     let long = tree::long_values(&tree);
+    let mut decoder = decode::Decoder::new(&source);
     let document = decoder.document(tree);
-    let mut errors = decoder.errors;
+    errors.append(&mut decoder.errors);
     errors.extend(long);
-    let Some(document) = document else {
-        return Err(PlanErrors::new(source, errors).with_secrets(secrets));
-    };
-    let resolved = validate::resolve(&document, &mut errors);
-    errors.extend(cycles::find_cycles(
-        &resolved.spec,
-        &resolved.dep_spans,
-        &resolved.map,
-    ));
-    if errors.is_empty() {
-        Ok(ParsedPlan {
+    let mut resolved = None;
+    if let Some(document) = document {
+        let r = validate::resolve(&document, &mut errors);
+        errors.extend(cycles::find_cycles(&r.spec, &r.dep_spans, &r.map));
+        resolved = Some(r);
+    }
+    // Checks that could be about lines skipped past a syntax error are not reported.
+    errors.retain(|d| !recover::about_skipped(&parsed.skipped, d));
+    errors.extend(parsed.syntax);
+    match resolved {
+        Some(resolved) if errors.is_empty() => Ok(ParsedPlan {
             spec: resolved.spec,
             source_map: resolved.map,
             source,
-        })
-    } else {
-        Err(PlanErrors::new(source, errors).with_secrets(secrets))
+        }),
+        _ => {
+            let errors = PlanErrors::new(source, errors).with_secrets(secrets);
+            // Skipped lines are not in the tree: their secrets are found by their look.
+            Err(if parsed.skipped.is_empty() {
+                errors
+            } else {
+                errors.lexical()
+            })
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! plan types happens afterwards, by hand, so that every mistake in a file is reported at once
 //! instead of stopping at the first one as a derived `Deserialize` would.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,6 +12,7 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::diagnostic::{Code, PlanDiagnostic, SourceFile, Span};
 use crate::document::Sp;
+use crate::syntax::SyntaxError;
 
 /// A YAML node.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,12 +176,15 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
 /// Parses YAML text into a spanned tree, or the syntax error with its position.
 ///
+/// `text` is `source`'s text, or a copy of it with some lines blanked (same offsets): errors
+/// are located in `source`.
+///
 /// The budget is what stops hostile YAML before it costs more than the file's size suggests:
 /// alias bombs ("billion laughs"), deep nesting (which would otherwise overflow the stack of
 /// the recursive tree builder), and event or node floods. Every limit is far above what a real
 /// plan needs (a plan nests about six levels, and a 12,000-resource plan has ~150,000 nodes)
 /// and low enough that a file at [`crate::MAX_PLAN_BYTES`] fails fast with a diagnostic.
-pub(crate) fn parse_tree(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic> {
+pub(crate) fn parse_tree(source: &SourceFile, text: &str) -> Result<Sp<Node>, SyntaxError> {
     // The tree builder recurses once per nesting level, and serde's frames are large in debug
     // builds (about 35 KB a level), while callers may run on small stacks (test threads, async
     // workers have 2 MiB). So parsing runs on its own thread, whose stack fits MAX_DEPTH
@@ -188,12 +193,12 @@ pub(crate) fn parse_tree(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic
         let parser = std::thread::Builder::new()
             .name("migplan-parse".into())
             .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, || parse_tree_here(source));
+            .spawn_scoped(scope, || parse_tree_here(source, text));
         match parser {
             Ok(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => parse_tree_here(source),
+            Err(_) => parse_tree_here(source, text),
         }
     })
 }
@@ -201,7 +206,21 @@ pub(crate) fn parse_tree(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic
 /// Stack of the parsing thread: MAX_DEPTH levels of a debug build's frames, eight times over.
 const PARSE_STACK_BYTES: usize = 32 << 20;
 
-fn parse_tree_here(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic> {
+/// Deepest nesting of mappings and lists accepted.
+pub(crate) const MAX_DEPTH: usize = 64;
+/// Most aliases (`*name`) a plan may use: one per entry of a fleet plan is fine.
+pub(crate) const MAX_ALIASES: usize = 100_000;
+/// Most anchors (`&name`) a plan may define.
+pub(crate) const MAX_ANCHORS: usize = 100_000;
+/// Most YAML events all aliases together may replay (12,000 aliases of 25 events each).
+pub(crate) const MAX_REPLAYED_EVENTS: usize = 300_000;
+/// Most values (nodes) and parser events in a plan. Fleet-sized plans (10,000+ entries) exceed
+/// the default budget meant for small configs; a 64 MiB file of the smallest entries stays
+/// under these.
+pub(crate) const MAX_NODES: usize = 20_000_000;
+pub(crate) const MAX_EVENTS: usize = 40_000_000;
+
+fn parse_tree_here(source: &SourceFile, text: &str) -> Result<Sp<Node>, SyntaxError> {
     let mut options = serde_saphyr::options! {
         with_snippet: false,
         strict_booleans: true,
@@ -209,140 +228,98 @@ fn parse_tree_here(source: &SourceFile) -> Result<Sp<Node>, PlanDiagnostic> {
     };
     // NaN, infinities and literals that overflow f64 (`1e400`) are errors, never values.
     options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::Reject;
+    // Every key reaches the tree, repeated or not: `duplicate_keys` reports a repeated one in
+    // plan terms and the rest of the file is still checked.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     let mut budget = serde_saphyr::Budget::default();
-    // Fleet-sized plans (10,000+ entries) exceed the default node budget meant for small
-    // configs; a 64 MiB file of the smallest entries stays under these.
-    budget.max_nodes = 20_000_000;
-    budget.max_events = 40_000_000;
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = MAX_EVENTS;
     budget.max_total_scalar_bytes = crate::MAX_PLAN_BYTES;
     // Nesting: the tree builder recurses once per level; plans use about six.
     budget.max_depth = MAX_DEPTH;
     budget.flow_nesting_limit = MAX_DEPTH;
-    // Anchors and aliases: one alias per entry of a fleet plan is fine; what an alias replays
-    // is capped in total (12,000 aliases of 25 events each; an alias bomb stops there, in a
-    // fraction of a second).
-    budget.max_aliases = 100_000;
+    // Anchors and aliases: what an alias replays is capped in total; an alias bomb stops
+    // there, in a fraction of a second.
+    budget.max_aliases = MAX_ALIASES;
     // The ratio heuristic would refuse a plan that points many entries at one anchor; the
     // absolute caps below are what stop a bomb.
     budget.enforce_alias_anchor_ratio = false;
-    budget.max_anchors = 100_000;
-    budget.max_recorded_anchor_events = 300_000;
+    budget.max_anchors = MAX_ANCHORS;
+    budget.max_recorded_anchor_events = MAX_REPLAYED_EVENTS;
     budget.max_recorded_anchor_bytes = 16 << 20;
     budget.max_documents = 1;
     budget.max_inclusion_depth = 0;
     options.budget = Some(budget);
-    options.alias_limits.max_total_replayed_events = 300_000;
+    options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     options.alias_limits.max_replay_stack_depth = MAX_DEPTH;
-    serde_saphyr::from_str_with_options::<Sp<Node>>(source.text(), options)
-        .map_err(|e| syntax_diagnostic(source, &e))
+    serde_saphyr::from_str_with_options::<Sp<Node>>(text, options)
+        .map_err(|e| crate::syntax::syntax_error(source, text, &e))
 }
 
-/// Deepest nesting of mappings and lists accepted.
-const MAX_DEPTH: usize = 64;
-
-fn syntax_diagnostic(source: &SourceFile, e: &serde_saphyr::Error) -> PlanDiagnostic {
-    let inner = e.without_snippet();
-    let span = match inner.location() {
-        Some(loc) => match loc.span().byte_offset() {
-            Some(o) => Span::new(o as usize, loc.span().byte_len().unwrap_or(0) as usize),
-            None => Span::new(
-                source.offset_of(loc.line() as usize, loc.column() as usize),
-                0,
-            ),
-        },
-        None => Span::new(0, 0),
-    };
-    // Keep the span inside the text (and on character boundaries) whatever the parser says.
-    let text = source.text();
-    let offset = crate::excerpt::floor_char_boundary(text, span.offset);
-    let end = crate::excerpt::floor_char_boundary(text, span.offset.saturating_add(span.len));
-    let span = Span::new(offset, end.saturating_sub(offset));
-    let stripped = strip_position(&inner.to_string());
-    let limit = limit_message(inner).or_else(|| {
-        // The scanner's own guard on nested flow collections (`[[[[...`).
-        stripped.contains("recursion limit exceeded").then(|| {
-            (
-                format!("invalid YAML: the YAML nests deeper than {MAX_DEPTH} levels"),
-                LIMIT_HELP,
-            )
-        })
-    });
-    let (message, help) = match limit {
-        Some((m, h)) => (m, h.to_string()),
-        None => (
-            format!(
-                "invalid YAML: {}",
-                crate::excerpt::sanitize(&crate::excerpt::mask_text(&stripped), 200, false)
-            ),
-            "fix the YAML syntax; nothing else in the file is checked until it parses".to_string(),
-        ),
-    };
-    PlanDiagnostic::new(Code::Syntax, message, span, "here").with_help(help)
-}
-
-/// Plain words for the limits that stop hostile YAML.
-fn limit_message(e: &serde_saphyr::Error) -> Option<(String, &'static str)> {
-    use serde_saphyr::budget::BudgetBreach as B;
-    let mut e = e;
-    while let serde_saphyr::Error::AliasError { error, .. }
-    | serde_saphyr::Error::WithSnippet { error, .. } = e
-    {
-        e = error;
-    }
-    let m = match e {
-        serde_saphyr::Error::Budget { breach, .. } => match breach {
-            B::Depth { .. } => {
-                format!("the YAML nests deeper than {MAX_DEPTH} levels")
+/// One diagnostic per key repeated in a mapping, at the repetition, naming the line of the
+/// first; only the first stays in the tree, so the rest of the file is checked as if the
+/// repetitions were not there.
+pub(crate) fn duplicate_keys(root: &mut Sp<Node>, source: &SourceFile) -> Vec<PlanDiagnostic> {
+    fn walk(node: &mut Sp<Node>, source: &SourceFile, out: &mut Vec<PlanDiagnostic>) {
+        match &mut node.value {
+            Node::Map(entries) => {
+                if entries.len() > 1 {
+                    let mut first: HashMap<&str, Span> = HashMap::with_capacity(entries.len());
+                    let mut repeated = Vec::new();
+                    for (i, (k, _)) in entries.iter().enumerate() {
+                        // Keys that are not plain text are reported as unknown fields.
+                        if k.value.starts_with('<') {
+                            continue;
+                        }
+                        match first.get(k.value.as_str()) {
+                            Some(at) => {
+                                let (line, _) = source.line_col(at.offset);
+                                out.push(
+                                    PlanDiagnostic::new(
+                                        Code::Syntax,
+                                        format!(
+                                            "duplicate key `{}`: first defined at line {line}",
+                                            crate::excerpt::sanitize(&k.value, 60, false)
+                                        ),
+                                        k.span,
+                                        "defined again here",
+                                    )
+                                    .with_related(*at, "first defined here")
+                                    .with_help(
+                                        "a key appears once in a mapping; remove one of them (only the first is checked)",
+                                    ),
+                                );
+                                repeated.push(i);
+                            }
+                            None => {
+                                first.insert(&k.value, k.span);
+                            }
+                        }
+                    }
+                    drop(first);
+                    if !repeated.is_empty() {
+                        // One pass, whatever the number of repetitions.
+                        let mut index = 0;
+                        let mut next = repeated.iter().peekable();
+                        entries.retain(|_| {
+                            let keep = next.peek() != Some(&&index);
+                            if !keep {
+                                next.next();
+                            }
+                            index += 1;
+                            keep
+                        });
+                    }
+                }
+                entries.iter_mut().for_each(|(_, v)| walk(v, source, out));
             }
-            B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
-                "the YAML uses too many aliases (`*name`)".to_string()
-            }
-            B::Anchors { .. } => "the YAML defines too many anchors (`&name`)".to_string(),
-            B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => {
-                "the YAML's aliases (`*name`) repeat too much of their anchors".to_string()
-            }
-            B::Documents { .. } => {
-                "the file holds more than one YAML document; a plan is one document".to_string()
-            }
-            B::Nodes { .. } | B::Events { .. } => {
-                "the YAML has too many values for a plan file".to_string()
-            }
-            B::ScalarBytes { .. } => "the YAML's values are too large for a plan file".to_string(),
-            B::InputBytes { .. } => "the file is too large for a plan file".to_string(),
-            _ => "the YAML exceeds the limits of a plan file".to_string(),
-        },
-        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
-        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
-        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => {
-            "the YAML's aliases (`*name`) expand to too many values".to_string()
+            Node::Seq(items) => items.iter_mut().for_each(|i| walk(i, source, out)),
+            _ => {}
         }
-        serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => {
-            "the YAML's aliases (`*name`) nest too deeply".to_string()
-        }
-        _ => return None,
-    };
-    Some((format!("invalid YAML: {m}"), LIMIT_HELP))
-}
-
-const LIMIT_HELP: &str = "plan files are small, shallow YAML documents; this one looks generated or hostile, so nothing else in it is checked";
-
-/// serde-saphyr prefixes messages with "error: line N column M: "; the diagnostic shows the
-/// position itself.
-fn strip_position(msg: &str) -> String {
-    let msg = msg.trim().trim_start_matches("error:").trim_start();
-    let msg = match msg.strip_prefix("line ") {
-        Some(rest) => match rest.find(": ") {
-            Some(i) if rest[..i].contains("column") => &rest[i + 2..],
-            _ => msg,
-        },
-        None => msg,
-    };
-    let first = msg.lines().next().unwrap_or(msg).trim();
-    // Some messages repeat the position at the end ("... at line 10, column 10").
-    match first.rfind(" at line ") {
-        Some(i) if first[i..].contains("column") => first[..i].to_string(),
-        _ => first.to_string(),
     }
+    let mut out = Vec::new();
+    walk(root, source, &mut out);
+    out
 }
 
 /// One diagnostic per scalar longer than [`MAX_SCALAR_BYTES`].
@@ -424,9 +401,10 @@ mod tests {
     use super::*;
 
     fn tree(text: &str) -> Sp<Node> {
-        match parse_tree(&SourceFile::new("t.yaml", text)) {
+        let source = SourceFile::new("t.yaml", text);
+        match parse_tree(&source, text) {
             Ok(t) => t,
-            Err(d) => panic!("{}", d.message),
+            Err(e) => panic!("{}", e.diagnostic.message),
         }
     }
 
@@ -466,15 +444,18 @@ mod tests {
         for i in 0..12_000 {
             text.push_str(&format!("  - {{name: s{i}, target: *common}}\n"));
         }
-        if let Err(d) = parse_tree(&SourceFile::new("t.yaml", text)) {
-            panic!("{}", d.message);
+        let source = SourceFile::new("t.yaml", text.as_str());
+        if let Err(e) = parse_tree(&source, &text) {
+            panic!("{}", e.diagnostic.message);
         }
     }
 
     #[test]
     fn syntax_errors_point_at_the_offending_line() {
         let src = SourceFile::new("t.yaml", "a: [1, 2\nb: 3\n");
-        let d = parse_tree(&src).expect_err("must fail");
+        let d = parse_tree(&src, src.text())
+            .expect_err("must fail")
+            .diagnostic;
         assert_eq!(src.line_col(d.span.offset).0, 2);
         assert!(!d.message.contains("line 2"), "{}", d.message);
     }
