@@ -510,9 +510,24 @@ fn converged_once(e: &Emulated, runs: &[Output]) {
         .filter(|r| r["method"] != "GET" && !create(r))
         .filter(refused)
         .collect();
+    // Without a shared lock, a run that follows another gives it a few polls to act, then
+    // acts itself; on a loaded machine both may send the same action. That is safe only when
+    // the service refuses the second for its state and the run that sent it reads that back as
+    // done (never as a failure, never as a second effect): each refusal must be a task action
+    // some run recognised so. (Exactly-once across hosts is what a shared lock gives.)
+    let recognised = runs
+        .iter()
+        .flat_map(|o| json_lines(&o.stdout))
+        .filter(|ev| ev["type"] == "step_completed")
+        .filter(|ev| {
+            ev["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("already in the target state"))
+        })
+        .count();
     assert!(
-        twice.is_empty(),
-        "writes refused (sent twice?): {twice:#?}\n{}",
+        twice.iter().all(|r| r["operation"].is_string()) && twice.len() <= recognised,
+        "writes refused and not read back as done ({recognised} recognised): {twice:#?}\n{}",
         shown.join("\n=====\n")
     );
 }
