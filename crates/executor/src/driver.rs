@@ -43,6 +43,7 @@ use crate::poller::Poller;
 use crate::race;
 use crate::rate::RateLimiter;
 use crate::request::{SecretSource, SpecIndex};
+use crate::retry::RetryPolicy;
 use crate::schedule::{Node, Outcome, Scheduler, SchedulerOptions, StepState};
 use crate::step_run::{Ctx, StepInput, StepOutput, StepResult, run_step};
 
@@ -294,9 +295,11 @@ impl Apply<'_> {
             events: tx,
             secrets: self.secrets.clone(),
             cut: cut.clone(),
-            max_attempts: opts.max_attempts.max(1),
+            retry: RetryPolicy::new(
+                opts.max_attempts,
+                Duration::from_millis(500).min(opts.poll_interval),
+            ),
             max_poll_failures: opts.max_poll_failures.max(1),
-            backoff: Duration::from_millis(500).min(opts.poll_interval),
             identities: identities(self.spec, self.live),
             follow_patience: opts.follow_patience,
         });

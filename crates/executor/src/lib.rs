@@ -39,6 +39,7 @@ pub mod poller;
 pub mod race;
 pub mod rate;
 pub mod request;
+mod retry;
 pub mod schedule;
 pub mod simulate;
 mod step_run;

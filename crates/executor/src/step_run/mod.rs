@@ -31,7 +31,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use migplan_cloud::{Cloud, Error as CloudError};
 use migplan_parser::{ResourceAddr, ResourceKind};
@@ -48,6 +47,7 @@ use crate::live_store::{LiveStore, Lookup, View};
 use crate::race;
 use crate::rate::RateLimiter;
 use crate::request::{self, SecretSource, SpecIndex};
+use crate::retry::{GaveUp, Retry, RetryPolicy};
 
 mod action;
 mod create;
@@ -69,12 +69,10 @@ pub(crate) struct Ctx {
     pub secrets: SecretSource,
     /// Fired when waiting must stop (wait timeout, Ctrl-C).
     pub cut: CancellationToken,
-    /// Calls per step at most (first attempt included).
-    pub max_attempts: u32,
+    /// Attempts per call, and the pause between them.
+    pub retry: RetryPolicy,
     /// Failed polls in a row after which a waiting step gives up.
     pub max_poll_failures: u32,
-    /// Pause before re-sending after throttling.
-    pub backoff: Duration,
     /// What each resource's task must migrate (from the planner's resolution).
     pub identities: HashMap<ResourceAddr, Identity>,
     /// Polls a follower waits for another run's action before acting itself.
@@ -469,17 +467,27 @@ impl Run<'_> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(), CloudError>>,
     {
-        let mut attempt = 0;
+        let mut attempts = self.ctx.retry.attempts();
         loop {
-            attempt += 1;
             match self.call(f()).await {
                 Ok(()) => return Ok(()),
-                Err(e) if transient(&e) && attempt < self.ctx.max_attempts => {
-                    tokio::time::sleep(self.ctx.backoff * attempt).await;
-                }
-                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+                Err(e) => attempts.retry(e, retry_transient).await.map_err(gave_up)?,
             }
         }
+    }
+}
+
+/// The step's end once a call's attempts are over.
+fn gave_up(g: GaveUp<CloudError>) -> Halt {
+    Halt::Failed(StepError::from_cloud(&g.into_inner()))
+}
+
+/// The rule of idempotent calls and reads: again after a pause when [`transient`].
+fn retry_transient(e: &CloudError) -> Retry {
+    if transient(e) {
+        Retry::Later
+    } else {
+        Retry::No
     }
 }
 
