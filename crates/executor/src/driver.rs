@@ -29,7 +29,7 @@ use migplan_planner::{
 };
 use migplan_wire::sms::ListTasksQuery;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,7 @@ use crate::event::{
     Event, EventSink, FailedStep, InProgressStep, PendingStep, Progress, RunStatus, SkippedStep,
     StepError, StepRef, Summary,
 };
-use crate::live_store::LiveStore;
+use crate::live_store::{LiveStore, Writers};
 use crate::poller::Poller;
 use crate::race;
 use crate::rate::RateLimiter;
@@ -220,11 +220,10 @@ impl Apply<'_> {
     ) -> Result<Summary, ExecError> {
         let started = Instant::now();
         let calls_before = self.cloud.stats().total_calls();
-        let plan = self.plan;
         let opts = self.options;
         let parallelism = opts.parallelism.max(1);
-        let (nodes, wave_caps) = nodes_of(plan, self.spec, self.live)?;
-        let mut sched = Scheduler::new(
+        let (nodes, wave_caps) = nodes_of(self.plan, self.spec, self.live)?;
+        let sched = Scheduler::new(
             nodes,
             SchedulerOptions {
                 parallelism: Some(parallelism),
@@ -232,7 +231,6 @@ impl Apply<'_> {
                 fail_fast: opts.fail_fast,
             },
         );
-
         let (store, writers) = LiveStore::new(
             self.live.tasks.clone(),
             self.live.migrations.clone(),
@@ -241,50 +239,8 @@ impl Apply<'_> {
         let sms_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
         let dcs_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
         let pollers = CancellationToken::new();
-        let mut background = JoinSet::new();
-        {
-            let sms = self.cloud.sms().clone();
-            let poller = Poller {
-                interval: opts.poll_interval,
-                demand: store.sms.demand(),
-                writer: writers.sms,
-                rate: sms_rate.clone(),
-            };
-            let cancel = pollers.clone();
-            background.spawn(async move {
-                poller
-                    .run(
-                        move || {
-                            let sms = sms.clone();
-                            async move { sms.list_all_tasks(&ListTasksQuery::default()).await }
-                        },
-                        cancel,
-                    )
-                    .await;
-            });
-            let dcs = self.cloud.dcs().clone();
-            let poller = Poller {
-                interval: opts.poll_interval,
-                demand: store.dcs.demand(),
-                writer: writers.dcs,
-                rate: dcs_rate.clone(),
-            };
-            let cancel = pollers.clone();
-            background.spawn(async move {
-                poller
-                    .run(
-                        move || {
-                            let dcs = dcs.clone();
-                            async move { dcs.list_all_tasks(None).await }
-                        },
-                        cancel,
-                    )
-                    .await;
-            });
-        }
-
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let cut = CancellationToken::new();
+        let mut background = self.spawn_pollers(&store, writers, &sms_rate, &dcs_rate, &pollers);
+        let (tx, rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(Ctx {
             cloud: self.cloud.clone(),
             spec: SpecIndex::new(self.spec),
@@ -294,7 +250,7 @@ impl Apply<'_> {
             calls: Arc::new(Semaphore::new(parallelism)),
             events: tx,
             secrets: self.secrets.clone(),
-            cut: cut.clone(),
+            cut: CancellationToken::new(),
             retry: RetryPolicy::new(
                 opts.max_attempts,
                 Duration::from_millis(500).min(opts.poll_interval),
@@ -303,179 +259,20 @@ impl Apply<'_> {
             identities: identities(self.spec, self.live),
             follow_patience: opts.follow_patience,
         });
-
-        let mut ids: HashMap<ResourceAddr, String> = plan
-            .resources
-            .iter()
-            .filter_map(|r| r.live_id.clone().map(|id| (r.addr.clone(), id)))
-            .collect();
-        let mut last_write: HashMap<ResourceAddr, Instant> = HashMap::new();
-        // Resources another apply may be driving (see `step_run`): their task was created
-        // during this run by someone else, or is still as created (another apply's create a
-        // moment before this run planned looks exactly like that).
-        let mut followed = fresh_tasks(plan, self.live);
-        let mut errors: HashMap<usize, StepError> = HashMap::new();
-        let mut cut_called: HashMap<usize, (bool, Option<Progress>)> = HashMap::new();
-        let mut tasks: JoinSet<StepOutput> = JoinSet::new();
-        let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
-
-        sink.on_event(&Event::ApplyStart {
-            plan: plan.name.clone(),
-            // Counted as the summary counts them: wave barriers are not steps anyone runs.
-            steps: plan
-                .steps
-                .iter()
-                .filter(|s| s.class() != StepClass::Barrier)
-                .count(),
-            resources: plan
-                .resources
-                .iter()
-                .filter(|r| !r.steps.is_empty())
-                .count(),
-            parallelism,
-        });
-
+        sink.on_event(&apply_start(self.plan, parallelism));
+        let mut state = RunState::new(self.plan, self.live, sched, ctx, sink, rx);
         let deadline = opts.wait_timeout.map(|d| started + d);
-        let sleep = tokio::time::sleep_until(deadline.unwrap_or(started));
-        tokio::pin!(sleep);
-        let mut timed_out = false;
-        let mut interrupted = false;
-        let mut aborted = false;
-
-        loop {
-            for ix in sched.ready() {
-                if !sched.start(ix) {
-                    continue;
-                }
-                let step = plan.steps[ix].clone();
-                let addr = step.resource.clone();
-                sink.on_event(&Event::StepStarted {
-                    step: step.id.to_string(),
-                    resource: addr.as_ref().map(ToString::to_string),
-                    label: step.label.clone(),
-                    symbol: step.symbol.clone(),
-                });
-                let input = StepInput {
-                    ix,
-                    task_id: addr.as_ref().and_then(|a| ids.get(a).cloned()),
-                    last_write: addr.as_ref().and_then(|a| last_write.get(a).copied()),
-                    follow: addr.as_ref().is_some_and(|a| followed.contains(a)),
-                    step,
-                };
-                let handle = tasks.spawn(run_step(ctx.clone(), input));
-                running.insert(handle.id(), ix);
-            }
-            if tasks.is_empty() {
-                break;
-            }
-            tokio::select! {
-                biased;
-                _ = interrupt.abort.cancelled(), if !aborted => {
-                    aborted = true;
-                    interrupted = true;
-                    sched.stop();
-                    cut.cancel();
-                    tasks.abort_all();
-                }
-                _ = interrupt.stop.cancelled(), if !interrupted => {
-                    interrupted = true;
-                    sched.stop();
-                    cut.cancel();
-                }
-                _ = &mut sleep, if deadline.is_some() && !timed_out => {
-                    timed_out = true;
-                    cut.cancel();
-                }
-                Some(event) = rx.recv() => sink.on_event(&event),
-                Some(joined) = tasks.join_next_with_id() => {
-                    let (ix, out) = match joined {
-                        Ok((id, out)) => {
-                            running.remove(&id);
-                            (out.ix, Some(out))
-                        }
-                        Err(e) => {
-                            let ix = running.remove(&e.id()).unwrap_or(usize::MAX);
-                            if e.is_cancelled() {
-                                // Aborted by the second Ctrl-C: it may or may not have sent.
-                                if ix != usize::MAX {
-                                    cut_called.insert(ix, (true, None));
-                                    sched.complete(ix, Outcome::InProgress);
-                                }
-                                continue;
-                            }
-                            (ix, None)
-                        }
-                    };
-                    if ix == usize::MAX {
-                        continue;
-                    }
-                    while let Ok(event) = rx.try_recv() {
-                        sink.on_event(&event);
-                    }
-                    let step = &plan.steps[ix];
-                    let resource = step.resource.as_ref().map(ToString::to_string);
-                    let Some(out) = out else {
-                        let error = StepError::new("the step panicked (a bug in migplan)");
-                        sink.on_event(&Event::StepFailed { step: step.id.to_string(), resource, error: error.clone() });
-                        errors.insert(ix, error);
-                        let skipped = sched.complete(ix, Outcome::Failed);
-                        emit_skipped(sink, plan, ix, &skipped);
-                        continue;
-                    };
-                    if let Some(addr) = &step.resource {
-                        if let Some(id) = &out.task_id {
-                            ids.insert(addr.clone(), id.clone());
-                        }
-                        if let Some(w) = out.wrote_at {
-                            last_write.insert(addr.clone(), w);
-                        }
-                        if out.follow {
-                            followed.insert(addr.clone());
-                        } else {
-                            followed.remove(addr);
-                        }
-                    }
-                    match out.result {
-                        StepResult::Done { note } => {
-                            sink.on_event(&Event::StepCompleted {
-                                step: step.id.to_string(),
-                                resource,
-                                note,
-                                id: (step.class() == StepClass::Create)
-                                    .then(|| out.task_id.clone())
-                                    .flatten(),
-                            });
-                            sched.complete(ix, Outcome::Done);
-                        }
-                        StepResult::Failed(error) => {
-                            sink.on_event(&Event::StepFailed { step: step.id.to_string(), resource, error: error.clone() });
-                            errors.insert(ix, error);
-                            let skipped = sched.complete(ix, Outcome::Failed);
-                            emit_skipped(sink, plan, ix, &skipped);
-                        }
-                        StepResult::Cut { called } => {
-                            cut_called.insert(ix, (called, out.progress));
-                            sched.complete(ix, Outcome::InProgress);
-                        }
-                    }
-                }
-            }
-        }
-        while let Ok(event) = rx.try_recv() {
-            sink.on_event(&event);
-        }
+        let flags = state.drive(interrupt, deadline).await;
+        state.drain_events();
         pollers.cancel();
         while background.join_next().await.is_some() {}
 
         let summary = summarize(
-            plan,
-            &sched,
-            &errors,
-            &cut_called,
-            Flags {
-                timed_out,
-                interrupted,
-            },
+            self.plan,
+            &state.sched,
+            &state.errors,
+            &state.cut_called,
+            flags,
             self.cloud
                 .stats()
                 .total_calls()
@@ -484,6 +281,262 @@ impl Apply<'_> {
         );
         sink.on_event(&Event::ApplySummary(summary.clone()));
         Ok(summary)
+    }
+
+    /// One poller per service, each listing into its half of the store until `cancel`.
+    fn spawn_pollers(
+        &self,
+        store: &LiveStore,
+        writers: Writers,
+        sms_rate: &Arc<RateLimiter>,
+        dcs_rate: &Arc<RateLimiter>,
+        cancel: &CancellationToken,
+    ) -> JoinSet<()> {
+        let interval = self.options.poll_interval;
+        let mut background = JoinSet::new();
+        let sms = self.cloud.sms().clone();
+        let poller = Poller {
+            interval,
+            demand: store.sms.demand(),
+            writer: writers.sms,
+            rate: sms_rate.clone(),
+        };
+        background.spawn(poller.run(
+            move || {
+                let sms = sms.clone();
+                async move { sms.list_all_tasks(&ListTasksQuery::default()).await }
+            },
+            cancel.clone(),
+        ));
+        let dcs = self.cloud.dcs().clone();
+        let poller = Poller {
+            interval,
+            demand: store.dcs.demand(),
+            writer: writers.dcs,
+            rate: dcs_rate.clone(),
+        };
+        background.spawn(poller.run(
+            move || {
+                let dcs = dcs.clone();
+                async move { dcs.list_all_tasks(None).await }
+            },
+            cancel.clone(),
+        ));
+        background
+    }
+}
+
+/// The first event: steps and resources counted as the summary counts them (wave barriers
+/// are not steps anyone runs).
+fn apply_start(plan: &Plan, parallelism: usize) -> Event {
+    Event::ApplyStart {
+        plan: plan.name.clone(),
+        steps: plan
+            .steps
+            .iter()
+            .filter(|s| s.class() != StepClass::Barrier)
+            .count(),
+        resources: plan
+            .resources
+            .iter()
+            .filter(|r| !r.steps.is_empty())
+            .count(),
+        parallelism,
+    }
+}
+
+/// What the owner loop owns while steps run: the scheduler, the step tasks, and what the
+/// steps taught it (ids learned by creates, instants of the last writes, followed resources,
+/// errors, and what the steps cut short had done).
+struct RunState<'a> {
+    plan: &'a Plan,
+    sink: &'a dyn EventSink,
+    ctx: Arc<Ctx>,
+    events: mpsc::UnboundedReceiver<Event>,
+    sched: Scheduler,
+    ids: HashMap<ResourceAddr, String>,
+    last_write: HashMap<ResourceAddr, Instant>,
+    /// Resources another apply may be driving (see `step_run`): their task was created
+    /// during this run by someone else, or is still as created (another apply's create a
+    /// moment before this run planned looks exactly like that).
+    followed: HashSet<ResourceAddr>,
+    errors: HashMap<usize, StepError>,
+    /// Steps cut short: whether each had called, and its last progress.
+    cut_called: HashMap<usize, (bool, Option<Progress>)>,
+    tasks: JoinSet<StepOutput>,
+    running: HashMap<tokio::task::Id, usize>,
+}
+
+impl<'a> RunState<'a> {
+    fn new(
+        plan: &'a Plan,
+        live: &LiveSnapshot,
+        sched: Scheduler,
+        ctx: Arc<Ctx>,
+        sink: &'a dyn EventSink,
+        events: mpsc::UnboundedReceiver<Event>,
+    ) -> Self {
+        RunState {
+            plan,
+            sink,
+            ctx,
+            events,
+            sched,
+            ids: plan
+                .resources
+                .iter()
+                .filter_map(|r| r.live_id.clone().map(|id| (r.addr.clone(), id)))
+                .collect(),
+            last_write: HashMap::new(),
+            followed: fresh_tasks(plan, live),
+            errors: HashMap::new(),
+            cut_called: HashMap::new(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+        }
+    }
+
+    /// The owner loop (see the module docs), until no step runs.
+    async fn drive(&mut self, interrupt: &Interrupt, deadline: Option<Instant>) -> Flags {
+        let mut flags = Flags::default();
+        let sleep = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now));
+        tokio::pin!(sleep);
+        loop {
+            self.spawn_ready();
+            if self.tasks.is_empty() {
+                return flags;
+            }
+            tokio::select! {
+                biased;
+                _ = interrupt.abort.cancelled(), if !flags.aborted => {
+                    flags.aborted = true;
+                    flags.interrupted = true;
+                    self.sched.stop();
+                    self.ctx.cut.cancel();
+                    self.tasks.abort_all();
+                }
+                _ = interrupt.stop.cancelled(), if !flags.interrupted => {
+                    flags.interrupted = true;
+                    self.sched.stop();
+                    self.ctx.cut.cancel();
+                }
+                _ = &mut sleep, if deadline.is_some() && !flags.timed_out => {
+                    flags.timed_out = true;
+                    self.ctx.cut.cancel();
+                }
+                Some(event) = self.events.recv() => self.sink.on_event(&event),
+                Some(joined) = self.tasks.join_next_with_id() => self.joined(joined),
+            }
+        }
+    }
+
+    /// Starts every step the scheduler offers, each a task of its own.
+    fn spawn_ready(&mut self) {
+        for ix in self.sched.ready() {
+            if !self.sched.start(ix) {
+                continue;
+            }
+            let step = self.plan.steps[ix].clone();
+            let addr = step.resource.clone();
+            self.sink.on_event(&Event::StepStarted {
+                step: step.id.to_string(),
+                resource: addr.as_ref().map(ToString::to_string),
+                label: step.label.clone(),
+                symbol: step.symbol.clone(),
+            });
+            let input = StepInput {
+                ix,
+                task_id: addr.as_ref().and_then(|a| self.ids.get(a).cloned()),
+                last_write: addr.as_ref().and_then(|a| self.last_write.get(a).copied()),
+                follow: addr.as_ref().is_some_and(|a| self.followed.contains(a)),
+                step,
+            };
+            let handle = self.tasks.spawn(run_step(self.ctx.clone(), input));
+            self.running.insert(handle.id(), ix);
+        }
+    }
+
+    /// A step task ended: finished, panicked, or aborted by the second Ctrl-C.
+    fn joined(&mut self, joined: Result<(tokio::task::Id, StepOutput), JoinError>) {
+        let (id, out) = match joined {
+            Ok((id, out)) => (id, Ok(out)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        let Some(ix) = self.running.remove(&id) else {
+            return;
+        };
+        match out {
+            Ok(out) => {
+                self.drain_events();
+                self.finished(out);
+            }
+            // Aborted: it may or may not have sent.
+            Err(e) if e.is_cancelled() => {
+                self.cut_called.insert(ix, (true, None));
+                self.sched.complete(ix, Outcome::InProgress);
+            }
+            Err(_) => {
+                self.drain_events();
+                self.failed(ix, StepError::new("the step panicked (a bug in migplan)"));
+            }
+        }
+    }
+
+    /// A step returned: learn what it found, then complete it in the scheduler.
+    fn finished(&mut self, out: StepOutput) {
+        let ix = out.ix;
+        let step = &self.plan.steps[ix];
+        if let Some(addr) = &step.resource {
+            if let Some(id) = &out.task_id {
+                self.ids.insert(addr.clone(), id.clone());
+            }
+            if let Some(w) = out.wrote_at {
+                self.last_write.insert(addr.clone(), w);
+            }
+            if out.follow {
+                self.followed.insert(addr.clone());
+            } else {
+                self.followed.remove(addr);
+            }
+        }
+        match out.result {
+            StepResult::Done { note } => {
+                self.sink.on_event(&Event::StepCompleted {
+                    step: step.id.to_string(),
+                    resource: step.resource.as_ref().map(ToString::to_string),
+                    note,
+                    id: (step.class() == StepClass::Create)
+                        .then_some(out.task_id)
+                        .flatten(),
+                });
+                self.sched.complete(ix, Outcome::Done);
+            }
+            StepResult::Failed(error) => self.failed(ix, error),
+            StepResult::Cut { called } => {
+                self.cut_called.insert(ix, (called, out.progress));
+                self.sched.complete(ix, Outcome::InProgress);
+            }
+        }
+    }
+
+    /// A step failed: reported, remembered, and its dependents skipped.
+    fn failed(&mut self, ix: usize, error: StepError) {
+        let step = &self.plan.steps[ix];
+        self.sink.on_event(&Event::StepFailed {
+            step: step.id.to_string(),
+            resource: step.resource.as_ref().map(ToString::to_string),
+            error: error.clone(),
+        });
+        self.errors.insert(ix, error);
+        let skipped = self.sched.complete(ix, Outcome::Failed);
+        emit_skipped(self.sink, self.plan, ix, &skipped);
+    }
+
+    /// Hands the steps' pending events to the sink.
+    fn drain_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.sink.on_event(&event);
+        }
     }
 }
 
@@ -501,9 +554,12 @@ fn emit_skipped(sink: &dyn EventSink, plan: &Plan, root: usize, skipped: &[usize
     }
 }
 
+/// How the owner loop ended early, if it did.
+#[derive(Debug, Default)]
 struct Flags {
     timed_out: bool,
     interrupted: bool,
+    aborted: bool,
 }
 
 fn summarize(
