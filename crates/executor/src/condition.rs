@@ -5,10 +5,10 @@
 //! them with the latest list results.
 
 use migplan_parser::{RedisMethod, Stage};
-use migplan_planner::Condition;
 use migplan_planner::Current;
 use migplan_planner::current::{NetworkResult, redis_current, server_current};
 use migplan_planner::step::LiveField;
+use migplan_planner::{Condition, Identity, Mismatch};
 use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
 use migplan_wire::sms::{SourceServer, Task, TaskState};
 
@@ -30,6 +30,22 @@ impl Obj<'_> {
         match self {
             Obj::Sms(t) => t.is_some(),
             Obj::Dcs(t) => t.is_some(),
+        }
+    }
+
+    /// The object's live id.
+    pub fn id(&self) -> Option<String> {
+        match self {
+            Obj::Sms(t) => t.map(|t| t.id.clone()),
+            Obj::Dcs(t) => t.map(|t| t.task_id.clone()),
+        }
+    }
+
+    /// How the object differs from what the resource's task must migrate, if it does.
+    pub fn check(&self, want: &Identity) -> Option<Mismatch> {
+        match self {
+            Obj::Sms(t) => t.and_then(|t| want.check_sms(t)),
+            Obj::Dcs(t) => t.and_then(|t| want.check_dcs(t)),
         }
     }
 

@@ -27,7 +27,8 @@ use migplan_parser::{ResourceAddr, Spec};
 use migplan_planner::{
     Identity, LiveIndex, LiveSnapshot, Plan, RedisIdentity, ServerIdentity, StepClass,
 };
-use migplan_wire::sms::ListTasksQuery;
+use migplan_wire::dcs::MigrationTaskListItem;
+use migplan_wire::sms::Task;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
@@ -38,10 +39,8 @@ use crate::event::{
     Event, EventSink, FailedStep, InProgressStep, PendingStep, Progress, RunStatus, SkippedStep,
     StepError, StepRef, Summary,
 };
+use crate::kind::{Rates, initial_ids, spawn_poller};
 use crate::live_store::{LiveStore, Writers};
-use crate::poller::Poller;
-use crate::race;
-use crate::rate::RateLimiter;
 use crate::request::{SecretSource, SpecIndex};
 use crate::retry::RetryPolicy;
 use crate::schedule::{Node, Outcome, Scheduler, SchedulerOptions, StepState};
@@ -191,21 +190,12 @@ fn identities(spec: &Spec, live: &LiveSnapshot) -> HashMap<ResourceAddr, Identit
 
 /// Resources whose live task is still as created (nothing has run on it).
 fn fresh_tasks(plan: &Plan, live: &LiveSnapshot) -> HashSet<ResourceAddr> {
-    let sms: HashMap<&str, &migplan_wire::sms::Task> =
-        live.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
-    let dcs: HashMap<&str, &migplan_wire::dcs::MigrationTaskListItem> = live
-        .migrations
-        .iter()
-        .map(|t| (t.task_id.as_str(), t))
+    let initial: HashSet<&str> = initial_ids(&live.tasks)
+        .chain(initial_ids(&live.migrations))
         .collect();
     plan.resources
         .iter()
-        .filter(|r| {
-            r.live_id.as_deref().is_some_and(|id| {
-                sms.get(id).is_some_and(|t| race::fresh_sms(t))
-                    || dcs.get(id).is_some_and(|t| race::fresh_dcs(t))
-            })
-        })
+        .filter(|r| r.live_id.as_deref().is_some_and(|id| initial.contains(id)))
         .map(|r| r.addr.clone())
         .collect()
 }
@@ -236,17 +226,33 @@ impl Apply<'_> {
             self.live.migrations.clone(),
             started,
         );
-        let sms_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
-        let dcs_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
+        let rates = Rates::new(opts.requests_per_second);
         let pollers = CancellationToken::new();
-        let mut background = self.spawn_pollers(&store, writers, &sms_rate, &dcs_rate, &pollers);
+        let mut background = JoinSet::new();
+        let (cloud, interval) = (self.cloud, opts.poll_interval);
+        let Writers { sms, dcs } = writers;
+        spawn_poller::<Task>(
+            &mut background,
+            cloud,
+            interval,
+            (&store, sms),
+            &rates,
+            &pollers,
+        );
+        spawn_poller::<MigrationTaskListItem>(
+            &mut background,
+            cloud,
+            interval,
+            (&store, dcs),
+            &rates,
+            &pollers,
+        );
         let (tx, rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(Ctx {
             cloud: self.cloud.clone(),
             spec: SpecIndex::new(self.spec),
             store,
-            sms_rate,
-            dcs_rate,
+            rates,
             calls: Arc::new(Semaphore::new(parallelism)),
             events: tx,
             secrets: self.secrets.clone(),
@@ -281,48 +287,6 @@ impl Apply<'_> {
         );
         sink.on_event(&Event::ApplySummary(summary.clone()));
         Ok(summary)
-    }
-
-    /// One poller per service, each listing into its half of the store until `cancel`.
-    fn spawn_pollers(
-        &self,
-        store: &LiveStore,
-        writers: Writers,
-        sms_rate: &Arc<RateLimiter>,
-        dcs_rate: &Arc<RateLimiter>,
-        cancel: &CancellationToken,
-    ) -> JoinSet<()> {
-        let interval = self.options.poll_interval;
-        let mut background = JoinSet::new();
-        let sms = self.cloud.sms().clone();
-        let poller = Poller {
-            interval,
-            demand: store.sms.demand(),
-            writer: writers.sms,
-            rate: sms_rate.clone(),
-        };
-        background.spawn(poller.run(
-            move || {
-                let sms = sms.clone();
-                async move { sms.list_all_tasks(&ListTasksQuery::default()).await }
-            },
-            cancel.clone(),
-        ));
-        let dcs = self.cloud.dcs().clone();
-        let poller = Poller {
-            interval,
-            demand: store.dcs.demand(),
-            writer: writers.dcs,
-            rate: dcs_rate.clone(),
-        };
-        background.spawn(poller.run(
-            move || {
-                let dcs = dcs.clone();
-                async move { dcs.list_all_tasks(None).await }
-            },
-            cancel.clone(),
-        ));
-        background
     }
 }
 

@@ -34,6 +34,7 @@ pub mod condition;
 pub mod driver;
 pub mod estimate;
 pub mod event;
+mod kind;
 pub mod live_store;
 pub mod poller;
 pub mod race;

@@ -91,10 +91,10 @@ impl Run<'_> {
         loop {
             let v = self.fresh_view(r.min_seq).await?;
             r.min_seq = v.seq() + 1;
-            let obj = self.obj_in(&v)?;
+            let obj = self.obj_in(&*v)?;
             self.ours(obj)?;
             if self.id.is_none() {
-                self.id = obj_id(obj);
+                self.id = obj.id();
             }
             if obj.exists() && holds(&step.effect, obj) {
                 let by = if self.follow {
@@ -140,7 +140,7 @@ impl Run<'_> {
                     describe(&step.precondition)
                 ))));
             }
-            return Ok(Ready::Send(obj_id(obj).unwrap_or_default()));
+            return Ok(Ready::Send(obj.id().unwrap_or_default()));
         }
     }
 
@@ -148,7 +148,7 @@ impl Run<'_> {
     /// effect (another run did it), else the API's error.
     async fn refused_for_state(&mut self, e: &CloudError, min_seq: u64) -> Result<String, Halt> {
         let v = self.fresh_view(min_seq).await?;
-        let obj = self.obj_in(&v)?;
+        let obj = self.obj_in(&*v)?;
         self.ours(obj)?;
         if obj.exists() && holds(&self.step.effect, obj) {
             return Ok(format!(

@@ -8,6 +8,7 @@
 //! during this run makes this run a follower of the resource.
 
 use super::*;
+use crate::race;
 
 /// What a list by name found: the entry's tasks, and the first task of another source or
 /// target, if any.
@@ -316,7 +317,7 @@ impl Run<'_> {
         let all = loop {
             let listed = match kind {
                 Kind::Sms => {
-                    self.ctx.sms_rate.acquire().await;
+                    self.rate().acquire().await;
                     self.ctx.cloud.sms().tasks_named(name).await.map(|tasks| {
                         tasks
                             .iter()
@@ -335,7 +336,7 @@ impl Run<'_> {
                     })
                 }
                 Kind::Dcs => {
-                    self.ctx.dcs_rate.acquire().await;
+                    self.rate().acquire().await;
                     self.ctx.cloud.dcs().tasks_named(name).await.map(|tasks| {
                         tasks
                             .iter()

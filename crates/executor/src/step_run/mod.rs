@@ -43,8 +43,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::condition::{Obj, holds, progress, stuck};
 use crate::event::{Event, Progress, StepError};
-use crate::live_store::{LiveStore, Lookup, View};
-use crate::race;
+use crate::kind::{self, LiveObject, ObjView, Rates};
+use crate::live_store::LiveStore;
 use crate::rate::RateLimiter;
 use crate::request::{self, SecretSource, SpecIndex};
 use crate::retry::{GaveUp, Retry, RetryPolicy};
@@ -62,8 +62,8 @@ pub(crate) struct Ctx {
     pub cloud: Cloud,
     pub spec: SpecIndex,
     pub store: LiveStore,
-    pub sms_rate: Arc<RateLimiter>,
-    pub dcs_rate: Arc<RateLimiter>,
+    /// Each service's request rate limiter.
+    pub rates: Rates,
     pub calls: Arc<Semaphore>,
     pub events: mpsc::UnboundedSender<Event>,
     pub secrets: SecretSource,
@@ -112,60 +112,6 @@ pub(crate) struct StepOutput {
     /// Whether another apply may still drive the resource (learned by a create, dropped once
     /// this run had to act in its place).
     pub follow: bool,
-}
-
-enum AnyView {
-    Sms(Arc<View<Task>>),
-    Dcs(Arc<View<MigrationTaskListItem>>),
-}
-
-impl AnyView {
-    fn seq(&self) -> u64 {
-        match self {
-            AnyView::Sms(v) => v.seq,
-            AnyView::Dcs(v) => v.seq,
-        }
-    }
-    fn taken_at(&self) -> Instant {
-        match self {
-            AnyView::Sms(v) => v.taken_at,
-            AnyView::Dcs(v) => v.taken_at,
-        }
-    }
-    fn failures(&self) -> (u32, Option<StepError>) {
-        match self {
-            AnyView::Sms(v) => (v.failures, v.last_error.clone()),
-            AnyView::Dcs(v) => (v.failures, v.last_error.clone()),
-        }
-    }
-    /// The resource's object, or an error when several objects share its name.
-    fn obj(&self, id: Option<&str>, name: &str) -> Result<Obj<'_>, StepError> {
-        let many = |n: usize| {
-            StepError::new(format!(
-                "{n} live tasks are named {name}; migplan will not guess which one is meant"
-            ))
-        };
-        match self {
-            AnyView::Sms(v) => match v.find(id, name) {
-                Lookup::None => Ok(Obj::Sms(None)),
-                Lookup::One(t) => Ok(Obj::Sms(Some(t))),
-                Lookup::Many(n) => Err(many(n)),
-            },
-            AnyView::Dcs(v) => match v.find(id, name) {
-                Lookup::None => Ok(Obj::Dcs(None)),
-                Lookup::One(t) => Ok(Obj::Dcs(Some(t))),
-                Lookup::Many(n) => Err(many(n)),
-            },
-        }
-    }
-}
-
-fn obj_id(obj: Obj<'_>) -> Option<String> {
-    match obj {
-        Obj::Sms(Some(t)) => Some(t.id.clone()),
-        Obj::Dcs(Some(t)) => Some(t.task_id.clone()),
-        _ => None,
-    }
 }
 
 /// Why a step stopped early.
@@ -239,21 +185,20 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
 }
 
 impl Run<'_> {
-    fn is_sms(&self) -> bool {
-        self.addr.kind == ResourceKind::Server
-    }
-
+    /// The rate limiter of the resource's service.
     fn rate(&self) -> &RateLimiter {
-        if self.is_sms() {
-            &self.ctx.sms_rate
-        } else {
-            &self.ctx.dcs_rate
-        }
+        self.ctx.rates.of(self.addr.kind)
     }
 
-    /// The resource's object in `v` (by id when known, else by name).
-    fn obj_in<'v>(&self, v: &'v AnyView) -> Result<Obj<'v>, Halt> {
-        Ok(v.obj(self.id.as_deref(), &self.addr.name)?)
+    /// The resource's object in `v` (by id when known, else by name), or an error when
+    /// several objects share its name.
+    fn obj_in<'v>(&self, v: &'v dyn ObjView) -> Result<Obj<'v>, Halt> {
+        let name = &self.addr.name;
+        v.obj(self.id.as_deref(), name).map_err(|n| {
+            Halt::Failed(StepError::new(format!(
+                "{n} live tasks are named {name}; migplan will not guess which one is meant"
+            )))
+        })
     }
 
     /// `Err` when `obj` is a task of another source or target: never acted on, whatever the
@@ -262,22 +207,13 @@ impl Run<'_> {
         let Some(want) = self.ctx.identities.get(&self.addr) else {
             return Ok(());
         };
-        let m = match obj {
-            Obj::Sms(Some(t)) => want.check_sms(t),
-            Obj::Dcs(Some(t)) => want.check_dcs(t),
-            _ => None,
-        };
-        m.map_or(Ok(()), |m| Err(Halt::Failed(self.mismatch(&m))))
+        obj.check(want)
+            .map_or(Ok(()), |m| Err(Halt::Failed(self.mismatch(&m))))
     }
 
     /// The planner's words for a task of another source or target.
     fn mismatch(&self, m: &Mismatch) -> StepError {
-        let what = if self.is_sms() {
-            "SMS task"
-        } else {
-            "DCS migration task"
-        };
-        let b = Blocked::from(m.reason(what, &self.addr.name));
+        let b = Blocked::from(m.reason(kind::what(self.addr.kind), &self.addr.name));
         StepError::new(format!("{}; {}", b.message, b.remedy))
     }
 
@@ -286,27 +222,23 @@ impl Run<'_> {
     }
 
     /// A view taken after this run's last write to the resource, with `seq >= min_seq`.
-    async fn view(&self, min_seq: u64) -> Result<AnyView, Halt> {
-        let v = if self.is_sms() {
-            self.ctx
-                .store
-                .sms
-                .fresh(self.last_write, min_seq, &self.ctx.cut)
-                .await
-                .map(AnyView::Sms)
-        } else {
-            self.ctx
-                .store
-                .dcs
-                .fresh(self.last_write, min_seq, &self.ctx.cut)
-                .await
-                .map(AnyView::Dcs)
-        };
-        v.ok_or(Halt::Cut)
+    async fn view(&self, min_seq: u64) -> Result<Arc<dyn ObjView>, Halt> {
+        match self.addr.kind {
+            ResourceKind::Server => self.view_of::<Task>(min_seq).await,
+            ResourceKind::Redis => self.view_of::<MigrationTaskListItem>(min_seq).await,
+        }
+    }
+
+    async fn view_of<T: LiveObject>(&self, min_seq: u64) -> Result<Arc<dyn ObjView>, Halt> {
+        let v = T::store(&self.ctx.store)
+            .fresh(self.last_write, min_seq, &self.ctx.cut)
+            .await
+            .ok_or(Halt::Cut)?;
+        Ok(v)
     }
 
     /// The next fresh view (skipping failed polls, giving up after too many).
-    async fn fresh_view(&self, min_seq: u64) -> Result<AnyView, Halt> {
+    async fn fresh_view(&self, min_seq: u64) -> Result<Arc<dyn ObjView>, Halt> {
         let mut min_seq = min_seq;
         loop {
             let v = self.view(min_seq).await?;
@@ -453,9 +385,10 @@ impl Run<'_> {
             return Ok(id.clone());
         }
         let v = self.fresh_view(0).await?;
-        let obj = self.obj_in(&v)?;
+        let obj = self.obj_in(&*v)?;
         self.ours(obj)?;
-        let id = obj_id(obj)
+        let id = obj
+            .id()
             .ok_or_else(|| StepError::new(format!("no live task is named {}", self.addr.name)))?;
         self.id = Some(id.clone());
         Ok(id)
