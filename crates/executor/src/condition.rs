@@ -6,7 +6,7 @@
 
 use migplan_parser::{RedisMethod, Stage};
 use migplan_planner::Current;
-use migplan_planner::current::{NetworkResult, redis_current, server_current};
+use migplan_planner::current::{NetworkResult, percent_done, redis_current, server_current};
 use migplan_planner::step::LiveField;
 use migplan_planner::{Condition, Identity, Mismatch};
 use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
@@ -212,26 +212,7 @@ pub fn progress(obj: Obj<'_>) -> Option<Progress> {
                 .rev()
                 .find(|s| s.start_date.is_some() && s.end_date.is_none());
             let copying = matches!(t.state, Some(TaskState::Running | TaskState::Syncing));
-            // Overall percent: the copy subtasks (`MIGRATE_*`, `SYNC_*`) weigh 8, the
-            // fixed ones (create server, attach agent, configure, ...) 1 each.
-            let percent = if copying {
-                let weight = |name: &str| {
-                    if name.contains("MIGRATE") || name.contains("SYNC") {
-                        8
-                    } else {
-                        1
-                    }
-                };
-                let total: i64 = t.sub_tasks.iter().map(|s| weight(&s.name)).sum();
-                let done: i64 = t
-                    .sub_tasks
-                    .iter()
-                    .map(|s| weight(&s.name) * i64::from(s.progress.clamp(0, 100)))
-                    .sum();
-                (total > 0).then(|| (done / total).clamp(0, 100) as u8)
-            } else {
-                None
-            };
+            let percent = copying.then(|| percent_done(t)).flatten();
             let cycle = obj.field(LiveField::MigrationCycle);
             let state = match (t.state.as_ref().map(|s| s.as_str()), cycle) {
                 (Some(s), Some(c)) if !copying => format!("{s}/{c}"),

@@ -133,8 +133,9 @@ impl std::fmt::Display for StepError {
 pub struct Progress {
     /// Live state (`RUNNING`, `FULLMIGRATING`, `testing`, ...).
     pub state: String,
-    /// Percent of the copy (bytes replicated of bytes to replicate, else the running
-    /// subtask's progress).
+    /// Percent done while copying: the planner's one definition
+    /// ([`percent_done`](migplan_planner::current::percent_done)), the figure `plan` and
+    /// `status` show in the current stage too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub percent: Option<u8>,
     /// The running subtask, e.g. `MIGRATE_BLOCK`.
