@@ -1,7 +1,7 @@
 //! Reading a step's [`Condition`] against one live object, and what else the live object says:
 //! that the call already took effect, that the resource failed, how far it got.
 //!
-//! Pure functions over the wire types; the [`LiveStore`](crate::live_store::LiveStore) feeds
+//! Pure functions over the wire types; the live store (`live_store::LiveStore`) feeds
 //! them with the latest list results.
 
 use migplan_parser::{RedisMethod, Stage};
@@ -26,7 +26,7 @@ pub enum Obj<'a> {
 
 impl Obj<'_> {
     /// Whether the object exists.
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         match self {
             Obj::Sms(t) => t.is_some(),
             Obj::Dcs(t) => t.is_some(),
@@ -34,7 +34,7 @@ impl Obj<'_> {
     }
 
     /// The object's live id.
-    pub fn id(&self) -> Option<String> {
+    pub(crate) fn id(&self) -> Option<String> {
         match self {
             Obj::Sms(t) => t.map(|t| t.id.clone()),
             Obj::Dcs(t) => t.map(|t| t.task_id.clone()),
@@ -42,7 +42,7 @@ impl Obj<'_> {
     }
 
     /// How the object differs from what the resource's task must migrate, if it does.
-    pub fn check(&self, want: &Identity) -> Option<Mismatch> {
+    pub(crate) fn check(&self, want: &Identity) -> Option<Mismatch> {
         match self {
             Obj::Sms(t) => t.and_then(|t| want.check_sms(t)),
             Obj::Dcs(t) => t.and_then(|t| want.check_dcs(t)),
@@ -53,7 +53,7 @@ impl Obj<'_> {
     /// meaning depends on the method (`TERMINATED`, `RELEASED`) only occur once the task is
     /// configured, and a configured task says its method; the planner refuses a task whose
     /// method is not the plan's.
-    pub fn current(&self) -> Current {
+    pub(crate) fn current(&self) -> Current {
         match *self {
             Obj::Sms(t) => server_current(t, None),
             Obj::Dcs(t) => {
@@ -67,7 +67,7 @@ impl Obj<'_> {
     }
 
     /// The live value of a field, in wire spelling.
-    pub fn field(&self, field: LiveField) -> Option<&str> {
+    pub(crate) fn field(&self, field: LiveField) -> Option<&str> {
         match (self, field) {
             (Obj::Sms(Some(t)), LiveField::TaskState) => t.state.as_ref().map(|s| s.as_str()),
             (Obj::Sms(Some(t)), LiveField::SourceState) => t
@@ -86,7 +86,7 @@ impl Obj<'_> {
     }
 
     /// The task's last network check result (`network_check_info`), if any.
-    pub fn network(&self) -> Option<NetworkResult> {
+    pub(crate) fn network(&self) -> Option<NetworkResult> {
         match self {
             Obj::Sms(Some(t)) => NetworkResult::of(t),
             _ => None,
@@ -94,7 +94,7 @@ impl Obj<'_> {
     }
 
     /// A short text of the state for messages (`RUNNING`, `MIGRATE_SUCCESS/finished`).
-    pub fn state_text(&self) -> String {
+    pub(crate) fn state_text(&self) -> String {
         match self {
             Obj::Sms(None) | Obj::Dcs(None) => "(absent)".into(),
             Obj::Sms(Some(_)) => {
@@ -115,7 +115,7 @@ impl Obj<'_> {
 
 /// Whether `cond` holds for `obj`. Stage conditions read the planner's one order of stages
 /// ([`Current::has_reached`], [`Current::has_started`]): at or beyond counts.
-pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
+pub(crate) fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
     match cond {
         Condition::Always => true,
         Condition::Absent => !obj.exists(),
@@ -148,7 +148,7 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
 
 /// Whether `cond` holds for a source server record (`GET /v3/sources/{id}`): conditions on
 /// the source state, combined; anything about a task does not hold.
-pub fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
+pub(crate) fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
     match cond {
         Condition::Always => true,
         Condition::SourceState { any_of } => src.state.as_ref().is_some_and(|s| any_of.contains(s)),
@@ -161,7 +161,7 @@ pub fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
 /// Why `awaited` can no longer come from `obj` without a person acting (failed, paused,
 /// deleted, unknown), naming the state seen and what was waited for, with the API's error code
 /// when the task carries one. `None` while it may still come.
-pub fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
+pub(crate) fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
     let why = obj.current().cannot_reach(awaited)?;
     let code = match obj {
         Obj::Sms(Some(t))
@@ -184,7 +184,7 @@ pub fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
 }
 
 /// `{"error_code": "SMS.1901", "error_msg": "..."}` → code and message (else the text).
-pub fn parse_error_json(text: &str) -> StepError {
+pub(crate) fn parse_error_json(text: &str) -> StepError {
     let v: Option<serde_json::Value> = serde_json::from_str(text).ok();
     let get = |k: &str| {
         v.as_ref()

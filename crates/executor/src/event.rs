@@ -107,7 +107,7 @@ impl StepError {
     }
 
     /// From a cloud error: its code and its display text.
-    pub fn from_cloud(e: &migplan_cloud::Error) -> Self {
+    pub(crate) fn from_cloud(e: &migplan_cloud::Error) -> Self {
         let message = match &*e.kind {
             migplan_cloud::ErrorKind::Api { message, .. } => message.clone(),
             _ => e.to_string(),
