@@ -46,6 +46,7 @@ mod race;
 mod rate;
 pub mod request;
 mod retry;
+mod run_state;
 pub mod schedule;
 pub mod simulate;
 mod step_run;
