@@ -1,14 +1,16 @@
 //! Reading a step's [`Condition`] against one live object, and what else the live object says:
 //! that the call already took effect, that the resource failed, how far it got.
 //!
-//! Pure functions over the wire types; the [`LiveStore`](crate::live_store::LiveStore) feeds
+//! Pure functions over the wire types; the live store (`live_store::LiveStore`) feeds
 //! them with the latest list results.
 
 use migplan_parser::{RedisMethod, Stage};
-use migplan_planner::Condition;
 use migplan_planner::Current;
-use migplan_planner::current::{NetworkResult, redis_current, restarts_recorded, server_current};
+use migplan_planner::current::{
+    NetworkResult, percent_done, redis_current, restarts_recorded, server_current,
+};
 use migplan_planner::step::LiveField;
+use migplan_planner::{Condition, Identity, Mismatch};
 use migplan_wire::dcs::{MigrationMethod, MigrationTaskListItem};
 use migplan_wire::sms::{SourceServer, Task, TaskState};
 
@@ -26,10 +28,26 @@ pub enum Obj<'a> {
 
 impl Obj<'_> {
     /// Whether the object exists.
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         match self {
             Obj::Sms(t) => t.is_some(),
             Obj::Dcs(t) => t.is_some(),
+        }
+    }
+
+    /// The object's live id.
+    pub(crate) fn id(&self) -> Option<String> {
+        match self {
+            Obj::Sms(t) => t.map(|t| t.id.clone()),
+            Obj::Dcs(t) => t.map(|t| t.task_id.clone()),
+        }
+    }
+
+    /// How the object differs from what the resource's task must migrate, if it does.
+    pub(crate) fn check(&self, want: &Identity) -> Option<Mismatch> {
+        match self {
+            Obj::Sms(t) => t.and_then(|t| want.check_sms(t)),
+            Obj::Dcs(t) => t.and_then(|t| want.check_dcs(t)),
         }
     }
 
@@ -37,7 +55,7 @@ impl Obj<'_> {
     /// meaning depends on the method (`TERMINATED`, `RELEASED`) only occur once the task is
     /// configured, and a configured task says its method; the planner refuses a task whose
     /// method is not the plan's.
-    pub fn current(&self) -> Current {
+    pub(crate) fn current(&self) -> Current {
         match *self {
             Obj::Sms(t) => server_current(t, None),
             Obj::Dcs(t) => {
@@ -51,7 +69,7 @@ impl Obj<'_> {
     }
 
     /// The live value of a field, in wire spelling.
-    pub fn field(&self, field: LiveField) -> Option<&str> {
+    pub(crate) fn field(&self, field: LiveField) -> Option<&str> {
         match (self, field) {
             (Obj::Sms(Some(t)), LiveField::TaskState) => t.state.as_ref().map(|s| s.as_str()),
             (Obj::Sms(Some(t)), LiveField::SourceState) => t
@@ -70,7 +88,7 @@ impl Obj<'_> {
     }
 
     /// The task's last network check result (`network_check_info`), if any.
-    pub fn network(&self) -> Option<NetworkResult> {
+    pub(crate) fn network(&self) -> Option<NetworkResult> {
         match self {
             Obj::Sms(Some(t)) => NetworkResult::of(t),
             _ => None,
@@ -78,7 +96,7 @@ impl Obj<'_> {
     }
 
     /// A short text of the state for messages (`RUNNING`, `MIGRATE_SUCCESS/finished`).
-    pub fn state_text(&self) -> String {
+    pub(crate) fn state_text(&self) -> String {
         match self {
             Obj::Sms(None) | Obj::Dcs(None) => "(absent)".into(),
             Obj::Sms(Some(_)) => {
@@ -99,7 +117,7 @@ impl Obj<'_> {
 
 /// Whether `cond` holds for `obj`. Stage conditions read the planner's one order of stages
 /// ([`Current::has_reached`], [`Current::has_started`]): at or beyond counts.
-pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
+pub(crate) fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
     match cond {
         Condition::Always => true,
         Condition::Absent => !obj.exists(),
@@ -135,7 +153,7 @@ pub fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
 
 /// Whether `cond` holds for a source server record (`GET /v3/sources/{id}`): conditions on
 /// the source state, combined; anything about a task does not hold.
-pub fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
+pub(crate) fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
     match cond {
         Condition::Always => true,
         Condition::SourceState { any_of } => src.state.as_ref().is_some_and(|s| any_of.contains(s)),
@@ -148,7 +166,7 @@ pub fn holds_source(cond: &Condition, src: &SourceServer) -> bool {
 /// Why `awaited` can no longer come from `obj` without a person acting (failed, paused,
 /// deleted, unknown), naming the state seen and what was waited for, with the API's error code
 /// when the task carries one. `None` while it may still come.
-pub fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
+pub(crate) fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
     let why = obj.current().cannot_reach(awaited)?;
     let code = match obj {
         Obj::Sms(Some(t))
@@ -171,7 +189,7 @@ pub fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepError> {
 }
 
 /// `{"error_code": "SMS.1901", "error_msg": "..."}` → code and message (else the text).
-pub fn parse_error_json(text: &str) -> StepError {
+pub(crate) fn parse_error_json(text: &str) -> StepError {
     let v: Option<serde_json::Value> = serde_json::from_str(text).ok();
     let get = |k: &str| {
         v.as_ref()
@@ -199,26 +217,7 @@ pub fn progress(obj: Obj<'_>) -> Option<Progress> {
                 .rev()
                 .find(|s| s.start_date.is_some() && s.end_date.is_none());
             let copying = matches!(t.state, Some(TaskState::Running | TaskState::Syncing));
-            // Overall percent: the copy subtasks (`MIGRATE_*`, `SYNC_*`) weigh 8, the
-            // fixed ones (create server, attach agent, configure, ...) 1 each.
-            let percent = if copying {
-                let weight = |name: &str| {
-                    if name.contains("MIGRATE") || name.contains("SYNC") {
-                        8
-                    } else {
-                        1
-                    }
-                };
-                let total: i64 = t.sub_tasks.iter().map(|s| weight(&s.name)).sum();
-                let done: i64 = t
-                    .sub_tasks
-                    .iter()
-                    .map(|s| weight(&s.name) * i64::from(s.progress.clamp(0, 100)))
-                    .sum();
-                (total > 0).then(|| (done / total).clamp(0, 100) as u8)
-            } else {
-                None
-            };
+            let percent = copying.then(|| percent_done(t)).flatten();
             let cycle = obj.field(LiveField::MigrationCycle);
             let state = match (t.state.as_ref().map(|s| s.as_str()), cycle) {
                 (Some(s), Some(c)) if !copying => format!("{s}/{c}"),

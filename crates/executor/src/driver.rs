@@ -13,12 +13,13 @@
 //! }
 //! ```
 //!
-//! The loop owns the scheduler, the `JoinSet`, the per-resource ids learned by creates and the
-//! instants of the last writes; steps share only a read-only context (cloud
-//! clients, store handles, a `Semaphore` of `parallelism` permits around every call, the
-//! per-service rate limiters, the cut token).
+//! The loop (a `RunState`, see `run_state`) owns the scheduler, the `JoinSet`, the
+//! per-resource ids learned by creates and the instants of the last writes; steps share only
+//! a read-only context (cloud clients, store handles, a `Semaphore` of `parallelism` permits
+//! around every call, the per-service rate limiters, the retry policy, the cut token). This
+//! module sets a run up: options, scheduler nodes, store, pollers, context.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,24 +28,22 @@ use migplan_parser::{ResourceAddr, Spec};
 use migplan_planner::{
     Identity, LiveIndex, LiveSnapshot, Plan, RedisIdentity, ServerIdentity, StepClass,
 };
-use migplan_wire::sms::ListTasksQuery;
+use migplan_wire::dcs::MigrationTaskListItem;
+use migplan_wire::sms::Task;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::estimate::estimate;
-use crate::event::{
-    Event, EventSink, FailedStep, InProgressStep, PendingStep, Progress, RunStatus, SkippedStep,
-    StepError, StepRef, Summary,
-};
-use crate::live_store::LiveStore;
-use crate::poller::Poller;
-use crate::race;
-use crate::rate::RateLimiter;
+use crate::event::{Event, EventSink, Summary};
+use crate::kind::{Rates, spawn_poller};
+use crate::live_store::{LiveStore, Writers};
 use crate::request::{SecretSource, SpecIndex};
-use crate::schedule::{Node, Outcome, Scheduler, SchedulerOptions, StepState};
-use crate::step_run::{Ctx, StepInput, StepOutput, StepResult, run_step};
+use crate::retry::RetryPolicy;
+use crate::run_state::{RunState, summarize};
+use crate::schedule::{Node, Scheduler, SchedulerOptions};
+use crate::step_run::Ctx;
 
 /// How to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,27 +187,6 @@ fn identities(spec: &Spec, live: &LiveSnapshot) -> HashMap<ResourceAddr, Identit
     servers.chain(redis).collect()
 }
 
-/// Resources whose live task is still as created (nothing has run on it).
-fn fresh_tasks(plan: &Plan, live: &LiveSnapshot) -> HashSet<ResourceAddr> {
-    let sms: HashMap<&str, &migplan_wire::sms::Task> =
-        live.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
-    let dcs: HashMap<&str, &migplan_wire::dcs::MigrationTaskListItem> = live
-        .migrations
-        .iter()
-        .map(|t| (t.task_id.as_str(), t))
-        .collect();
-    plan.resources
-        .iter()
-        .filter(|r| {
-            r.live_id.as_deref().is_some_and(|id| {
-                sms.get(id).is_some_and(|t| race::fresh_sms(t))
-                    || dcs.get(id).is_some_and(|t| race::fresh_dcs(t))
-            })
-        })
-        .map(|r| r.addr.clone())
-        .collect()
-}
-
 impl Apply<'_> {
     /// Runs the plan to its end (or to the wait timeout, or an interrupt), reporting to
     /// `sink`; returns the summary (also sent as the last event).
@@ -219,360 +197,124 @@ impl Apply<'_> {
     ) -> Result<Summary, ExecError> {
         let started = Instant::now();
         let calls_before = self.cloud.stats().total_calls();
-        let plan = self.plan;
-        let opts = self.options;
-        let parallelism = opts.parallelism.max(1);
-        let (nodes, wave_caps) = nodes_of(plan, self.spec, self.live)?;
-        let mut sched = Scheduler::new(
-            nodes,
-            SchedulerOptions {
-                parallelism: Some(parallelism),
-                wave_caps,
-                fail_fast: opts.fail_fast,
-            },
-        );
-
+        let parallelism = self.options.parallelism.max(1);
+        let sched = self.scheduler(parallelism)?;
         let (store, writers) = LiveStore::new(
             self.live.tasks.clone(),
             self.live.migrations.clone(),
             started,
         );
-        let sms_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
-        let dcs_rate = Arc::new(RateLimiter::new(opts.requests_per_second, 5));
+        let rates = Rates::new(self.options.requests_per_second);
         let pollers = CancellationToken::new();
-        let mut background = JoinSet::new();
-        {
-            let sms = self.cloud.sms().clone();
-            let poller = Poller {
-                interval: opts.poll_interval,
-                demand: store.sms.demand(),
-                writer: writers.sms,
-                rate: sms_rate.clone(),
-            };
-            let cancel = pollers.clone();
-            background.spawn(async move {
-                poller
-                    .run(
-                        move || {
-                            let sms = sms.clone();
-                            async move { sms.list_all_tasks(&ListTasksQuery::default()).await }
-                        },
-                        cancel,
-                    )
-                    .await;
-            });
-            let dcs = self.cloud.dcs().clone();
-            let poller = Poller {
-                interval: opts.poll_interval,
-                demand: store.dcs.demand(),
-                writer: writers.dcs,
-                rate: dcs_rate.clone(),
-            };
-            let cancel = pollers.clone();
-            background.spawn(async move {
-                poller
-                    .run(
-                        move || {
-                            let dcs = dcs.clone();
-                            async move { dcs.list_all_tasks(None).await }
-                        },
-                        cancel,
-                    )
-                    .await;
-            });
-        }
-
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let cut = CancellationToken::new();
-        let ctx = Arc::new(Ctx {
-            cloud: self.cloud.clone(),
-            spec: SpecIndex::new(self.spec),
-            store,
-            sms_rate,
-            dcs_rate,
-            calls: Arc::new(Semaphore::new(parallelism)),
-            events: tx,
-            secrets: self.secrets.clone(),
-            cut: cut.clone(),
-            max_attempts: opts.max_attempts.max(1),
-            max_poll_failures: opts.max_poll_failures.max(1),
-            backoff: Duration::from_millis(500).min(opts.poll_interval),
-            identities: identities(self.spec, self.live),
-            follow_patience: opts.follow_patience,
-        });
-
-        let mut ids: HashMap<ResourceAddr, String> = plan
-            .resources
-            .iter()
-            .filter_map(|r| r.live_id.clone().map(|id| (r.addr.clone(), id)))
-            .collect();
-        let mut last_write: HashMap<ResourceAddr, Instant> = HashMap::new();
-        // Resources another apply may be driving (see `step_run`): their task was created
-        // during this run by someone else, or is still as created (another apply's create a
-        // moment before this run planned looks exactly like that).
-        let mut followed = fresh_tasks(plan, self.live);
-        let mut errors: HashMap<usize, StepError> = HashMap::new();
-        let mut cut_called: HashMap<usize, (bool, Option<Progress>)> = HashMap::new();
-        let mut tasks: JoinSet<StepOutput> = JoinSet::new();
-        let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
-
-        sink.on_event(&Event::ApplyStart {
-            plan: plan.name.clone(),
-            // Counted as the summary counts them: wave barriers are not steps anyone runs.
-            steps: plan
-                .steps
-                .iter()
-                .filter(|s| s.class() != StepClass::Barrier)
-                .count(),
-            resources: plan
-                .resources
-                .iter()
-                .filter(|r| !r.steps.is_empty())
-                .count(),
-            parallelism,
-        });
-
-        let deadline = opts.wait_timeout.map(|d| started + d);
-        let sleep = tokio::time::sleep_until(deadline.unwrap_or(started));
-        tokio::pin!(sleep);
-        let mut timed_out = false;
-        let mut interrupted = false;
-        let mut aborted = false;
-
-        loop {
-            for ix in sched.ready() {
-                if !sched.start(ix) {
-                    continue;
-                }
-                let step = plan.steps[ix].clone();
-                let addr = step.resource.clone();
-                sink.on_event(&Event::StepStarted {
-                    step: step.id.to_string(),
-                    resource: addr.as_ref().map(ToString::to_string),
-                    label: step.label.clone(),
-                    symbol: step.symbol.clone(),
-                });
-                let input = StepInput {
-                    ix,
-                    task_id: addr.as_ref().and_then(|a| ids.get(a).cloned()),
-                    last_write: addr.as_ref().and_then(|a| last_write.get(a).copied()),
-                    follow: addr.as_ref().is_some_and(|a| followed.contains(a)),
-                    step,
-                };
-                let handle = tasks.spawn(run_step(ctx.clone(), input));
-                running.insert(handle.id(), ix);
-            }
-            if tasks.is_empty() {
-                break;
-            }
-            tokio::select! {
-                biased;
-                _ = interrupt.abort.cancelled(), if !aborted => {
-                    aborted = true;
-                    interrupted = true;
-                    sched.stop();
-                    cut.cancel();
-                    tasks.abort_all();
-                }
-                _ = interrupt.stop.cancelled(), if !interrupted => {
-                    interrupted = true;
-                    sched.stop();
-                    cut.cancel();
-                }
-                _ = &mut sleep, if deadline.is_some() && !timed_out => {
-                    timed_out = true;
-                    cut.cancel();
-                }
-                Some(event) = rx.recv() => sink.on_event(&event),
-                Some(joined) = tasks.join_next_with_id() => {
-                    let (ix, out) = match joined {
-                        Ok((id, out)) => {
-                            running.remove(&id);
-                            (out.ix, Some(out))
-                        }
-                        Err(e) => {
-                            let ix = running.remove(&e.id()).unwrap_or(usize::MAX);
-                            if e.is_cancelled() {
-                                // Aborted by the second Ctrl-C: it may or may not have sent.
-                                if ix != usize::MAX {
-                                    cut_called.insert(ix, (true, None));
-                                    sched.complete(ix, Outcome::InProgress);
-                                }
-                                continue;
-                            }
-                            (ix, None)
-                        }
-                    };
-                    if ix == usize::MAX {
-                        continue;
-                    }
-                    while let Ok(event) = rx.try_recv() {
-                        sink.on_event(&event);
-                    }
-                    let step = &plan.steps[ix];
-                    let resource = step.resource.as_ref().map(ToString::to_string);
-                    let Some(out) = out else {
-                        let error = StepError::new("the step panicked (a bug in migplan)");
-                        sink.on_event(&Event::StepFailed { step: step.id.to_string(), resource, error: error.clone() });
-                        errors.insert(ix, error);
-                        let skipped = sched.complete(ix, Outcome::Failed);
-                        emit_skipped(sink, plan, ix, &skipped);
-                        continue;
-                    };
-                    if let Some(addr) = &step.resource {
-                        if let Some(id) = &out.task_id {
-                            ids.insert(addr.clone(), id.clone());
-                        }
-                        if let Some(w) = out.wrote_at {
-                            last_write.insert(addr.clone(), w);
-                        }
-                        if out.follow {
-                            followed.insert(addr.clone());
-                        } else {
-                            followed.remove(addr);
-                        }
-                    }
-                    match out.result {
-                        StepResult::Done { note } => {
-                            sink.on_event(&Event::StepCompleted {
-                                step: step.id.to_string(),
-                                resource,
-                                note,
-                                id: (step.class() == StepClass::Create)
-                                    .then(|| out.task_id.clone())
-                                    .flatten(),
-                            });
-                            sched.complete(ix, Outcome::Done);
-                        }
-                        StepResult::Failed(error) => {
-                            sink.on_event(&Event::StepFailed { step: step.id.to_string(), resource, error: error.clone() });
-                            errors.insert(ix, error);
-                            let skipped = sched.complete(ix, Outcome::Failed);
-                            emit_skipped(sink, plan, ix, &skipped);
-                        }
-                        StepResult::Cut { called } => {
-                            cut_called.insert(ix, (called, out.progress));
-                            sched.complete(ix, Outcome::InProgress);
-                        }
-                    }
-                }
-            }
-        }
-        while let Ok(event) = rx.try_recv() {
-            sink.on_event(&event);
-        }
+        let mut background = self.start_pollers(&store, writers, &rates, &pollers);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let ctx = Arc::new(self.context(store, rates, tx, parallelism));
+        sink.on_event(&apply_start(self.plan, parallelism));
+        let mut state = RunState::new(self.plan, self.live, sched, ctx, sink, rx);
+        let deadline = self.options.wait_timeout.map(|d| started + d);
+        let flags = state.drive(interrupt, deadline).await;
+        state.drain_events();
         pollers.cancel();
         while background.join_next().await.is_some() {}
 
-        let summary = summarize(
-            plan,
-            &sched,
-            &errors,
-            &cut_called,
-            Flags {
-                timed_out,
-                interrupted,
-            },
-            self.cloud
-                .stats()
-                .total_calls()
-                .saturating_sub(calls_before),
-            started.elapsed(),
-        );
+        let api_calls = self
+            .cloud
+            .stats()
+            .total_calls()
+            .saturating_sub(calls_before);
+        let summary = summarize(&state, flags, api_calls, started.elapsed());
         sink.on_event(&Event::ApplySummary(summary.clone()));
         Ok(summary)
     }
-}
 
-fn emit_skipped(sink: &dyn EventSink, plan: &Plan, root: usize, skipped: &[usize]) {
-    for &s in skipped {
-        let step = &plan.steps[s];
-        if step.class() == StepClass::Barrier {
-            continue;
-        }
-        sink.on_event(&Event::StepSkipped {
-            step: step.id.to_string(),
-            resource: step.resource.as_ref().map(ToString::to_string),
-            because: plan.steps[root].id.to_string(),
-        });
-    }
-}
-
-struct Flags {
-    timed_out: bool,
-    interrupted: bool,
-}
-
-fn summarize(
-    plan: &Plan,
-    sched: &Scheduler,
-    errors: &HashMap<usize, StepError>,
-    cut: &HashMap<usize, (bool, Option<Progress>)>,
-    flags: Flags,
-    api_calls: u64,
-    elapsed: Duration,
-) -> Summary {
-    let mut s = Summary {
-        status: RunStatus::Complete,
-        done: Vec::new(),
-        failed: Vec::new(),
-        skipped: Vec::new(),
-        in_progress: Vec::new(),
-        not_started: Vec::new(),
-        api_calls,
-        elapsed_seconds: elapsed.as_secs_f64(),
-    };
-    for (ix, step) in plan.steps.iter().enumerate() {
-        if step.class() == StepClass::Barrier {
-            continue;
-        }
-        let id = step.id.to_string();
-        let resource = step.resource.as_ref().map(ToString::to_string);
-        match sched.state(ix) {
-            StepState::Done => s.done.push(StepRef { step: id, resource }),
-            StepState::Failed => s.failed.push(FailedStep {
-                step: id,
-                resource,
-                error: errors
-                    .get(&ix)
-                    .cloned()
-                    .unwrap_or_else(|| StepError::new("failed")),
-            }),
-            StepState::Skipped { because } => s.skipped.push(SkippedStep {
-                step: id,
-                resource,
-                because: plan.steps[because].id.to_string(),
-            }),
-            StepState::InProgress | StepState::Running => match cut.get(&ix) {
-                Some((false, _)) => s.not_started.push(PendingStep {
-                    step: id,
-                    resource,
-                    waiting_on: None,
-                }),
-                other => s.in_progress.push(InProgressStep {
-                    step: id,
-                    resource,
-                    progress: other.and_then(|(_, p)| p.clone()),
-                }),
+    /// The plan's steps as scheduler nodes, under the run's limits.
+    fn scheduler(&self, parallelism: usize) -> Result<Scheduler, ExecError> {
+        let (nodes, wave_caps) = nodes_of(self.plan, self.spec, self.live)?;
+        Ok(Scheduler::new(
+            nodes,
+            SchedulerOptions {
+                parallelism: Some(parallelism),
+                wave_caps,
+                fail_fast: self.options.fail_fast,
             },
-            StepState::Pending => s.not_started.push(PendingStep {
-                step: id,
-                resource,
-                waiting_on: sched.waiting_on(ix).map(|d| plan.steps[d].id.to_string()),
-            }),
+        ))
+    }
+
+    /// One poller per kind of live object, each listing into its part of `store` until
+    /// `cancel`.
+    fn start_pollers(
+        &self,
+        store: &LiveStore,
+        writers: Writers,
+        rates: &Rates,
+        cancel: &CancellationToken,
+    ) -> JoinSet<()> {
+        let mut background = JoinSet::new();
+        let (cloud, interval) = (self.cloud, self.options.poll_interval);
+        let Writers { sms, dcs } = writers;
+        spawn_poller::<Task>(
+            &mut background,
+            cloud,
+            interval,
+            (store, sms),
+            rates,
+            cancel,
+        );
+        spawn_poller::<MigrationTaskListItem>(
+            &mut background,
+            cloud,
+            interval,
+            (store, dcs),
+            rates,
+            cancel,
+        );
+        background
+    }
+
+    /// What every step of the run shares.
+    fn context(
+        &self,
+        store: LiveStore,
+        rates: Rates,
+        events: mpsc::UnboundedSender<Event>,
+        parallelism: usize,
+    ) -> Ctx {
+        let opts = self.options;
+        Ctx {
+            cloud: self.cloud.clone(),
+            spec: SpecIndex::new(self.spec),
+            store,
+            rates,
+            calls: Arc::new(Semaphore::new(parallelism)),
+            events,
+            secrets: self.secrets.clone(),
+            cut: CancellationToken::new(),
+            retry: RetryPolicy::new(
+                opts.max_attempts,
+                Duration::from_millis(500).min(opts.poll_interval),
+            ),
+            max_poll_failures: opts.max_poll_failures.max(1),
+            identities: identities(self.spec, self.live),
+            follow_patience: opts.follow_patience,
         }
     }
-    let unfinished = !s.in_progress.is_empty() || !s.not_started.is_empty();
-    s.status = if !s.failed.is_empty() {
-        RunStatus::Failed
-    } else if flags.interrupted && unfinished {
-        RunStatus::Interrupted
-    } else if unfinished {
-        // The wait timeout elapsed with work left: the next run picks up.
-        debug_assert!(flags.timed_out || flags.interrupted);
-        RunStatus::TimedOut
-    } else {
-        RunStatus::Complete
-    };
-    s
+}
+
+/// The first event: steps and resources counted as the summary counts them (wave barriers
+/// are not steps anyone runs).
+fn apply_start(plan: &Plan, parallelism: usize) -> Event {
+    Event::ApplyStart {
+        plan: plan.name.clone(),
+        steps: plan
+            .steps
+            .iter()
+            .filter(|s| s.class() != StepClass::Barrier)
+            .count(),
+        resources: plan
+            .resources
+            .iter()
+            .filter(|r| !r.steps.is_empty())
+            .count(),
+        parallelism,
+    }
 }

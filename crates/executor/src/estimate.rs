@@ -18,7 +18,7 @@ const DEFAULT_MBIT: u64 = 1000;
 const CALL_S: u64 = 1;
 
 /// Estimated duration of `step`, in seconds.
-pub fn estimate(step: &Step, spec: &SpecIndex, live: &LiveSnapshot) -> u64 {
+pub(crate) fn estimate(step: &Step, spec: &SpecIndex, live: &LiveSnapshot) -> u64 {
     let server = step
         .resource
         .as_ref()

@@ -109,7 +109,7 @@ impl StepError {
     }
 
     /// From a cloud error: its code and its display text.
-    pub fn from_cloud(e: &migplan_cloud::Error) -> Self {
+    pub(crate) fn from_cloud(e: &migplan_cloud::Error) -> Self {
         let message = match &*e.kind {
             migplan_cloud::ErrorKind::Api { message, .. } => message.clone(),
             _ => e.to_string(),
@@ -135,8 +135,9 @@ impl std::fmt::Display for StepError {
 pub struct Progress {
     /// Live state (`RUNNING`, `FULLMIGRATING`, `testing`, ...).
     pub state: String,
-    /// Percent of the copy (bytes replicated of bytes to replicate, else the running
-    /// subtask's progress).
+    /// Percent done while copying: the planner's one definition
+    /// ([`percent_done`](migplan_planner::current::percent_done)), the figure `plan` and
+    /// `status` show in the current stage too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub percent: Option<u8>,
     /// The running subtask, e.g. `MIGRATE_BLOCK`.

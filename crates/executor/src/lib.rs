@@ -5,11 +5,13 @@
 //!   path first, within `--parallelism`, wave caps and one step per resource), and what a
 //!   failure skips. Unit tested with made-up outcomes; [`simulate`] runs it on made-up
 //!   durations for the benchmark.
-//! - [`Apply`]: the async driver, one owner loop around the scheduler (see [`driver`]).
-//! - [`live_store::LiveStore`] + [`poller::Poller`]: one poller per service lists tasks into
-//!   a single-writer store; every waiting step re-checks its condition ([`condition`]) when
+//! - [`Apply`]: the async driver, one owner loop (a `RunState`) around the scheduler.
+//! - `live_store::LiveStore` + `poller::Poller`: one poller per service lists tasks into a
+//!   single-writer store; every waiting step re-checks its condition ([`condition`]) when
 //!   the store changes, so waiting costs do not grow with the number of waiting resources.
-//! - [`race`]: pure: which task of a name survives when two applies created it at once.
+//!   Each kind of live object (SMS task, DCS migration task) is one `kind::LiveObject` impl.
+//! - `retry::RetryPolicy`: attempts and backoff of every call, one value per run.
+//! - `race`: pure: which task of a name survives when two applies created it at once.
 //! - [`Event`] / [`EventSink`]: what happens, pushed to the caller (bars, log lines, JSON
 //!   Lines are the CLI's business); [`Summary`] ends every run.
 //!
@@ -30,15 +32,21 @@
 //! ```
 #![deny(missing_docs)]
 
+// The public API: the driver (re-exported below), its events, the pure scheduler and its
+// simulation (benchmarks, docs), and what `status` and the integration tests read (a
+// resource's progress, a create request body). Everything else is the crate's own.
 pub mod condition;
-pub mod driver;
-pub mod estimate;
+mod driver;
+mod estimate;
 pub mod event;
-pub mod live_store;
-pub mod poller;
-pub mod race;
-pub mod rate;
+mod kind;
+mod live_store;
+mod poller;
+mod race;
+mod rate;
 pub mod request;
+mod retry;
+mod run_state;
 pub mod schedule;
 pub mod simulate;
 mod step_run;

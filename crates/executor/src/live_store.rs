@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::event::StepError;
 
 /// A live object with an id and a name.
-pub trait Named {
+pub(crate) trait Named {
     /// Live id.
     fn id(&self) -> &str;
     /// Name (= the plan entry's name).
@@ -55,7 +55,7 @@ struct Indexed<T> {
 
 /// One service's list result, indexed by id and name.
 #[derive(Debug)]
-pub struct View<T> {
+pub(crate) struct View<T> {
     /// When the list walk that produced it started.
     pub taken_at: Instant,
     /// 0 for the snapshot the plan was made from, then +1 per successful poll.
@@ -69,7 +69,7 @@ pub struct View<T> {
 
 /// The result of looking a resource up.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Lookup<'a, T> {
+pub(crate) enum Lookup<'a, T> {
     /// Nothing with that id or name.
     None,
     /// Exactly one.
@@ -80,7 +80,7 @@ pub enum Lookup<'a, T> {
 
 impl<T: Named> View<T> {
     /// A view of `items` taken at `taken_at`.
-    pub fn new(items: Vec<T>, taken_at: Instant, seq: u64) -> Self {
+    pub(crate) fn new(items: Vec<T>, taken_at: Instant, seq: u64) -> Self {
         let mut by_id = HashMap::with_capacity(items.len());
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(items.len());
         for (i, t) in items.iter().enumerate() {
@@ -101,7 +101,7 @@ impl<T: Named> View<T> {
     }
 
     /// The object with id `id` if known, else the one named `name`.
-    pub fn find(&self, id: Option<&str>, name: &str) -> Lookup<'_, T> {
+    pub(crate) fn find(&self, id: Option<&str>, name: &str) -> Lookup<'_, T> {
         let d = &self.data;
         if let Some(i) = id.and_then(|id| d.by_id.get(id)) {
             return Lookup::One(&d.items[*i]);
@@ -112,38 +112,23 @@ impl<T: Named> View<T> {
             Some(many) => Lookup::Many(many.len()),
         }
     }
-
-    /// Number of objects.
-    pub fn len(&self) -> usize {
-        self.data.items.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.data.items.is_empty()
-    }
-
-    /// Every object.
-    pub fn items(&self) -> &[T] {
-        &self.data.items
-    }
 }
 
 /// How many readers wait for a fresh view, and a bell to wake the poller.
 #[derive(Debug, Default)]
-pub struct Demand {
+pub(crate) struct Demand {
     waiters: AtomicUsize,
     bell: Notify,
 }
 
 impl Demand {
     /// Readers waiting now.
-    pub fn waiters(&self) -> usize {
+    pub(crate) fn waiters(&self) -> usize {
         self.waiters.load(Ordering::SeqCst)
     }
 
     /// Waits until someone rings (a reader started waiting).
-    pub async fn rung(&self) {
+    pub(crate) async fn rung(&self) {
         self.bell.notified().await;
     }
 
@@ -164,20 +149,20 @@ impl Drop for DemandGuard {
 
 /// The writing end of one service's view (owned by its poller).
 #[derive(Debug)]
-pub struct Writer<T> {
+pub(crate) struct Writer<T> {
     tx: watch::Sender<Arc<View<T>>>,
 }
 
 impl<T: Named> Writer<T> {
     /// Publishes a new list result.
-    pub fn publish(&self, items: Vec<T>, taken_at: Instant) {
+    pub(crate) fn publish(&self, items: Vec<T>, taken_at: Instant) {
         let seq = self.tx.borrow().seq + 1;
         self.tx
             .send_replace(Arc::new(View::new(items, taken_at, seq)));
     }
 
     /// Records a failed poll: the objects stay as they were, readers see the error count.
-    pub fn publish_error(&self, error: StepError) {
+    pub(crate) fn publish_error(&self, error: StepError) {
         self.tx.send_modify(|v| {
             *v = Arc::new(View {
                 taken_at: v.taken_at,
@@ -192,19 +177,14 @@ impl<T: Named> Writer<T> {
 
 /// A reader of one service's view.
 #[derive(Debug, Clone)]
-pub struct StoreHandle<T> {
+pub(crate) struct StoreHandle<T> {
     rx: watch::Receiver<Arc<View<T>>>,
     demand: Arc<Demand>,
 }
 
 impl<T> StoreHandle<T> {
-    /// The latest view, fresh or not.
-    pub fn latest(&self) -> Arc<View<T>> {
-        self.rx.borrow().clone()
-    }
-
     /// The demand counter shared with the poller.
-    pub fn demand(&self) -> Arc<Demand> {
+    pub(crate) fn demand(&self) -> Arc<Demand> {
         self.demand.clone()
     }
 
@@ -212,7 +192,7 @@ impl<T> StoreHandle<T> {
     /// (the latest, if it is), waiting for the next poll otherwise; a view recording a failed
     /// poll is returned too, so the reader can give up. `None` when `cut` fires first.
     /// Waiting registers demand.
-    pub async fn fresh(
+    pub(crate) async fn fresh(
         &self,
         after: Option<Instant>,
         min_seq: u64,
@@ -247,7 +227,7 @@ impl<T> StoreHandle<T> {
 
 /// Both services' views.
 #[derive(Debug, Clone)]
-pub struct LiveStore {
+pub(crate) struct LiveStore {
     /// SMS tasks (`GET /v3/tasks`).
     pub sms: StoreHandle<Task>,
     /// DCS migration tasks (`GET /v2/{project_id}/migration-tasks`).
@@ -256,7 +236,7 @@ pub struct LiveStore {
 
 /// The writers of a [`LiveStore`], handed to the pollers.
 #[derive(Debug)]
-pub struct Writers {
+pub(crate) struct Writers {
     /// SMS.
     pub sms: Writer<Task>,
     /// DCS.
@@ -265,7 +245,7 @@ pub struct Writers {
 
 impl LiveStore {
     /// A store starting from the lists the plan was made from, taken at `taken_at`.
-    pub fn new(
+    pub(crate) fn new(
         tasks: Vec<Task>,
         migrations: Vec<MigrationTaskListItem>,
         taken_at: Instant,

@@ -17,7 +17,7 @@ use crate::rate::RateLimiter;
 
 /// Polls one service.
 #[derive(Debug)]
-pub struct Poller<T> {
+pub(crate) struct Poller<T> {
     /// Time between the starts of two walks.
     pub interval: Duration,
     /// Readers waiting (shared with the store handle).
@@ -30,7 +30,7 @@ pub struct Poller<T> {
 
 impl<T: Named> Poller<T> {
     /// Runs until `cancel`: waits for demand, lists, publishes, waits out the interval.
-    pub async fn run<F, Fut>(self, fetch: F, cancel: CancellationToken)
+    pub(crate) async fn run<F, Fut>(self, fetch: F, cancel: CancellationToken)
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Vec<T>, migplan_cloud::Error>>,

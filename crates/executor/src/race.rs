@@ -28,12 +28,12 @@ use migplan_wire::sms::{Task, TaskState};
 
 /// An SMS task as created: READY and never started. Deleting it is harmless; and it is what
 /// another apply leaves a moment before it starts the task.
-pub fn fresh_sms(t: &Task) -> bool {
+pub(crate) fn fresh_sms(t: &Task) -> bool {
     t.state == Some(TaskState::Ready) && t.start_date.is_none()
 }
 
 /// A DCS migration task as created: its ECS is being made, or it waits to be configured.
-pub fn fresh_dcs(t: &MigrationTaskListItem) -> bool {
+pub(crate) fn fresh_dcs(t: &MigrationTaskListItem) -> bool {
     matches!(
         t.status,
         Some(MigrationStatus::Creating | MigrationStatus::Running)
@@ -42,7 +42,7 @@ pub fn fresh_dcs(t: &MigrationTaskListItem) -> bool {
 
 /// A task of the entry's name that migrates the entry's source to its target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// Live id.
     pub id: String,
     /// Creation time as comparable numbers (`None`: the API did not say).
@@ -53,7 +53,7 @@ pub struct Candidate {
 
 /// What a create step does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Nothing has the name: create it.
     Create,
     /// The run's own task survives: done.
@@ -72,7 +72,7 @@ pub enum Decision {
 
 /// Creation times: the digit groups of an SMS `create_date` (epoch ms) or a DCS `created_at`
 /// (`2021-06-16T06:12:55.508Z`, `2019/10/22 14:44:30`), compared as numbers in order.
-pub fn created_key(text: &str) -> Option<Vec<u64>> {
+pub(crate) fn created_key(text: &str) -> Option<Vec<u64>> {
     let key: Vec<u64> = text
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
@@ -103,7 +103,7 @@ fn strictly_oldest(tasks: &[Candidate]) -> Option<&Candidate> {
 
 /// The next move of a create step that listed `tasks` (same name, same source and target),
 /// having created `mine` (when it did) in this run.
-pub fn decide(tasks: &[Candidate], mine: Option<&str>) -> Decision {
+pub(crate) fn decide(tasks: &[Candidate], mine: Option<&str>) -> Decision {
     if let Some(mine) = mine {
         let Some(own) = tasks.iter().find(|t| t.id == mine) else {
             // Created, but the list does not show it yet.

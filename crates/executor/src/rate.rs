@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 /// Spaces requests `1 / rate` apart, letting `burst` go at once after a quiet spell.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     interval: Duration,
     tolerance: Duration,
     next: Mutex<Option<Instant>>,
@@ -16,7 +16,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// At most `per_second` requests per second on average (`<= 0` or non-finite: unlimited),
     /// with bursts of `burst`.
-    pub fn new(per_second: f64, burst: u32) -> Self {
+    pub(crate) fn new(per_second: f64, burst: u32) -> Self {
         let interval = if per_second.is_finite() && per_second > 0.0 {
             Duration::from_secs_f64(1.0 / per_second)
         } else {
@@ -30,12 +30,13 @@ impl RateLimiter {
     }
 
     /// No limit.
-    pub fn unlimited() -> Self {
+    #[cfg(test)]
+    pub(crate) fn unlimited() -> Self {
         RateLimiter::new(0.0, 1)
     }
 
     /// Waits for this request's slot.
-    pub async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         if self.interval.is_zero() {
             return;
         }

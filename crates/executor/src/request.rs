@@ -24,7 +24,7 @@ pub type SecretSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The spec's entries by name.
 #[derive(Debug, Clone)]
-pub struct SpecIndex {
+pub(crate) struct SpecIndex {
     /// Cloud section.
     pub cloud: CloudSpec,
     servers: HashMap<String, ServerSpec>,
@@ -33,7 +33,7 @@ pub struct SpecIndex {
 
 impl SpecIndex {
     /// Indexes a spec.
-    pub fn new(spec: &Spec) -> Self {
+    pub(crate) fn new(spec: &Spec) -> Self {
         SpecIndex {
             cloud: spec.cloud.clone(),
             servers: spec
@@ -50,12 +50,12 @@ impl SpecIndex {
     }
 
     /// A server entry.
-    pub fn server(&self, name: &str) -> Option<&ServerSpec> {
+    pub(crate) fn server(&self, name: &str) -> Option<&ServerSpec> {
         self.servers.get(name)
     }
 
     /// A Redis entry.
-    pub fn redis(&self, name: &str) -> Option<&RedisSpec> {
+    pub(crate) fn redis(&self, name: &str) -> Option<&RedisSpec> {
         self.redis.get(name)
     }
 }
@@ -110,7 +110,7 @@ pub fn create_task(
 }
 
 /// `PUT /v3/tasks/{task_id}` for the fields the plan changes in place.
-pub fn update_task(fields: &[(String, String)]) -> Result<UpdateTaskRequest, StepError> {
+pub(crate) fn update_task(fields: &[(String, String)]) -> Result<UpdateTaskRequest, StepError> {
     let mut u = UpdateTaskRequest::default();
     let bad = |f: &str, v: &str| StepError::new(format!("cannot send {f} = {v}"));
     for (f, v) in fields {
@@ -136,7 +136,7 @@ pub fn update_task(fields: &[(String, String)]) -> Result<UpdateTaskRequest, Ste
 }
 
 /// `POST /v2/{project_id}/migration/instance` for a Redis entry.
-pub fn create_migration(r: &RedisSpec) -> CreateOnlineTaskRequest {
+pub(crate) fn create_migration(r: &RedisSpec) -> CreateOnlineTaskRequest {
     CreateOnlineTaskRequest {
         name: r.name.clone(),
         description: r.description.clone(),
@@ -172,7 +172,10 @@ fn instance(
 }
 
 /// `POST /v2/{project_id}/migration/{task_id}/task` for a Redis entry (passwords resolved now).
-pub fn configure(r: &RedisSpec, secrets: &SecretSource) -> Result<ConfigureTaskRequest, StepError> {
+pub(crate) fn configure(
+    r: &RedisSpec,
+    secrets: &SecretSource,
+) -> Result<ConfigureTaskRequest, StepError> {
     Ok(ConfigureTaskRequest {
         migration_method: match r.method {
             RedisMethod::Full => MigrationMethod::FullAmount,
@@ -186,7 +189,7 @@ pub fn configure(r: &RedisSpec, secrets: &SecretSource) -> Result<ConfigureTaskR
 }
 
 /// The entry's resume mode in wire form.
-pub fn resume_mode(r: &RedisSpec) -> ResumeMode {
+pub(crate) fn resume_mode(r: &RedisSpec) -> ResumeMode {
     ResumeMode::parse(r.resume_mode.as_str())
 }
 

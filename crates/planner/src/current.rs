@@ -11,7 +11,7 @@
 //! | no SMS task / no DCS task | `Absent` |
 //! | task `READY` | `At(configured)` |
 //! | task `ABORT` (paused) | `At(configured)`, resumed by `start` |
-//! | task `RUNNING`, `SKIPPING` | `InProgress → replicated` (progress from the running subtask) |
+//! | task `RUNNING`, `SKIPPING` | `InProgress → replicated` (progress: [`percent_done`]) |
 //! | task `MIGRATE_SUCCESS`, `SYNC_F_ROLLBACK_SUCCESS` | `At(replicated)` |
 //! | task `SYNCING` | `InProgress → synced` |
 //! | task `SYNC_SUCCESS` | `At(synced)` |
@@ -257,13 +257,31 @@ fn toward(stage: ServerStage, state: &str, progress: Option<u8>) -> Current {
     }
 }
 
-/// Percent of the running subtask (started, not ended), if any.
-fn progress(task: &Task) -> Option<u8> {
-    task.sub_tasks
+/// Percent done of an SMS task's current run: the one definition, read by the plan's
+/// [`Current`] and by apply's and status's progress. Every subtask of the run counts, by
+/// weight: the copy (`MIGRATE_*`, `SYNC_*`) 8, the fixed ones (create server, attach agent,
+/// configure, ...) 1 each, so the figure grows over the whole run instead of restarting at
+/// each subtask. While `SYNCING` the run is the sync round (its `SYNC_*` subtask follows the
+/// full copy's, which stay at 100); otherwise it is the full copy. `None` without subtasks.
+/// (A DCS migration task's list item carries no progress figure.)
+pub fn percent_done(task: &Task) -> Option<u8> {
+    let syncing = task.state == Some(TaskState::Syncing);
+    let weight = |name: &str| {
+        if name.contains("MIGRATE") || name.starts_with("SYNC_") {
+            8
+        } else {
+            1
+        }
+    };
+    let (total, done) = task
+        .sub_tasks
         .iter()
-        .rev()
-        .find(|s| s.start_date.is_some() && s.end_date.is_none())
-        .map(|s| s.progress.clamp(0, 100) as u8)
+        .filter(|s| s.name.starts_with("SYNC_") == syncing)
+        .fold((0i64, 0i64), |(total, done), s| {
+            let w = weight(&s.name);
+            (total + w, done + w * i64::from(s.progress.clamp(0, 100)))
+        });
+    (total > 0).then(|| (done / total).clamp(0, 100) as u8)
 }
 
 /// The current stage of a server from its SMS task and source server.
@@ -280,9 +298,9 @@ pub fn server_current(task: Option<&Task>, source: Option<&SourceServer>) -> Cur
     use ServerStage as S;
     let base = match state {
         TaskState::Ready | TaskState::Abort => at(S::Configured, s),
-        TaskState::Running | TaskState::Skipping => toward(S::Replicated, s, progress(task)),
+        TaskState::Running | TaskState::Skipping => toward(S::Replicated, s, percent_done(task)),
         TaskState::MigrateSuccess | TaskState::SyncFRollbackSuccess => at(S::Replicated, s),
-        TaskState::Syncing => toward(S::Synced, s, progress(task)),
+        TaskState::Syncing => toward(S::Synced, s, percent_done(task)),
         TaskState::SyncSuccess => at(S::Synced, s),
         TaskState::MigrateFail | TaskState::SyncFail => Current::Failed {
             state: s.into(),

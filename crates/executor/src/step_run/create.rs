@@ -8,6 +8,7 @@
 //! during this run makes this run a follower of the resource.
 
 use super::*;
+use crate::race;
 
 /// What a list by name found: the entry's tasks, and the first task of another source or
 /// target, if any.
@@ -30,6 +31,41 @@ impl Kind {
             Kind::Dcs => "migration task",
         }
     }
+}
+
+/// `SMS.1002`: the source server already has a task (another apply's, found by name next).
+const SOURCE_HAS_TASK: &str = "SMS.1002";
+
+/// What a create learned so far, across its lists and attempts.
+#[derive(Default)]
+struct Settling {
+    /// The task this run created (or adopted).
+    mine: Option<String>,
+    /// This run's duplicates it deleted after losing a race.
+    deleted: Vec<String>,
+    /// A create's answer was lost: it may have gone through.
+    lost: bool,
+    /// The create was refused because the source already has a task.
+    refused: Option<StepError>,
+    /// Lists by name so far.
+    round: u32,
+    /// The last list decided to create: the next create needs no list before it.
+    create_now: bool,
+}
+
+/// Where a list by name left the create.
+enum Settled {
+    Ended(Ended),
+    /// Nothing has the name: send the create now.
+    Create,
+}
+
+/// Why one create attempt did not end the step.
+enum Sent {
+    /// The create was answered with an error.
+    Cloud(CloudError),
+    /// This run's task lost a race and was deleted, and nothing has the name: create again.
+    Again,
 }
 
 /// How the create ended, for the step's note.
@@ -88,6 +124,9 @@ impl Run<'_> {
     }
 
     /// The create loop (see the module docs). `create` sends the create and answers the id.
+    /// Each attempt of the run's [`RetryPolicy`] is one create, sent right after a list by
+    /// name that found nothing, and followed by the lists that settle its race: a create is
+    /// never sent again blindly.
     async fn create_settled<F, Fut>(
         &mut self,
         name: &str,
@@ -99,13 +138,98 @@ impl Run<'_> {
         Fut: std::future::Future<Output = Result<String, CloudError>>,
     {
         let what = kind.what();
-        let mut mine: Option<String> = None;
-        let mut deleted: Vec<String> = Vec::new();
-        let mut lost = false;
-        let mut refused: Option<StepError> = None;
-        let mut attempts = 0;
-        let rounds = self.ctx.max_attempts * 4;
-        for round in 1..=rounds {
+        let mut attempts = self.ctx.retry.attempts();
+        let mut st = Settling::default();
+        let ended = loop {
+            if !std::mem::take(&mut st.create_now)
+                && let Settled::Ended(e) = self.settle(name, kind, &mut st).await?
+            {
+                break e;
+            }
+            let failed = match self.call(create()).await {
+                Ok(id) => {
+                    if let Kind::Dcs = kind {
+                        // Settled once the task can be deleted (not while CREATING).
+                        self.id = Some(id.clone());
+                        self.wait_for("RUNNING").await?;
+                    }
+                    st.mine = Some(id);
+                    match self.settle(name, kind, &mut st).await? {
+                        Settled::Ended(e) => break e,
+                        Settled::Create => {
+                            st.create_now = true;
+                            Sent::Again
+                        }
+                    }
+                }
+                Err(e) => {
+                    if e.is_outcome_unknown() {
+                        st.lost = true;
+                    } else if e.code() == Some(SOURCE_HAS_TASK) {
+                        st.refused = Some(StepError::from_cloud(&e));
+                    }
+                    Sent::Cloud(e)
+                }
+            };
+            let rule = |e: &Sent| match e {
+                Sent::Again => Retry::Now,
+                // The next attempt lists by name first: this run's lost create, or another
+                // apply's task (the source already has one), is found there.
+                Sent::Cloud(e) if e.is_outcome_unknown() => Retry::Now,
+                Sent::Cloud(e) if e.code() == Some(SOURCE_HAS_TASK) => Retry::Now,
+                Sent::Cloud(e) => retry_transient(e),
+            };
+            match attempts.retry(failed, rule).await {
+                Ok(()) => {}
+                Err(GaveUp::Final(Sent::Cloud(e))) => {
+                    return Err(Halt::Failed(StepError::from_cloud(&e)));
+                }
+                // The last create may have gone through: look once more, create no more.
+                Err(_) => {
+                    let settled = if st.create_now {
+                        Settled::Create
+                    } else {
+                        self.settle(name, kind, &mut st).await?
+                    };
+                    match settled {
+                        Settled::Ended(e) => break e,
+                        Settled::Create => {
+                            return Err(Halt::Failed(StepError::new(format!(
+                                "gave up creating {what} {name} after {} attempts",
+                                attempts.made()
+                            ))));
+                        }
+                    }
+                }
+            }
+        };
+        let id = st.mine.unwrap_or_default();
+        self.id = Some(id.clone());
+        Ok(match ended {
+            Ended::Created => None,
+            Ended::Found => Some(format!(
+                "created {what} {id} (its answer was lost; found by name)"
+            )),
+            Ended::Adopted { why } => {
+                self.follow = true;
+                Some(format!("adopted the existing {what} {id} ({why})"))
+            }
+        })
+    }
+
+    /// Lists by name and acts on [`race::decide`] (deleting this run's losing duplicate,
+    /// looking again while the race is unsettled) until the create has ended or a create is
+    /// to be sent now.
+    async fn settle(&mut self, name: &str, kind: Kind, st: &mut Settling) -> Result<Settled, Halt> {
+        let what = kind.what();
+        let rounds = self.ctx.retry.max_attempts * 4;
+        loop {
+            st.round += 1;
+            if st.round > rounds {
+                return Err(Halt::Failed(StepError::new(format!(
+                    "could not settle which {what} named {name} to keep after {rounds} rounds"
+                ))));
+            }
             let found = self.list_named(name, kind).await?;
             if let Some(m) = &found.other {
                 return Err(Halt::Failed(if found.ours.is_empty() {
@@ -119,8 +243,8 @@ impl Run<'_> {
                     ))
                 }));
             }
-            let decision = race::decide(&found.ours, mine.as_deref());
-            let ended = match decision {
+            let lost = st.lost;
+            let ended = match race::decide(&found.ours, st.mine.as_deref()) {
                 race::Decision::Keep => Ended::Created,
                 // One of them may be this run's lost create: nobody would delete it.
                 race::Decision::Adopt(_) | race::Decision::Again
@@ -133,35 +257,35 @@ impl Run<'_> {
                     ))));
                 }
                 race::Decision::Adopt(id)
-                    if lost && deleted.is_empty() && found.ours.len() == 1 =>
+                    if lost && st.deleted.is_empty() && found.ours.len() == 1 =>
                 {
                     // Our create went through but its answer was lost.
-                    mine = Some(id);
+                    st.mine = Some(id);
                     Ended::Found
                 }
                 race::Decision::Adopt(id) => {
-                    let why = match (&refused, deleted.last()) {
+                    let why = match (&st.refused, st.deleted.last()) {
                         (_, Some(d)) => format!(
                             "another apply created it first; this run's duplicate {d} was deleted"
                         ),
                         (Some(e), None) => format!("the create was refused: {e}; found by name"),
-                        (None, None) if round == 1 => {
+                        (None, None) if st.round == 1 => {
                             "it was created after the plan was made, by another apply or by hand"
                                 .into()
                         }
                         (None, None) => "found by name".into(),
                     };
-                    mine = Some(id);
+                    st.mine = Some(id);
                     Ended::Adopted { why }
                 }
                 race::Decision::DeleteMine => {
-                    let id = mine.take().unwrap_or_default();
+                    let id = st.mine.take().unwrap_or_default();
                     self.delete_own(&id, kind).await?;
-                    deleted.push(id);
+                    st.deleted.push(id);
                     continue;
                 }
                 race::Decision::Again => {
-                    tokio::time::sleep(self.ctx.backoff).await;
+                    self.ctx.retry.pause(1).await;
                     continue;
                 }
                 race::Decision::Ambiguous(n) if lost => {
@@ -176,70 +300,24 @@ impl Run<'_> {
                     ))));
                 }
                 // Refused because the source has a task, yet none of this name: not ours.
-                race::Decision::Create if refused.is_some() => {
-                    return Err(Halt::Failed(
-                        refused.unwrap_or_else(|| StepError::new("refused")),
-                    ));
-                }
-                race::Decision::Create => {
-                    attempts += 1;
-                    if attempts > self.ctx.max_attempts {
-                        return Err(Halt::Failed(StepError::new(format!(
-                            "gave up creating {what} {name} after {} attempts",
-                            attempts - 1
-                        ))));
-                    }
-                    match self.call(create()).await {
-                        Ok(id) => {
-                            if let Kind::Dcs = kind {
-                                // Settled once the task can be deleted (not while CREATING).
-                                self.id = Some(id.clone());
-                                self.wait_for("RUNNING").await?;
-                            }
-                            mine = Some(id);
-                        }
-                        // Look it up by name before anything else is sent.
-                        Err(e) if e.is_outcome_unknown() => lost = true,
-                        // The source already has a task: another apply's, found next round.
-                        Err(e) if e.code() == Some("SMS.1002") => {
-                            refused = Some(StepError::from_cloud(&e));
-                        }
-                        Err(e) if transient(&e) => {
-                            tokio::time::sleep(self.ctx.backoff * attempts).await;
-                        }
-                        Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
-                    }
-                    continue;
-                }
+                race::Decision::Create => match &st.refused {
+                    Some(e) => return Err(Halt::Failed(e.clone())),
+                    None => return Ok(Settled::Create),
+                },
             };
-            let id = mine.unwrap_or_default();
-            self.id = Some(id.clone());
-            return Ok(match ended {
-                Ended::Created => None,
-                Ended::Found => Some(format!(
-                    "created {what} {id} (its answer was lost; found by name)"
-                )),
-                Ended::Adopted { why } => {
-                    self.follow = true;
-                    Some(format!("adopted the existing {what} {id} ({why})"))
-                }
-            });
+            return Ok(Settled::Ended(ended));
         }
-        Err(Halt::Failed(StepError::new(format!(
-            "could not settle which {what} named {name} to keep after {rounds} rounds"
-        ))))
     }
 
     /// Lists the tasks named `name` (right now, not from the shared store), split into the
     /// entry's tasks and another's, with retries.
     async fn list_named(&self, name: &str, kind: Kind) -> Result<Named, Halt> {
         let want = self.ctx.identities.get(&self.addr);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let mut attempts = self.ctx.retry.attempts();
+        let all = loop {
             let listed = match kind {
                 Kind::Sms => {
-                    self.ctx.sms_rate.acquire().await;
+                    self.rate().acquire().await;
                     self.ctx.cloud.sms().tasks_named(name).await.map(|tasks| {
                         tasks
                             .iter()
@@ -258,7 +336,7 @@ impl Run<'_> {
                     })
                 }
                 Kind::Dcs => {
-                    self.ctx.dcs_rate.acquire().await;
+                    self.rate().acquire().await;
                     self.ctx.cloud.dcs().tasks_named(name).await.map(|tasks| {
                         tasks
                             .iter()
@@ -275,28 +353,30 @@ impl Run<'_> {
                 }
             };
             match listed {
-                Ok(all) => {
-                    let mut named = Named {
-                        ours: Vec::new(),
-                        other: None,
-                    };
-                    for (candidate, mismatch) in all {
-                        match mismatch {
-                            None => named.ours.push(candidate),
-                            Some(m) => {
-                                named.other.get_or_insert(m);
-                            }
-                        }
-                    }
-                    return Ok(named);
+                Ok(all) => break all,
+                // A read: any failure is worth another look.
+                Err(e) => attempts
+                    .retry(e, |e| {
+                        tracing::debug!(error = %e, "lookup by name failed");
+                        Retry::Later
+                    })
+                    .await
+                    .map_err(gave_up)?,
+            }
+        };
+        let mut named = Named {
+            ours: Vec::new(),
+            other: None,
+        };
+        for (candidate, mismatch) in all {
+            match mismatch {
+                None => named.ours.push(candidate),
+                Some(m) => {
+                    named.other.get_or_insert(m);
                 }
-                Err(e) if attempt < self.ctx.max_attempts => {
-                    tracing::debug!(error = %e, "lookup by name failed; retrying");
-                    tokio::time::sleep(self.ctx.backoff * attempt).await;
-                }
-                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
             }
         }
+        Ok(named)
     }
 
     /// Deletes the run's own fresh task that lost a create race (nothing has run on it). A lost

@@ -31,7 +31,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use migplan_cloud::{Cloud, Error as CloudError};
 use migplan_parser::{ResourceAddr, ResourceKind};
@@ -44,10 +43,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::condition::{Obj, holds, progress, stuck};
 use crate::event::{Event, Progress, StepError};
-use crate::live_store::{LiveStore, Lookup, View};
-use crate::race;
+use crate::kind::{self, LiveObject, ObjView, Rates};
+use crate::live_store::LiveStore;
 use crate::rate::RateLimiter;
 use crate::request::{self, SecretSource, SpecIndex};
+use crate::retry::{GaveUp, Retry, RetryPolicy};
 
 mod action;
 mod create;
@@ -62,19 +62,17 @@ pub(crate) struct Ctx {
     pub cloud: Cloud,
     pub spec: SpecIndex,
     pub store: LiveStore,
-    pub sms_rate: Arc<RateLimiter>,
-    pub dcs_rate: Arc<RateLimiter>,
+    /// Each service's request rate limiter.
+    pub rates: Rates,
     pub calls: Arc<Semaphore>,
     pub events: mpsc::UnboundedSender<Event>,
     pub secrets: SecretSource,
     /// Fired when waiting must stop (wait timeout, Ctrl-C).
     pub cut: CancellationToken,
-    /// Calls per step at most (first attempt included).
-    pub max_attempts: u32,
+    /// Attempts per call, and the pause between them.
+    pub retry: RetryPolicy,
     /// Failed polls in a row after which a waiting step gives up.
     pub max_poll_failures: u32,
-    /// Pause before re-sending after throttling.
-    pub backoff: Duration,
     /// What each resource's task must migrate (from the planner's resolution).
     pub identities: HashMap<ResourceAddr, Identity>,
     /// Polls a follower waits for another run's action before acting itself.
@@ -114,60 +112,6 @@ pub(crate) struct StepOutput {
     /// Whether another apply may still drive the resource (learned by a create, dropped once
     /// this run had to act in its place).
     pub follow: bool,
-}
-
-enum AnyView {
-    Sms(Arc<View<Task>>),
-    Dcs(Arc<View<MigrationTaskListItem>>),
-}
-
-impl AnyView {
-    fn seq(&self) -> u64 {
-        match self {
-            AnyView::Sms(v) => v.seq,
-            AnyView::Dcs(v) => v.seq,
-        }
-    }
-    fn taken_at(&self) -> Instant {
-        match self {
-            AnyView::Sms(v) => v.taken_at,
-            AnyView::Dcs(v) => v.taken_at,
-        }
-    }
-    fn failures(&self) -> (u32, Option<StepError>) {
-        match self {
-            AnyView::Sms(v) => (v.failures, v.last_error.clone()),
-            AnyView::Dcs(v) => (v.failures, v.last_error.clone()),
-        }
-    }
-    /// The resource's object, or an error when several objects share its name.
-    fn obj(&self, id: Option<&str>, name: &str) -> Result<Obj<'_>, StepError> {
-        let many = |n: usize| {
-            StepError::new(format!(
-                "{n} live tasks are named {name}; migplan will not guess which one is meant"
-            ))
-        };
-        match self {
-            AnyView::Sms(v) => match v.find(id, name) {
-                Lookup::None => Ok(Obj::Sms(None)),
-                Lookup::One(t) => Ok(Obj::Sms(Some(t))),
-                Lookup::Many(n) => Err(many(n)),
-            },
-            AnyView::Dcs(v) => match v.find(id, name) {
-                Lookup::None => Ok(Obj::Dcs(None)),
-                Lookup::One(t) => Ok(Obj::Dcs(Some(t))),
-                Lookup::Many(n) => Err(many(n)),
-            },
-        }
-    }
-}
-
-fn obj_id(obj: Obj<'_>) -> Option<String> {
-    match obj {
-        Obj::Sms(Some(t)) => Some(t.id.clone()),
-        Obj::Dcs(Some(t)) => Some(t.task_id.clone()),
-        _ => None,
-    }
 }
 
 /// Why a step stopped early.
@@ -241,21 +185,20 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
 }
 
 impl Run<'_> {
-    fn is_sms(&self) -> bool {
-        self.addr.kind == ResourceKind::Server
-    }
-
+    /// The rate limiter of the resource's service.
     fn rate(&self) -> &RateLimiter {
-        if self.is_sms() {
-            &self.ctx.sms_rate
-        } else {
-            &self.ctx.dcs_rate
-        }
+        self.ctx.rates.of(self.addr.kind)
     }
 
-    /// The resource's object in `v` (by id when known, else by name).
-    fn obj_in<'v>(&self, v: &'v AnyView) -> Result<Obj<'v>, Halt> {
-        Ok(v.obj(self.id.as_deref(), &self.addr.name)?)
+    /// The resource's object in `v` (by id when known, else by name), or an error when
+    /// several objects share its name.
+    fn obj_in<'v>(&self, v: &'v dyn ObjView) -> Result<Obj<'v>, Halt> {
+        let name = &self.addr.name;
+        v.obj(self.id.as_deref(), name).map_err(|n| {
+            Halt::Failed(StepError::new(format!(
+                "{n} live tasks are named {name}; migplan will not guess which one is meant"
+            )))
+        })
     }
 
     /// `Err` when `obj` is a task of another source or target: never acted on, whatever the
@@ -264,22 +207,13 @@ impl Run<'_> {
         let Some(want) = self.ctx.identities.get(&self.addr) else {
             return Ok(());
         };
-        let m = match obj {
-            Obj::Sms(Some(t)) => want.check_sms(t),
-            Obj::Dcs(Some(t)) => want.check_dcs(t),
-            _ => None,
-        };
-        m.map_or(Ok(()), |m| Err(Halt::Failed(self.mismatch(&m))))
+        obj.check(want)
+            .map_or(Ok(()), |m| Err(Halt::Failed(self.mismatch(&m))))
     }
 
     /// The planner's words for a task of another source or target.
     fn mismatch(&self, m: &Mismatch) -> StepError {
-        let what = if self.is_sms() {
-            "SMS task"
-        } else {
-            "DCS migration task"
-        };
-        let b = Blocked::from(m.reason(what, &self.addr.name));
+        let b = Blocked::from(m.reason(kind::what(self.addr.kind), &self.addr.name));
         StepError::new(format!("{}; {}", b.message, b.remedy))
     }
 
@@ -288,27 +222,23 @@ impl Run<'_> {
     }
 
     /// A view taken after this run's last write to the resource, with `seq >= min_seq`.
-    async fn view(&self, min_seq: u64) -> Result<AnyView, Halt> {
-        let v = if self.is_sms() {
-            self.ctx
-                .store
-                .sms
-                .fresh(self.last_write, min_seq, &self.ctx.cut)
-                .await
-                .map(AnyView::Sms)
-        } else {
-            self.ctx
-                .store
-                .dcs
-                .fresh(self.last_write, min_seq, &self.ctx.cut)
-                .await
-                .map(AnyView::Dcs)
-        };
-        v.ok_or(Halt::Cut)
+    async fn view(&self, min_seq: u64) -> Result<Arc<dyn ObjView>, Halt> {
+        match self.addr.kind {
+            ResourceKind::Server => self.view_of::<Task>(min_seq).await,
+            ResourceKind::Redis => self.view_of::<MigrationTaskListItem>(min_seq).await,
+        }
+    }
+
+    async fn view_of<T: LiveObject>(&self, min_seq: u64) -> Result<Arc<dyn ObjView>, Halt> {
+        let v = T::store(&self.ctx.store)
+            .fresh(self.last_write, min_seq, &self.ctx.cut)
+            .await
+            .ok_or(Halt::Cut)?;
+        Ok(v)
     }
 
     /// The next fresh view (skipping failed polls, giving up after too many).
-    async fn fresh_view(&self, min_seq: u64) -> Result<AnyView, Halt> {
+    async fn fresh_view(&self, min_seq: u64) -> Result<Arc<dyn ObjView>, Halt> {
         let mut min_seq = min_seq;
         loop {
             let v = self.view(min_seq).await?;
@@ -455,9 +385,10 @@ impl Run<'_> {
             return Ok(id.clone());
         }
         let v = self.fresh_view(0).await?;
-        let obj = self.obj_in(&v)?;
+        let obj = self.obj_in(&*v)?;
         self.ours(obj)?;
-        let id = obj_id(obj)
+        let id = obj
+            .id()
             .ok_or_else(|| StepError::new(format!("no live task is named {}", self.addr.name)))?;
         self.id = Some(id.clone());
         Ok(id)
@@ -469,17 +400,27 @@ impl Run<'_> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(), CloudError>>,
     {
-        let mut attempt = 0;
+        let mut attempts = self.ctx.retry.attempts();
         loop {
-            attempt += 1;
             match self.call(f()).await {
                 Ok(()) => return Ok(()),
-                Err(e) if transient(&e) && attempt < self.ctx.max_attempts => {
-                    tokio::time::sleep(self.ctx.backoff * attempt).await;
-                }
-                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+                Err(e) => attempts.retry(e, retry_transient).await.map_err(gave_up)?,
             }
         }
+    }
+}
+
+/// The step's end once a call's attempts are over.
+fn gave_up(g: GaveUp<CloudError>) -> Halt {
+    Halt::Failed(StepError::from_cloud(&g.into_inner()))
+}
+
+/// The rule of idempotent calls and reads: again after a pause when [`transient`].
+fn retry_transient(e: &CloudError) -> Retry {
+    if transient(e) {
+        Retry::Later
+    } else {
+        Retry::No
     }
 }
 

@@ -54,9 +54,8 @@ impl Run<'_> {
 
     /// A fresh read of one source server.
     async fn read_source(&mut self, source_id: &str) -> Result<SourceServer, Halt> {
-        let mut attempt = 0;
+        let mut attempts = self.ctx.retry.attempts();
         loop {
-            attempt += 1;
             self.rate().acquire().await;
             let r = {
                 let _permit = self.ctx.calls.acquire().await;
@@ -64,10 +63,7 @@ impl Run<'_> {
             };
             match r {
                 Ok(s) => return Ok(s),
-                Err(e) if transient(&e) && attempt < self.ctx.max_attempts => {
-                    tokio::time::sleep(self.ctx.backoff * attempt).await;
-                }
-                Err(e) => return Err(Halt::Failed(StepError::from_cloud(&e))),
+                Err(e) => attempts.retry(e, retry_transient).await.map_err(gave_up)?,
             }
         }
     }

@@ -24,10 +24,10 @@ impl Run<'_> {
                 }
             };
             min_seq = v.seq() + 1;
-            let obj = self.obj_in(&v)?;
+            let obj = self.obj_in(&*v)?;
             self.ours(obj)?;
             if self.id.is_none() {
-                self.id = obj_id(obj);
+                self.id = obj.id();
             }
             if obj.exists() && holds(post, obj) {
                 return Ok(());

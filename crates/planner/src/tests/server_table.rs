@@ -363,6 +363,37 @@ fn running_task_reports_progress_and_reattaches() {
 }
 
 #[test]
+fn percent_done_counts_every_subtask_and_weighs_the_copy() {
+    let sub = |name: &str, progress: i32| SubTask {
+        name: name.into(),
+        progress,
+        ..SubTask::default()
+    };
+    let mut l = live("RUNNING", None, None);
+    assert_eq!(crate::current::percent_done(&l.tasks[0]), None);
+    // (1 × 100 + 8 × 50 + 1 × 0) / 10: the finished subtask counts, the copy weighs 8.
+    l.tasks[0].sub_tasks = vec![
+        sub("CREATE_CLOUD_SERVER", 100),
+        sub("MIGRATE_BLOCK", 50),
+        sub("CONFIGURE_TARGET_VM", 0),
+    ];
+    assert_eq!(crate::current::percent_done(&l.tasks[0]), Some(50));
+    let p = run(&server_spec("replicated", false), &l);
+    assert_eq!(p.resources[0].current.label(), "→ replicated (RUNNING 50%)");
+    // Out-of-range figures from the API are clamped.
+    l.tasks[0].sub_tasks = vec![sub("MIGRATE_BLOCK", 250)];
+    assert_eq!(crate::current::percent_done(&l.tasks[0]), Some(100));
+    // A sync round counts alone: the full copy's subtasks before it stay at 100.
+    let mut l = live("SYNCING", None, None);
+    l.tasks[0].sub_tasks = vec![
+        sub("CREATE_CLOUD_SERVER", 100),
+        sub("MIGRATE_BLOCK", 100),
+        sub("SYNC_LINUX_BLOCK", 30),
+    ];
+    assert_eq!(crate::current::percent_done(&l.tasks[0]), Some(30));
+}
+
+#[test]
 fn source_problems_block_only_when_work_remains() {
     let s = server_spec("replicated", false);
     let mut l = live("-", None, None);

@@ -1,0 +1,335 @@
+//! The owner loop of one run ([`RunState`]): it starts the steps the scheduler offers, hands
+//! their events to the sink, learns from each step that ends (ids found by creates, instants
+//! of the last writes, resources another apply may drive), completes it in the scheduler
+//! (skipping a failure's dependents), and summarizes the run. Nothing else writes this state;
+//! steps share only the read-only [`Ctx`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use migplan_parser::ResourceAddr;
+use migplan_planner::{LiveSnapshot, Plan, StepClass};
+use tokio::sync::mpsc;
+use tokio::task::{JoinError, JoinSet};
+use tokio::time::Instant;
+
+use crate::driver::Interrupt;
+use crate::event::{
+    Event, EventSink, FailedStep, InProgressStep, PendingStep, Progress, RunStatus, SkippedStep,
+    StepError, StepRef, Summary,
+};
+use crate::kind::initial_ids;
+use crate::schedule::{Outcome, Scheduler, StepState};
+use crate::step_run::{Ctx, StepInput, StepOutput, StepResult, run_step};
+
+/// Resources whose live task is still as created (nothing has run on it).
+fn fresh_tasks(plan: &Plan, live: &LiveSnapshot) -> HashSet<ResourceAddr> {
+    let initial: HashSet<&str> = initial_ids(&live.tasks)
+        .chain(initial_ids(&live.migrations))
+        .collect();
+    plan.resources
+        .iter()
+        .filter(|r| r.live_id.as_deref().is_some_and(|id| initial.contains(id)))
+        .map(|r| r.addr.clone())
+        .collect()
+}
+
+/// What the owner loop owns while steps run: the scheduler, the step tasks, and what the
+/// steps taught it (ids learned by creates, instants of the last writes, followed resources,
+/// errors, and what the steps cut short had done).
+pub(crate) struct RunState<'a> {
+    plan: &'a Plan,
+    sink: &'a dyn EventSink,
+    ctx: Arc<Ctx>,
+    events: mpsc::UnboundedReceiver<Event>,
+    sched: Scheduler,
+    ids: HashMap<ResourceAddr, String>,
+    last_write: HashMap<ResourceAddr, Instant>,
+    /// Resources another apply may be driving (see `step_run`): their task was created
+    /// during this run by someone else, or is still as created (another apply's create a
+    /// moment before this run planned looks exactly like that).
+    followed: HashSet<ResourceAddr>,
+    errors: HashMap<usize, StepError>,
+    /// Steps cut short: whether each had called, and its last progress.
+    cut_called: HashMap<usize, (bool, Option<Progress>)>,
+    tasks: JoinSet<StepOutput>,
+    running: HashMap<tokio::task::Id, usize>,
+}
+
+impl<'a> RunState<'a> {
+    pub(crate) fn new(
+        plan: &'a Plan,
+        live: &LiveSnapshot,
+        sched: Scheduler,
+        ctx: Arc<Ctx>,
+        sink: &'a dyn EventSink,
+        events: mpsc::UnboundedReceiver<Event>,
+    ) -> Self {
+        RunState {
+            plan,
+            sink,
+            ctx,
+            events,
+            sched,
+            ids: plan
+                .resources
+                .iter()
+                .filter_map(|r| r.live_id.clone().map(|id| (r.addr.clone(), id)))
+                .collect(),
+            last_write: HashMap::new(),
+            followed: fresh_tasks(plan, live),
+            errors: HashMap::new(),
+            cut_called: HashMap::new(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+        }
+    }
+
+    /// The owner loop (see the module docs), until no step runs.
+    pub(crate) async fn drive(
+        &mut self,
+        interrupt: &Interrupt,
+        deadline: Option<Instant>,
+    ) -> Flags {
+        let mut flags = Flags::default();
+        let sleep = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now));
+        tokio::pin!(sleep);
+        loop {
+            self.spawn_ready();
+            if self.tasks.is_empty() {
+                return flags;
+            }
+            tokio::select! {
+                biased;
+                _ = interrupt.abort.cancelled(), if !flags.aborted => {
+                    flags.aborted = true;
+                    flags.interrupted = true;
+                    self.sched.stop();
+                    self.ctx.cut.cancel();
+                    self.tasks.abort_all();
+                }
+                _ = interrupt.stop.cancelled(), if !flags.interrupted => {
+                    flags.interrupted = true;
+                    self.sched.stop();
+                    self.ctx.cut.cancel();
+                }
+                _ = &mut sleep, if deadline.is_some() && !flags.timed_out => {
+                    flags.timed_out = true;
+                    self.ctx.cut.cancel();
+                }
+                Some(event) = self.events.recv() => self.sink.on_event(&event),
+                Some(joined) = self.tasks.join_next_with_id() => self.joined(joined),
+            }
+        }
+    }
+
+    /// Starts every step the scheduler offers, each a task of its own.
+    fn spawn_ready(&mut self) {
+        for ix in self.sched.ready() {
+            if !self.sched.start(ix) {
+                continue;
+            }
+            let step = self.plan.steps[ix].clone();
+            let addr = step.resource.clone();
+            self.sink.on_event(&Event::StepStarted {
+                step: step.id.to_string(),
+                resource: addr.as_ref().map(ToString::to_string),
+                label: step.label.clone(),
+                symbol: step.symbol.clone(),
+            });
+            let input = StepInput {
+                ix,
+                task_id: addr.as_ref().and_then(|a| self.ids.get(a).cloned()),
+                last_write: addr.as_ref().and_then(|a| self.last_write.get(a).copied()),
+                follow: addr.as_ref().is_some_and(|a| self.followed.contains(a)),
+                step,
+            };
+            let handle = self.tasks.spawn(run_step(self.ctx.clone(), input));
+            self.running.insert(handle.id(), ix);
+        }
+    }
+
+    /// A step task ended: finished, panicked, or aborted by the second Ctrl-C.
+    fn joined(&mut self, joined: Result<(tokio::task::Id, StepOutput), JoinError>) {
+        let (id, out) = match joined {
+            Ok((id, out)) => (id, Ok(out)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        let Some(ix) = self.running.remove(&id) else {
+            return;
+        };
+        match out {
+            Ok(out) => {
+                self.drain_events();
+                self.finished(out);
+            }
+            // Aborted: it may or may not have sent.
+            Err(e) if e.is_cancelled() => {
+                self.cut_called.insert(ix, (true, None));
+                self.sched.complete(ix, Outcome::InProgress);
+            }
+            Err(_) => {
+                self.drain_events();
+                self.failed(ix, StepError::new("the step panicked (a bug in migplan)"));
+            }
+        }
+    }
+
+    /// A step returned: learn what it found, then complete it in the scheduler.
+    fn finished(&mut self, out: StepOutput) {
+        let ix = out.ix;
+        let step = &self.plan.steps[ix];
+        if let Some(addr) = &step.resource {
+            if let Some(id) = &out.task_id {
+                self.ids.insert(addr.clone(), id.clone());
+            }
+            if let Some(w) = out.wrote_at {
+                self.last_write.insert(addr.clone(), w);
+            }
+            if out.follow {
+                self.followed.insert(addr.clone());
+            } else {
+                self.followed.remove(addr);
+            }
+        }
+        match out.result {
+            StepResult::Done { note } => {
+                self.sink.on_event(&Event::StepCompleted {
+                    step: step.id.to_string(),
+                    resource: step.resource.as_ref().map(ToString::to_string),
+                    note,
+                    id: (step.class() == StepClass::Create)
+                        .then_some(out.task_id)
+                        .flatten(),
+                });
+                self.sched.complete(ix, Outcome::Done);
+            }
+            StepResult::Failed(error) => self.failed(ix, error),
+            StepResult::Cut { called } => {
+                self.cut_called.insert(ix, (called, out.progress));
+                self.sched.complete(ix, Outcome::InProgress);
+            }
+        }
+    }
+
+    /// A step failed: reported, remembered, and its dependents skipped.
+    fn failed(&mut self, ix: usize, error: StepError) {
+        let step = &self.plan.steps[ix];
+        self.sink.on_event(&Event::StepFailed {
+            step: step.id.to_string(),
+            resource: step.resource.as_ref().map(ToString::to_string),
+            error: error.clone(),
+        });
+        self.errors.insert(ix, error);
+        let skipped = self.sched.complete(ix, Outcome::Failed);
+        emit_skipped(self.sink, self.plan, ix, &skipped);
+    }
+
+    /// Hands the steps' pending events to the sink.
+    pub(crate) fn drain_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.sink.on_event(&event);
+        }
+    }
+}
+
+fn emit_skipped(sink: &dyn EventSink, plan: &Plan, root: usize, skipped: &[usize]) {
+    for &s in skipped {
+        let step = &plan.steps[s];
+        if step.class() == StepClass::Barrier {
+            continue;
+        }
+        sink.on_event(&Event::StepSkipped {
+            step: step.id.to_string(),
+            resource: step.resource.as_ref().map(ToString::to_string),
+            because: plan.steps[root].id.to_string(),
+        });
+    }
+}
+
+/// How the owner loop ended early, if it did.
+#[derive(Debug, Default)]
+pub(crate) struct Flags {
+    timed_out: bool,
+    interrupted: bool,
+    aborted: bool,
+}
+
+pub(crate) fn summarize(
+    state: &RunState<'_>,
+    flags: Flags,
+    api_calls: u64,
+    elapsed: Duration,
+) -> Summary {
+    let RunState {
+        plan,
+        sched,
+        errors,
+        cut_called: cut,
+        ..
+    } = state;
+    let mut s = Summary {
+        status: RunStatus::Complete,
+        done: Vec::new(),
+        failed: Vec::new(),
+        skipped: Vec::new(),
+        in_progress: Vec::new(),
+        not_started: Vec::new(),
+        api_calls,
+        elapsed_seconds: elapsed.as_secs_f64(),
+    };
+    for (ix, step) in plan.steps.iter().enumerate() {
+        if step.class() == StepClass::Barrier {
+            continue;
+        }
+        let id = step.id.to_string();
+        let resource = step.resource.as_ref().map(ToString::to_string);
+        match sched.state(ix) {
+            StepState::Done => s.done.push(StepRef { step: id, resource }),
+            StepState::Failed => s.failed.push(FailedStep {
+                step: id,
+                resource,
+                error: errors
+                    .get(&ix)
+                    .cloned()
+                    .unwrap_or_else(|| StepError::new("failed")),
+            }),
+            StepState::Skipped { because } => s.skipped.push(SkippedStep {
+                step: id,
+                resource,
+                because: plan.steps[because].id.to_string(),
+            }),
+            StepState::InProgress | StepState::Running => match cut.get(&ix) {
+                Some((false, _)) => s.not_started.push(PendingStep {
+                    step: id,
+                    resource,
+                    waiting_on: None,
+                }),
+                other => s.in_progress.push(InProgressStep {
+                    step: id,
+                    resource,
+                    progress: other.and_then(|(_, p)| p.clone()),
+                }),
+            },
+            StepState::Pending => s.not_started.push(PendingStep {
+                step: id,
+                resource,
+                waiting_on: sched.waiting_on(ix).map(|d| plan.steps[d].id.to_string()),
+            }),
+        }
+    }
+    let unfinished = !s.in_progress.is_empty() || !s.not_started.is_empty();
+    s.status = if !s.failed.is_empty() {
+        RunStatus::Failed
+    } else if flags.interrupted && unfinished {
+        RunStatus::Interrupted
+    } else if unfinished {
+        // The wait timeout elapsed with work left: the next run picks up.
+        debug_assert!(flags.timed_out || flags.interrupted);
+        RunStatus::TimedOut
+    } else {
+        RunStatus::Complete
+    };
+    s
+}
