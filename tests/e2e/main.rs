@@ -9,6 +9,7 @@ mod hostile;
 mod json_errors;
 mod operations;
 mod plan;
+mod plan_comments;
 mod plan_states;
 mod safety;
 mod schemas;
