@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `migplan` binary against the real emulator over HTTP.
 
 mod apply;
+mod ci_integration;
 mod completions;
 mod emulated;
 mod exit_codes;
