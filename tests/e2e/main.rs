@@ -16,6 +16,7 @@ mod safety;
 mod schemas;
 mod secrets;
 mod tamper;
+mod terminal;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -305,10 +305,11 @@ pub fn run(args: ApplyArgs) -> miette::Result<ExitStatus> {
     let secrets: SecretSource = Arc::new(|name: &str| std::env::var(name).ok());
     let sink: Box<dyn EventSink> = if json {
         Box::new(JsonSink)
-    } else if std::io::stderr().is_terminal() && std::io::stdout().is_terminal() {
-        Box::new(BarSink::new(false))
     } else {
-        Box::new(LineSink::default())
+        match render::terminal_display() {
+            render::Display::Bars { color } => Box::new(BarSink::stderr(&plan, &snapshot, color)),
+            render::Display::Lines => Box::new(LineSink::default()),
+        }
     };
     let interrupt = Interrupt::default();
     {

@@ -30,7 +30,7 @@ pub enum DiagnosticStyle {
 
 impl DiagnosticStyle {
     pub fn for_stderr() -> Self {
-        if std::io::stderr().is_terminal() {
+        if std::io::stderr().is_terminal() && !super::dumb_terminal() {
             DiagnosticStyle::Graphical
         } else {
             DiagnosticStyle::Plain
@@ -40,9 +40,7 @@ impl DiagnosticStyle {
 
 fn handler(style: DiagnosticStyle) -> GraphicalReportHandler {
     let theme = match style {
-        DiagnosticStyle::Graphical if std::env::var_os("NO_COLOR").is_none() => {
-            GraphicalTheme::unicode()
-        }
+        DiagnosticStyle::Graphical if !super::no_color() => GraphicalTheme::unicode(),
         DiagnosticStyle::Graphical => GraphicalTheme::unicode_nocolor(),
         DiagnosticStyle::Plain => GraphicalTheme {
             characters: ThemeCharacters::ascii(),
