@@ -17,6 +17,7 @@ mod schemas;
 mod secrets;
 mod tamper;
 mod terminal;
+mod transcripts;
 mod validate;
 
 use std::path::{Path, PathBuf};
