@@ -85,6 +85,23 @@ fn usage_and_file_errors_are_json() {
 }
 
 #[test]
+fn a_file_that_is_not_a_saved_plan_is_json() {
+    let dir = crate::emulated::scratch_dir("json-not-saved");
+    let file = dir.join("x.json");
+    std::fs::write(&file, "{\"not\": \"a plan\"}").unwrap();
+    for command in ["show", "apply"] {
+        let out = migplan()
+            .args([command, "--format", "json"])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let err = error_of(&out, 1);
+        assert_eq!(err["kind"], "invalid_saved_plan", "{command}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn an_invalid_plan_lists_its_diagnostics_in_the_error() {
     let dir = crate::emulated::scratch_dir("json-invalid");
     let plan = dir.join("bad.yaml");
