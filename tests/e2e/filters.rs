@@ -63,8 +63,9 @@ fn is_uuid(s: &str) -> bool {
 
 /// A command's whole transcript, as uv's `uv_snapshot!` records it: success, exit code, stdout
 /// and stderr, with what changes from run to run replaced: addresses and ids ([`stable`]),
-/// timestamps (`[TIME]`), durations (`[DURATION]`), API call counts (`[N] API calls`), and the
-/// progress lines of a wait (how many polls see the copy moving depends on timing).
+/// timestamps (`[TIME]`), durations (`[DURATION]`), API call counts (`[N] API calls`), and
+/// progress and `waiting for` lines (how many polls see a task moving, and whether it had
+/// already arrived, depends on timing).
 pub fn transcript(out: &std::process::Output) -> String {
     let clean = |bytes: &[u8]| {
         let text = replace_durations(&replace_times(&stable(&String::from_utf8_lossy(bytes))));
@@ -83,20 +84,32 @@ pub fn transcript(out: &std::process::Output) -> String {
     )
 }
 
-/// A timestamped progress line of a wait: `[TIME] server.x#wait.replicated   RUNNING 33% …`.
+/// A timestamped progress line (`[TIME] server.x#wait.replicated   RUNNING 33% …`, or a
+/// create's `CREATING`), or a wait's `waiting for …` (a wait whose state is already there when it
+/// starts has none): every line but what a step always prints (its symbol and label, `done`,
+/// `FAILED:`, `skipped:`) and the start line.
 fn is_progress_line(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("[TIME] ") else {
         return false;
     };
-    let mut parts = rest.split_whitespace();
-    let step = parts.next().unwrap_or_default();
-    let text: Vec<&str> = parts.collect();
-    step.contains("#wait.")
-        && text.first().is_some_and(|s| {
-            s.chars()
-                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_lowercase())
-        })
-        && (text.iter().any(|w| w.ends_with('%')) || text.contains(&"ETA"))
+    let text = rest
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, t)| t.trim_start());
+    const ALWAYS: [&str; 12] = [
+        "done",
+        "FAILED:",
+        "skipped:",
+        "apply started:",
+        "+ ",
+        "~ ",
+        "> ",
+        "… ",
+        "| ",
+        "! ",
+        "- ",
+        "x ",
+    ];
+    !ALWAYS.iter().any(|p| text.starts_with(p))
 }
 
 /// RFC 3339 UTC times to the second: `2026-11-22T06:25:13Z`.
@@ -215,8 +228,11 @@ mod tests {
         assert!(is_progress_line(
             "[TIME] server.app-01#wait.replicated      RUNNING 33% MIGRATE_LINUX_BLOCK 100.0 Mbit/s ETA [DURATION]"
         ));
-        assert!(!is_progress_line(
+        assert!(is_progress_line(
             "[TIME] server.app-01#wait.replicated      waiting for MIGRATE_SUCCESS"
+        ));
+        assert!(!is_progress_line(
+            "[TIME] server.app-01#wait.replicated      … wait for MIGRATE_SUCCESS"
         ));
         assert!(!is_progress_line(
             "[TIME] server.app-01#wait.replicated      done"

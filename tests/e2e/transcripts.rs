@@ -56,6 +56,8 @@ fn emulated(time_scale: f64) -> Emulated {
             .map(String::as_str),
     )
     .time_scale(time_scale)
+    // every-operation's clone test launches from this template (see its comments).
+    .templates(&["tpl-clone"])
     .start()
 }
 
@@ -76,9 +78,7 @@ fn plan_transcripts() {
 
 #[test]
 fn apply_and_status_transcripts() {
-    // The copy takes a few real seconds, so the wait is always seen waiting, however loaded
-    // the machine.
-    let e = emulated(300.0);
+    let e = emulated(5000.0);
     let plan = "plans/quickstart.yaml";
     transcript_snapshot!("status__quickstart__before", e.cmd().args(["status", plan]));
     // Not a terminal: timestamped lines (one resource, so their order is fixed).
@@ -99,4 +99,27 @@ fn apply_and_status_transcripts() {
         "apply__shop-cutover__no_approval",
         e.cmd().args(["apply", "plans/shop-cutover.yaml"])
     );
+}
+
+#[test]
+fn apply_transcripts_of_every_example_one_step_at_a_time() {
+    // --parallelism 1: steps run one after another, in the scheduler's fixed order, so the
+    // lines of a plan with several resources come in the same order every run.
+    let e = emulated(5000.0);
+    for plan in PLANS {
+        let out = transcript_snapshot!(
+            format!("apply__{plan}__parallelism_1"),
+            e.cmd()
+                .args(["apply", &format!("plans/{plan}.yaml"), "--auto-approve"])
+                .args([
+                    "--parallelism",
+                    "1",
+                    "--poll-interval",
+                    "50ms",
+                    "--rate-limit",
+                    "0"
+                ])
+        );
+        assert_eq!(out.status.code(), Some(0), "{plan}");
+    }
 }
