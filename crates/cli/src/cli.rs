@@ -80,9 +80,11 @@ pub enum Command {
     },
     /// Print a shell completion script (bash, zsh, fish) to stdout.
     ///
-    /// bash: `migplan completions bash > ~/.local/share/bash-completion/completions/migplan`;
-    /// zsh: `migplan completions zsh > "${fpath[1]}/_migplan"`;
-    /// fish: `migplan completions fish > ~/.config/fish/completions/migplan.fish`.
+    /// bash: `migplan completions bash > ~/.local/share/bash-completion/completions/migplan`
+    ///
+    /// zsh: `migplan completions zsh > "${fpath[1]}/_migplan"`
+    ///
+    /// fish: `migplan completions fish > ~/.config/fish/completions/migplan.fish`
     Completions {
         /// The shell.
         #[arg(value_enum)]
