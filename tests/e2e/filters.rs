@@ -60,3 +60,182 @@ fn is_uuid(s: &str) -> bool {
             _ => c.is_ascii_hexdigit(),
         })
 }
+
+/// A command's whole transcript, as uv's `uv_snapshot!` records it: success, exit code, stdout
+/// and stderr, with what changes from run to run replaced: addresses and ids ([`stable`]),
+/// timestamps (`[TIME]`), durations (`[DURATION]`), API call counts (`[N] API calls`), and
+/// progress and `waiting for` lines (how many polls see a task moving, and whether it had
+/// already arrived, depends on timing).
+pub fn transcript(out: &std::process::Output) -> String {
+    let clean = |bytes: &[u8]| {
+        let text = replace_durations(&replace_times(&stable(&String::from_utf8_lossy(bytes))));
+        let text = replace_counts(&text, " API calls", "[N]");
+        text.lines()
+            .filter(|l| !is_progress_line(l))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    format!(
+        "success: {}\nexit_code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        out.status.success(),
+        out.status.code().map_or("none".into(), |c| c.to_string()),
+        clean(&out.stdout),
+        clean(&out.stderr)
+    )
+}
+
+/// A timestamped progress line (`[TIME] server.x#wait.replicated   RUNNING 33% …`, or a
+/// create's `CREATING`), or a wait's `waiting for …` (a wait whose state is already there when it
+/// starts has none): every line but what a step always prints (its symbol and label, `done`,
+/// `FAILED:`, `skipped:`) and the start line.
+fn is_progress_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("[TIME] ") else {
+        return false;
+    };
+    let text = rest
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, t)| t.trim_start());
+    const ALWAYS: [&str; 12] = [
+        "done",
+        "FAILED:",
+        "skipped:",
+        "apply started:",
+        "+ ",
+        "~ ",
+        "> ",
+        "… ",
+        "| ",
+        "! ",
+        "- ",
+        "x ",
+    ];
+    !ALWAYS.iter().any(|p| text.starts_with(p))
+}
+
+/// RFC 3339 UTC times to the second: `2026-11-22T06:25:13Z`.
+fn replace_times(text: &str) -> String {
+    let shape = |s: &str| {
+        s.len() == 20
+            && s.char_indices().all(|(i, c)| match i {
+                4 | 7 => c == '-',
+                10 => c == 'T',
+                13 | 16 => c == ':',
+                19 => c == 'Z',
+                _ => c.is_ascii_digit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text.get(i..i + 20).is_some_and(shape) {
+            out.push_str("[TIME]");
+            i += 20;
+        } else {
+            let c = text[i..].chars().next().expect("char");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// Durations as migplan writes them: `1.2s`, `250ms`, `3m12s`, `2h3m`, `0s`.
+fn replace_durations(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let starts_word = i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'.';
+        if starts_word
+            && bytes[i].is_ascii_digit()
+            && let Some(len) = duration_len(&text[i..])
+        {
+            out.push_str("[DURATION]");
+            i += len;
+            continue;
+        }
+        let c = text[i..].chars().next().expect("char");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Length of the duration at the start of `s`, if one is there and ends a word.
+fn duration_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut parts = 0;
+    loop {
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+            i += 1;
+        }
+        if i == start {
+            break;
+        }
+        let unit = if s[i..].starts_with("ms") {
+            2
+        } else if i < b.len() && matches!(b[i], b's' | b'm' | b'h') {
+            1
+        } else {
+            return None;
+        };
+        i += unit;
+        parts += 1;
+    }
+    let ends_word = i >= b.len() || !b[i].is_ascii_alphanumeric();
+    (parts > 0 && ends_word).then_some(i)
+}
+
+/// `11 API calls` → `[N] API calls`.
+fn replace_counts(text: &str, noun: &str, placeholder: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(noun) {
+        let head = &rest[..i];
+        let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        out.push_str(&head[..head.len() - digits]);
+        out.push_str(if digits > 0 { placeholder } else { "" });
+        out.push_str(noun);
+        rest = &rest[i + noun.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_durations_and_counts_are_replaced_and_nothing_else() {
+        let text = "2026-11-22T06:25:13Z x done (0s) ETA 14m38s, 1h3m, 250ms (11 API calls, 1.2s) \
+                    100.0 Mbit/s 33% v3 MIGRATE_SUCCESS server.app-01 speed_limit = 100";
+        assert_eq!(
+            replace_counts(
+                &replace_durations(&replace_times(text)),
+                " API calls",
+                "[N]"
+            ),
+            "[TIME] x done ([DURATION]) ETA [DURATION], [DURATION], [DURATION] ([N] API calls, \
+             [DURATION]) 100.0 Mbit/s 33% v3 MIGRATE_SUCCESS server.app-01 speed_limit = 100"
+        );
+    }
+
+    #[test]
+    fn progress_lines_are_recognised() {
+        assert!(is_progress_line(
+            "[TIME] server.app-01#wait.replicated      RUNNING 33% MIGRATE_LINUX_BLOCK 100.0 Mbit/s ETA [DURATION]"
+        ));
+        assert!(is_progress_line(
+            "[TIME] server.app-01#wait.replicated      waiting for MIGRATE_SUCCESS"
+        ));
+        assert!(!is_progress_line(
+            "[TIME] server.app-01#wait.replicated      … wait for MIGRATE_SUCCESS"
+        ));
+        assert!(!is_progress_line(
+            "[TIME] server.app-01#wait.replicated      done"
+        ));
+    }
+}

@@ -227,7 +227,7 @@ fn every_plan_command_fails_cleanly_on_hostile_files() {
                 serde_json::from_slice(&out.stdout).expect("JSON on stdout");
             let list = json["files"][0]["diagnostics"]
                 .as_array()
-                .or_else(|| json["diagnostics"].as_array())
+                .or_else(|| json["error"]["diagnostics"].as_array())
                 .expect("diagnostics");
             assert!(!list.is_empty(), "{f}");
             for d in list {

@@ -1,18 +1,25 @@
 //! End-to-end tests: the real `migplan` binary against the real emulator over HTTP.
 
 mod apply;
+mod ci_integration;
+mod completions;
 mod emulated;
 mod exit_codes;
 mod filters;
 mod hostile;
+mod json_errors;
 mod local_state;
 mod network;
 mod operations;
 mod plan;
+mod plan_comments;
 mod plan_states;
 mod safety;
+mod schemas;
 mod secrets;
 mod tamper;
+mod terminal;
+mod transcripts;
 mod validate;
 mod windows;
 

@@ -12,6 +12,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether the command prints JSON: its errors are then JSON too.
+    pub fn json_output(&self) -> bool {
+        match &self.command {
+            Command::Validate { format, .. } => *format == DiagnosticFormat::Json,
+            Command::Plan(a) => a.format == PlanFormat::Json,
+            Command::Show(a) => a.format == PlanFormat::Json,
+            Command::Apply(a) => a.format == ApplyFormat::Json,
+            Command::Status(a) => a.format == StatusFormat::Json,
+            Command::Graph(_)
+            | Command::Schema { .. }
+            | Command::Completions { .. }
+            | Command::Emulator(_) => false,
+        }
+    }
+}
+
+/// Whether the raw arguments ask for `--format json`, for a usage error found before they
+/// could be parsed.
+pub fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--format=json" || (a == "--format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check plan files offline: syntax, fields, values, references, cycles.
@@ -46,14 +72,49 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
     Graph(GraphArgs),
-    /// Print the JSON Schema of the plan format.
-    Schema,
+    /// Print a JSON Schema: of the plan format (the default), or of a command's JSON output.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value_t = SchemaName::Plan)]
+        which: SchemaName,
+    },
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    ///
+    /// bash: `migplan completions bash > ~/.local/share/bash-completion/completions/migplan`
+    ///
+    /// zsh: `migplan completions zsh > "${fpath[1]}/_migplan"`
+    ///
+    /// fish: `migplan completions fish > ~/.config/fish/completions/migplan.fish`
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
     /// Run the local SMS v3 + DCS v2 emulator until Ctrl-C.
     ///
     /// Serves `/v3/...` (SMS) and `/v2/{project_id}/...` (DCS) on one address, with AK/SK
     /// signature or token checking, state machines on a virtual clock, fault injection, and
     /// admin endpoints under `/_emulator/` (stats, request log, reset).
     Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaName {
+    /// The plan file format (schemas/plan.schema.json).
+    Plan,
+    /// `status --format json` (schemas/status.schema.json).
+    Status,
+    /// `validate --format json` (schemas/validate.schema.json).
+    Validate,
+    /// An error under `--format json`, any command (schemas/error.schema.json).
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod connect;
 mod exit;
+mod failure;
 mod live;
 mod local_state;
 mod lock;
@@ -21,22 +22,41 @@ fn main() -> ExitCode {
         Ok(args) => args,
         // Usage errors exit 1 (clap's own default is 2, which is "changes present" here);
         // --help and --version print to stdout and exit 0.
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return if e.use_stderr() {
-                exit::ExitStatus::Error.into()
+            return exit::ExitStatus::Success.into();
+        }
+        Err(e) => {
+            let report = failure::Failure::new(
+                failure::ErrorKind::Usage,
+                miette::Report::msg(e.kind().as_str().unwrap_or("usage error").to_string()),
+            );
+            if cli::json_requested(std::env::args_os()) {
+                // The whole of clap's text (which flag, what it expected) as the message.
+                let mut out = failure::to_json(&report.into());
+                out.error.message = render::clean_error_text(
+                    e.render().to_string().trim().trim_start_matches("error: "),
+                );
+                render::print_error_json(&out);
             } else {
-                exit::ExitStatus::Success.into()
-            };
+                let _ = e.print();
+            }
+            return exit::ExitStatus::Error.into();
         }
     };
+    let json = args.json_output();
     match commands::run(args) {
         Ok(status) => status.into(),
         // A reader that went away (`| head`) is not an error: stop quietly, as ripgrep does.
         Err(report) if is_broken_pipe(&report) => exit::ExitStatus::Success.into(),
         Err(report) => {
-            render::report_error(&report);
-            exit::ExitStatus::Error.into()
+            let (_, status) = failure::of(&report);
+            if json {
+                render::print_error_json(&failure::to_json(&report));
+            } else {
+                render::report_error(&report);
+            }
+            status.into()
         }
     }
 }

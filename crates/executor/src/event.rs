@@ -131,7 +131,7 @@ impl std::fmt::Display for StepError {
 }
 
 /// Progress of a resource, read from the list calls the pollers make.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Progress {
     /// Live state (`RUNNING`, `FULLMIGRATING`, `testing`, ...).
     pub state: String,

@@ -389,7 +389,7 @@ impl fmt::Display for PlanErrors {
 impl std::error::Error for PlanErrors {}
 
 /// One diagnostic in the JSON output of `migplan validate --format json`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct JsonDiagnostic {
     /// File name as given on the command line.
     pub file: String,

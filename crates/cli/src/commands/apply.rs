@@ -19,6 +19,7 @@ use migplan_planner::{Plan, PlanOptions, SavedPlan};
 
 use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::exit::ExitStatus;
+use crate::failure::{Classify, ErrorKind, Failure};
 use crate::render::bars::BarSink;
 use crate::render::events::{JsonSink, LineSink};
 use crate::untrusted::{
@@ -54,30 +55,31 @@ fn looks_saved(path: &Path, text: &str) -> bool {
 }
 
 /// Reads the input; `Err(status)` when it cannot go further and has been reported: an invalid
-/// plan file (1), or a saved plan whose plan file is not the one it was made from (4).
+/// plan file (1). A saved plan whose plan file is not the one it was made from is an error
+/// with exit 4.
 fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatus>> {
     // The first bytes tell a saved plan from a plan file; a plan file is then read by the
     // parser, under its own (smaller) cap.
-    let head = read_head(path, 4096)?;
+    let head = read_head(path, 4096).kind(ErrorKind::Io)?;
     if !looks_saved(path, &String::from_utf8_lossy(&head)) {
         return Ok(match migplan_parser::parse_file(path) {
             Ok(p) => Ok(Input::PlanFile(Box::new(p))),
             Err(errors) => Err(render::plan_file_errors(&errors, json)?),
         });
     }
-    let bytes = read_bounded(path, MAX_SAVED_PLAN_BYTES)?;
+    let bytes = read_bounded(path, MAX_SAVED_PLAN_BYTES).kind(ErrorKind::Io)?;
     let saved = SavedPlan::from_json(&String::from_utf8_lossy(&bytes))
         .into_diagnostic()
-        .wrap_err_with(|| format!("{} is not a usable saved plan", path.display()))?;
+        .wrap_err_with(|| format!("{} is not a usable saved plan", path.display()))
+        .kind(ErrorKind::InvalidSavedPlan)?;
     drop(bytes);
     match plan_key() {
         Some(key) => {
             if let Err(why) = saved.verify_signature(&key) {
-                stderr_line(&format!(
-                    "Error: {} cannot be applied: {why} ({ENV_PLAN_KEY}); nothing was applied",
+                return Err(stale(format!(
+                    "{} cannot be applied: {why} ({ENV_PLAN_KEY}); nothing was applied",
                     escape_controls(&path.display().to_string())
-                ));
-                return Ok(Err(ExitStatus::StalePlan));
+                )));
             }
         }
         None if saved.hmac_sha256.is_some() => stderr_line(&format!(
@@ -90,24 +92,27 @@ fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatu
     // The hash is checked before the file is parsed: a file that is not the reviewed plan
     // (another plan, or `/proc/self/environ` in an edited artifact) is never echoed.
     let recorded = read_bounded(&plan_file, MAX_SAVED_PLAN_BYTES)
-        .wrap_err("cannot read the plan file the saved plan was made from")?;
+        .wrap_err("cannot read the plan file the saved plan was made from")
+        .kind(ErrorKind::Io)?;
     if !saved.plan_file_matches(&recorded) {
-        stderr_line(&format!(
-            "Error: {} cannot be applied: the saved plan is stale\n  - the plan file {} is not \
+        return Err(stale(format!(
+            "{} cannot be applied: the saved plan is stale\n  - the plan file {} is not \
              the one the plan was made from (its sha256 differs); run `migplan plan` again",
             path.display(),
             escape_controls(&plan_file.display().to_string()),
-        ));
-        return Ok(Err(ExitStatus::StalePlan));
+        )));
     }
     let parsed = match migplan_parser::parse_file(&plan_file) {
         Ok(p) => p,
         Err(errors) => {
-            render::plan_file_errors(&errors, json)?;
-            miette::bail!(
+            if !json {
+                render::print_diagnostics(&errors)?;
+            }
+            let message = format!(
                 "the plan file {} the saved plan was made from is no longer valid",
                 escape_controls(&plan_file.display().to_string())
             );
+            return Err(Failure::invalid_plan(&errors, message).into());
         }
     };
     Ok(Ok(Input::Saved {
@@ -115,6 +120,11 @@ fn read_input(path: &Path, json: bool) -> miette::Result<Result<Input, ExitStatu
         parsed: Box::new(parsed),
         path: path.to_path_buf(),
     }))
+}
+
+/// A saved plan that may not be applied: exit 4, the reason as laid out.
+fn stale(message: String) -> miette::Report {
+    Failure::plain(ErrorKind::StalePlan, ExitStatus::StalePlan, message).into()
 }
 
 fn parse_targets(raw: &[String], parsed: &ParsedPlan) -> miette::Result<Vec<ResourceAddr>> {
@@ -150,14 +160,19 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         Ok(i) => i,
         Err(status) => return Ok(status),
     };
-    let targets = parse_targets(&args.target, input.parsed())?;
+    let targets = parse_targets(&args.target, input.parsed()).kind(ErrorKind::Usage)?;
     if !targets.is_empty() && matches!(input, Input::Saved { .. }) {
-        miette::bail!("--target applies to plan files; a saved plan already has its targets");
+        return Err(miette::miette!(
+            "--target applies to plan files; a saved plan already has its targets"
+        ))
+        .kind(ErrorKind::Usage);
     }
     let spec = input.parsed().spec.clone();
     let runtime = super::runtime()?;
 
-    let conn = runtime.block_on(connect::connect(&spec, &args.connect))?;
+    let conn = runtime
+        .block_on(connect::connect(&spec, &args.connect))
+        .kind(ErrorKind::Connect)?;
     let held = match &conn.lock_identity {
         Some(identity) => {
             let key = lock::LockKey {
@@ -176,7 +191,9 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         None => None,
     };
 
-    let snapshot = runtime.block_on(live::read_snapshot(&conn))?;
+    let snapshot = runtime
+        .block_on(live::read_snapshot(&conn))
+        .kind(ErrorKind::Api)?;
     let plan: Plan = match &input {
         Input::PlanFile(parsed) => migplan_planner::plan(
             &parsed.spec,
@@ -209,12 +226,11 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
             match checked {
                 Ok(plan) => plan,
                 Err(why) => {
-                    stderr_line(&format!(
-                        "Error: {} cannot be applied: {why}",
-                        path.display()
-                    ));
                     runtime.block_on(conn.close());
-                    return Ok(ExitStatus::StalePlan);
+                    return Err(stale(format!(
+                        "{} cannot be applied: {why}",
+                        path.display()
+                    )));
                 }
             }
         }
@@ -224,11 +240,12 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let missing = missing_secrets(&spec, &plan, |name| std::env::var_os(name).is_some());
     if !missing.is_empty() {
         runtime.block_on(conn.close());
-        miette::bail!(
+        return Err(miette::miette!(
             help = "export them where migplan runs (the plan file only names the variables); nothing was applied",
             "secrets the plan needs are not set: {}",
             missing.join(", ")
-        );
+        ))
+        .kind(ErrorKind::Secrets);
     }
     if !plan.has_changes() {
         if json {
@@ -263,10 +280,22 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
             ExitStatus::Success
         });
     }
-    if matches!(input, Input::PlanFile(_)) && !args.auto_approve && !confirm()? {
-        stderr_line("Apply cancelled.");
-        runtime.block_on(conn.close());
-        return Ok(ExitStatus::Error);
+    if matches!(input, Input::PlanFile(_)) && !args.auto_approve {
+        let approved = confirm();
+        if !matches!(approved, Ok(true)) {
+            runtime.block_on(conn.close());
+            return Err(approved
+                .kind(ErrorKind::NeedsApproval)
+                .err()
+                .unwrap_or_else(|| {
+                    Failure::plain(
+                        ErrorKind::Cancelled,
+                        ExitStatus::Error,
+                        "apply cancelled: the answer was not 'yes'; nothing was applied".into(),
+                    )
+                    .into()
+                }));
+        }
     }
 
     let options = ApplyOptions {
@@ -284,10 +313,11 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let secrets: SecretSource = Arc::new(|name: &str| std::env::var(name).ok());
     let sink: Box<dyn EventSink> = if json {
         Box::new(JsonSink)
-    } else if std::io::stderr().is_terminal() && std::io::stdout().is_terminal() {
-        Box::new(BarSink::new(false))
     } else {
-        Box::new(LineSink::default())
+        match render::terminal_display() {
+            render::Display::Bars { color } => Box::new(BarSink::stderr(&plan, &snapshot, color)),
+            render::Display::Lines => Box::new(LineSink::default()),
+        }
     };
     let interrupt = Interrupt::default();
     {

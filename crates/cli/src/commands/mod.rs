@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the exit status it decided.
 
 mod apply;
+mod completions;
 mod emulator;
 mod graph;
 pub mod plan;
@@ -20,7 +21,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Graph(args) => graph::run(args),
-        Command::Schema => schema::run(),
+        Command::Schema { which } => schema::run(which),
+        Command::Completions { shell } => completions::run(shell),
         Command::Emulator(args) => emulator::run(args),
     }
 }

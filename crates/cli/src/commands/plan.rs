@@ -10,6 +10,7 @@ use migplan_planner::{Plan, PlanOptions, SavedPlan};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::exit::ExitStatus;
+use crate::failure::{Classify, ErrorKind};
 use crate::{connect, live, render};
 
 pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
@@ -18,10 +19,14 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
         Ok(p) => p,
         Err(errors) => return render::plan_file_errors(&errors, args.format == PlanFormat::Json),
     };
-    let targets = parse_targets(&args.target)?;
+    let targets = parse_targets(&args.target).kind(ErrorKind::Usage)?;
     for t in &targets {
         if !parsed.source_map.resources.contains_key(t) {
-            miette::bail!("--target {t}: no such resource in {}", args.plan.display());
+            return Err(miette::miette!(
+                "--target {t}: no such resource in {}",
+                args.plan.display()
+            ))
+            .kind(ErrorKind::Usage);
         }
     }
     let mut timings = Timings {
@@ -30,10 +35,12 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
     };
     let runtime = super::runtime()?;
     let (plan, target) = runtime.block_on(async {
-        let conn = connect::connect(&parsed.spec, &args.connect).await?;
+        let conn = connect::connect(&parsed.spec, &args.connect)
+            .await
+            .kind(ErrorKind::Connect)?;
         conn.cloud.reset_stats(); // count the refresh only, not --local's setup
         let refresh = Instant::now();
-        let snapshot = live::read_snapshot(&conn).await?;
+        let snapshot = live::read_snapshot(&conn).await.kind(ErrorKind::Api)?;
         timings.refresh_ms = ms(refresh.elapsed());
         timings.api_calls = conn
             .cloud
@@ -59,7 +66,8 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
         Ok::<_, miette::Report>((plan, target))
     })?;
     if let Some(out) = &args.out {
-        write_saved_plan(out, &plan, &args.plan, parsed.source.text(), &target)?;
+        write_saved_plan(out, &plan, &args.plan, parsed.source.text(), &target)
+            .kind(ErrorKind::Io)?;
     }
     let rendering = Instant::now();
     print_plan(&plan, &target, args.format)?;

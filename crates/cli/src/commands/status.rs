@@ -11,23 +11,51 @@ use migplan_executor::condition::{Obj, progress};
 use migplan_executor::event::Progress;
 use migplan_parser::ResourceKind;
 use migplan_planner::{Current, LiveSnapshot, PlanOptions, ResourcePlan};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::exit::ExitStatus;
+use crate::failure::{Classify, ErrorKind};
 use crate::render::events::progress_text;
 use crate::untrusted::escape_controls;
 use crate::{connect, live, render};
 
+/// `status --format json`, described by schemas/status.schema.json.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(title = "migplan status --format json")]
+pub struct StatusOutput {
+    /// 1; raised only on an incompatible change.
+    #[schemars(range(min = 1, max = 1))]
+    format_version: u32,
+    /// The plan's name.
+    plan: String,
+    /// What was read: the cloud endpoints, or the local emulator.
+    target: String,
+    /// One row per resource, in plan order.
+    resources: Vec<Row>,
+    /// How many resources are at their desired stage.
+    at_desired: usize,
+    /// How many resources the plan has.
+    total: usize,
+}
+
 /// One row of the status.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct Row {
+    /// `server.NAME` or `redis.NAME`.
     resource: String,
+    /// Where the resource is, as the planner derives it from live state.
     current: Current,
+    /// `current` in words, as the human table shows it.
     current_label: String,
+    /// The stage the plan asks for.
     desired: String,
+    /// Whether it is at (or past) the desired stage with nothing left to do.
     at_desired: bool,
+    /// Why it cannot go on without a person, when it cannot.
     blocked: Vec<String>,
+    /// Progress of the work running now, when something runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<Progress>,
     /// The last network check's figures, when the plan asks for a check.
@@ -70,8 +98,10 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
     };
     let runtime = super::runtime()?;
     let (plan, snapshot, target) = runtime.block_on(async {
-        let conn = connect::connect(&parsed.spec, &args.connect).await?;
-        let snapshot = live::read_snapshot(&conn).await?;
+        let conn = connect::connect(&parsed.spec, &args.connect)
+            .await
+            .kind(ErrorKind::Connect)?;
+        let snapshot = live::read_snapshot(&conn).await.kind(ErrorKind::Api)?;
         let target = conn.target.clone();
         conn.close().await;
         let options = PlanOptions {
@@ -86,15 +116,18 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
     let done = rows.iter().filter(|r| r.at_desired).count();
     let mut out = std::io::stdout().lock();
     if json {
-        let doc = serde_json::json!({
-            "format_version": 1,
-            "plan": plan.name,
-            "target": target,
-            "resources": rows,
-            "at_desired": done,
-            "total": rows.len(),
-        });
-        writeln!(out, "{doc:#}").into_diagnostic()?;
+        let total = rows.len();
+        let doc = StatusOutput {
+            format_version: 1,
+            plan: plan.name.clone(),
+            target,
+            resources: rows,
+            at_desired: done,
+            total,
+        };
+        let text = serde_json::to_string_pretty(&doc).into_diagnostic()?;
+        writeln!(out, "{text}").into_diagnostic()?;
+        return Ok(status_exit(&doc.resources));
     } else {
         writeln!(out, "Target: {target}\n").into_diagnostic()?;
         let w = rows

@@ -4,24 +4,36 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use miette::IntoDiagnostic;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::cli::DiagnosticFormat;
 use crate::exit::ExitStatus;
 use crate::render;
 
-#[derive(Serialize)]
-struct FileResult {
+/// One file's result in `validate --format json`.
+#[derive(Serialize, JsonSchema)]
+pub struct FileResult {
+    /// The file as named on the command line.
     file: String,
+    /// Whether it has no diagnostics.
     valid: bool,
+    /// Servers declared (0 when invalid).
     servers: usize,
+    /// Redis migrations declared (0 when invalid).
     redis: usize,
+    /// Every diagnostic, in file order.
     diagnostics: Vec<migplan_parser::JsonDiagnostic>,
 }
 
-#[derive(Serialize)]
-struct Output {
+/// `validate --format json`, described by schemas/validate.schema.json.
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "migplan validate --format json")]
+pub struct ValidateOutput {
+    /// 1; raised only on an incompatible change.
+    #[schemars(range(min = 1, max = 1))]
     format_version: u32,
+    /// Whether every file is valid (the exit code is 0 exactly then).
     valid: bool,
     files: Vec<FileResult>,
 }
@@ -69,7 +81,7 @@ pub fn run(plans: &[PathBuf], format: DiagnosticFormat) -> miette::Result<ExitSt
     }
     let valid = files.iter().all(|f| f.valid);
     if format == DiagnosticFormat::Json {
-        let out = Output {
+        let out = ValidateOutput {
             format_version: 1,
             valid,
             files,

@@ -30,7 +30,7 @@ pub enum DiagnosticStyle {
 
 impl DiagnosticStyle {
     pub fn for_stderr() -> Self {
-        if std::io::stderr().is_terminal() {
+        if std::io::stderr().is_terminal() && !super::dumb_terminal() {
             DiagnosticStyle::Graphical
         } else {
             DiagnosticStyle::Plain
@@ -40,9 +40,7 @@ impl DiagnosticStyle {
 
 fn handler(style: DiagnosticStyle) -> GraphicalReportHandler {
     let theme = match style {
-        DiagnosticStyle::Graphical if std::env::var_os("NO_COLOR").is_none() => {
-            GraphicalTheme::unicode()
-        }
+        DiagnosticStyle::Graphical if !super::no_color() => GraphicalTheme::unicode(),
         DiagnosticStyle::Graphical => GraphicalTheme::unicode_nocolor(),
         DiagnosticStyle::Plain => GraphicalTheme {
             characters: ThemeCharacters::ascii(),
@@ -74,10 +72,9 @@ pub fn plan_file_errors(
     errors: &PlanErrors,
     json: bool,
 ) -> miette::Result<crate::exit::ExitStatus> {
-    use miette::IntoDiagnostic;
     if json {
-        let out = serde_json::json!({ "format_version": 1, "valid": false, "diagnostics": errors.to_json() });
-        writeln!(std::io::stdout().lock(), "{out:#}").into_diagnostic()?;
+        let failure = crate::failure::Failure::invalid_plan(errors, clean(&errors.to_string()));
+        print_error_json(&crate::failure::to_json(&failure.into()));
     } else {
         print_diagnostics(errors)?;
     }
@@ -97,9 +94,22 @@ pub fn print_diagnostics(errors: &PlanErrors) -> miette::Result<()> {
     writeln!(err, "{errors}").into_diagnostic()
 }
 
+/// An error under `--format json`: one line on stdout.
+pub fn print_error_json(out: &crate::failure::ErrorOutput) {
+    if let Ok(line) = serde_json::to_string(out) {
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
 /// An error that ended a command. Its texts (message, causes, help, related errors) can quote
 /// file names, file contents or API answers, so they are escaped and bounded first.
 pub fn report_error(report: &miette::Report) {
+    if let Some(f) = report.downcast_ref::<crate::failure::Failure>()
+        && f.plain
+    {
+        let _ = writeln!(std::io::stderr().lock(), "Error: {}", clean(&f.to_string()));
+        return;
+    }
     let handler = handler(DiagnosticStyle::for_stderr());
     let shown = Shown::of(report.as_ref(), 0);
     let mut out = String::new();
@@ -110,6 +120,10 @@ pub fn report_error(report: &miette::Report) {
 }
 
 /// Escaped (`\u{1b}`, newlines and tabs kept) and cut to [`MAX_ERROR_TEXT`] characters.
+pub fn clean_error_text(text: &str) -> String {
+    clean(text)
+}
+
 fn clean(text: &str) -> String {
     let escaped = crate::untrusted::escape_controls(text);
     match escaped.char_indices().nth(MAX_ERROR_TEXT) {

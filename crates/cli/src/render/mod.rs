@@ -66,7 +66,79 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
-/// Whether stdout gets colour: a terminal, and `NO_COLOR` unset.
+/// Whether stdout gets colour: a terminal that is not `TERM=dumb`, and no `NO_COLOR`.
 pub fn color_on_stdout() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    std::io::stdout().is_terminal() && !no_color() && !dumb_terminal()
+}
+
+/// `NO_COLOR` set and not empty (no-color.org).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// `TERM=dumb`: no colour, no cursor movement.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
+/// How `apply` shows its progress for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    /// Bars redrawn in place, with or without colour.
+    Bars { color: bool },
+    /// Timestamped lines: not a terminal, or a terminal that cannot move its cursor.
+    Lines,
+}
+
+/// Bars when stdout and stderr are terminals and `TERM` is not `dumb` (which has no cursor
+/// movement); colour unless `NO_COLOR` is set and not empty (no-color.org).
+pub fn terminal_display() -> Display {
+    display_for(
+        std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
+        std::env::var_os("TERM").as_deref(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+fn display_for(
+    terminals: bool,
+    term: Option<&std::ffi::OsStr>,
+    no_color: Option<&std::ffi::OsStr>,
+) -> Display {
+    if !terminals || term.is_some_and(|t| t == "dumb") {
+        return Display::Lines;
+    }
+    Display::Bars {
+        color: no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::{Display, display_for};
+    use std::ffi::OsStr;
+
+    #[test]
+    fn dumb_terminals_get_lines_and_no_color_turns_colour_off() {
+        let xterm = Some(OsStr::new("xterm-256color"));
+        assert_eq!(
+            display_for(true, xterm, None),
+            Display::Bars { color: true }
+        );
+        assert_eq!(display_for(true, None, None), Display::Bars { color: true });
+        assert_eq!(
+            display_for(true, Some(OsStr::new("dumb")), None),
+            Display::Lines
+        );
+        assert_eq!(display_for(false, xterm, None), Display::Lines);
+        assert_eq!(
+            display_for(true, xterm, Some(OsStr::new("1"))),
+            Display::Bars { color: false }
+        );
+        // NO_COLOR set but empty does not count (no-color.org).
+        assert_eq!(
+            display_for(true, xterm, Some(OsStr::new(""))),
+            Display::Bars { color: true }
+        );
+    }
 }

@@ -97,7 +97,11 @@ impl Run<'_> {
                 self.id = obj.id();
             }
             if obj.exists() && holds(&step.effect, obj) {
-                let by = if self.follow {
+                // A step sent only when live state calls for it (a restart if failed) that
+                // finds nothing to do was not needed; anything else was done before.
+                let by = if step.kind.spec().only_if_needed() && !holds(&step.precondition, obj) {
+                    "not needed"
+                } else if self.follow {
                     "done by another apply"
                 } else {
                     "already done"

@@ -126,6 +126,12 @@ pub trait KindSpec {
         false
     }
 
+    /// Whether it is sent only when live state calls for it at the time (a restart if the
+    /// copy failed): finding its effect without its precondition means it was not needed.
+    fn only_if_needed(&self) -> bool {
+        false
+    }
+
     /// Seconds the service takes after the call before the step is done (a scheduling
     /// weight; waits are estimated from the resource instead).
     fn settle_seconds(&self) -> u64 {

@@ -39,6 +39,9 @@ impl KindSpec for Restart {
     fn class(&self) -> StepClass {
         StepClass::Action
     }
+    fn only_if_needed(&self) -> bool {
+        true
+    }
     fn call(&self) -> Call {
         Call::SmsAction {
             operation: Operation::Restart,
