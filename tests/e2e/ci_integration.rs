@@ -128,6 +128,8 @@ fn the_github_action_script_drives_the_real_binary() {
             .env("MIGPLAN_SAVED_PLAN", dir.join("q.plan.json"))
             .env("MIGPLAN_MARKDOWN", dir.join("q.md"))
             .env("MIGPLAN_EXTRA_ARGS", "--local")
+            // `--local` keeps its world between commands: this test's own.
+            .env("MIGPLAN_LOCAL_DIR", dir.join("local"))
             .output()
             .expect("bash runs");
         (out, std::fs::read_to_string(&outputs).unwrap_or_default())
