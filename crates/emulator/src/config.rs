@@ -1,6 +1,7 @@
 //! Emulator configuration.
 
 use crate::faults::FaultSpec;
+use crate::redis_mover::RedisInstance;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ pub struct EmulatorConfig {
     pub page_limit_max: Option<u32>,
     /// Reject requests whose `X-Sdk-Date` is more than 15 minutes off (default true).
     pub check_date_skew: bool,
+    /// DCS instance ids that stand for real Redis servers (`--redis-instance ID=HOST:PORT`):
+    /// migrations between such servers (or loopback `addrs`) move data for real, see
+    /// [`crate::redis_mover`].
+    pub redis_instances: Vec<RedisInstance>,
 }
 
 impl EmulatorConfig {
@@ -46,6 +51,7 @@ impl EmulatorConfig {
             persist: None,
             page_limit_max: None,
             check_date_skew: true,
+            redis_instances: Vec::new(),
         }
     }
 }
@@ -68,6 +74,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("persist", &self.persist)
             .field("page_limit_max", &self.page_limit_max)
             .field("check_date_skew", &self.check_date_skew)
+            .field("redis_instances", &self.redis_instances)
             .finish()
     }
 }

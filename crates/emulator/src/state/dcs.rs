@@ -52,6 +52,10 @@ pub struct DcsTaskRec {
     pub fail_next: bool,
     /// Private IP of the migration ECS.
     pub ecs_ip: String,
+    /// The copy (its `copy_started_ms`) a real Redis data mover serves, if any
+    /// ([`crate::redis_mover`]); not persisted: a restarted emulator has no mover.
+    #[serde(skip)]
+    pub mover_copy_ms: Option<i64>,
 }
 
 /// An asynchronous job.
@@ -152,6 +156,7 @@ pub fn create(
         resume_mode: None,
         copy_started_ms: None,
         fail_next: false,
+        mover_copy_ms: None,
         ecs_ip: format!("192.168.{}.{}", (n / 250) % 250, (n % 250) + 2),
     });
     world.jobs.push(JobRec {
