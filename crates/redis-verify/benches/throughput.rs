@@ -8,12 +8,19 @@ use migplan_redis_verify::harness::RedisServer;
 use migplan_redis_verify::{Sampling, Verdict, VerifyOptions, verify};
 use std::time::Instant;
 
-async fn load(server: &RedisServer, keys: u64) {
-    let client = redis::Client::open(server.url()).expect("client");
-    let mut con = client
-        .get_multiplexed_async_connection()
+async fn connect(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    // Big pipelines take longer than the client's default response timeout.
+    let config = redis::AsyncConnectionConfig::new()
+        .set_response_timeout(Some(std::time::Duration::from_secs(120)));
+    redis::Client::open(server.url())
+        .expect("client")
+        .get_multiplexed_async_connection_with_config(&config)
         .await
-        .expect("connect");
+        .expect("connect")
+}
+
+async fn load(server: &RedisServer, keys: u64) {
+    let mut con = connect(server).await;
     let batch = 10_000;
     let mut i = 0;
     while i < keys {
@@ -48,11 +55,7 @@ async fn load(server: &RedisServer, keys: u64) {
 }
 
 async fn scan_rate(server: &RedisServer) -> (u64, f64) {
-    let client = redis::Client::open(server.url()).expect("client");
-    let mut con = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
+    let mut con = connect(server).await;
     let started = Instant::now();
     let mut cursor = 0u64;
     let mut seen = 0u64;
