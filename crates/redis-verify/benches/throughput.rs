@@ -1,7 +1,8 @@
 //! `cargo bench -p migplan-redis-verify`: loads 1M keys into a local pair of redis-servers
 //! (pipelined), then prints verification throughput (keys compared per second) for a full
 //! check and for samples, beside the rate of a plain `SCAN` of one server.
-//! `MIGPLAN_BENCH_KEYS=N` changes the key count.
+//! `MIGPLAN_BENCH_KEYS=N` changes the key count, `MIGPLAN_BENCH_BATCH=N` the keys per
+//! pipelined batch.
 #![allow(clippy::print_stdout)]
 
 use migplan_redis_verify::harness::RedisServer;
@@ -109,10 +110,16 @@ async fn main() {
         ),
         ("full check", Sampling::Full),
     ] {
-        let opts = VerifyOptions {
+        let mut opts = VerifyOptions {
             sampling,
             ..VerifyOptions::default()
         };
+        if let Some(batch) = std::env::var("MIGPLAN_BENCH_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            opts.batch = batch;
+        }
         let t = Instant::now();
         let report = verify(&source.endpoint(), &target.endpoint(), &opts).await;
         let secs = t.elapsed().as_secs_f64();

@@ -71,8 +71,33 @@ async fn digests(
     Ok(out)
 }
 
+/// Batches compared at once (each a few pipelines on the same two connections).
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Compares `keys` in batches of [`VerifyOptions::batch`], several at once.
+pub(crate) async fn compare_keys(
+    pair: &Pair,
+    keys: &[Vec<u8>],
+    opts: &VerifyOptions,
+    report: &mut Report,
+) -> Result<(), Stop> {
+    for group in keys.chunks(opts.batch.saturating_mul(BATCHES_IN_FLIGHT)) {
+        let parts = futures_util::future::join_all(group.chunks(opts.batch).map(|batch| async {
+            let mut part = Report::empty();
+            compare_batch(pair, batch, opts, &mut part)
+                .await
+                .map(|()| part)
+        }))
+        .await;
+        for part in parts {
+            report.absorb(part?, opts.shown_keys);
+        }
+    }
+    Ok(())
+}
+
 /// Compares `keys` (names sampled on the source) and adds the findings to `report`.
-pub(crate) async fn compare_batch(
+async fn compare_batch(
     pair: &Pair,
     keys: &[Vec<u8>],
     opts: &VerifyOptions,

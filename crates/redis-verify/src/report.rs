@@ -294,6 +294,23 @@ impl Report {
         }
     }
 
+    /// Adds the sample figures of `part` (a batch compared on its own) to these.
+    pub(crate) fn absorb(&mut self, part: Report, shown: usize) {
+        self.compared += part.compared;
+        self.vanished += part.vanished;
+        for (mine, theirs) in [
+            (&mut self.missing, part.missing),
+            (&mut self.type_mismatch, part.type_mismatch),
+            (&mut self.ttl_mismatch, part.ttl_mismatch),
+            (&mut self.value_mismatch, part.value_mismatch),
+            (&mut self.unsupported, part.unsupported),
+        ] {
+            mine.count += theirs.count;
+            let room = shown.saturating_sub(mine.keys.len());
+            mine.keys.extend(theirs.keys.into_iter().take(room));
+        }
+    }
+
     /// The disagreements in the figures, in check order.
     pub(crate) fn fail_reasons(&self) -> Vec<FailReason> {
         let mut reasons: Vec<FailReason> = self

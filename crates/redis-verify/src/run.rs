@@ -1,6 +1,6 @@
 //! The checks in order, under the time budget.
 
-use crate::compare::{Pair, compare_batch};
+use crate::compare::{Pair, compare_keys};
 use crate::failure::{Stop, connect, query};
 use crate::keyspace::{DbKeyspace, parse_keyspace};
 use crate::report::{DbCounts, Inconclusive, Report, Side, Verdict};
@@ -111,29 +111,29 @@ async fn run(
         };
         match opts.sampling {
             Sampling::Full => {
-                let mut cursor = 0;
+                // The next SCAN page is read while the current one is compared.
+                let mut scanner = pair.source.clone();
+                let (mut next, mut keys) = scan_page(&mut scanner, 0).await?;
                 loop {
-                    let (next, keys) = scan_page(&mut pair.source, cursor).await?;
-                    for batch in keys.chunks(opts.batch) {
-                        compare_batch(&pair, batch, opts, report).await?;
-                    }
                     if next == 0 {
+                        compare_keys(&pair, &keys, opts, report).await?;
                         break;
                     }
-                    cursor = next;
+                    let (page, compared) = tokio::join!(
+                        scan_page(&mut scanner, next),
+                        compare_keys(&pair, &keys, opts, report)
+                    );
+                    compared?;
+                    (next, keys) = page?;
                 }
             }
             Sampling::Random { count } => {
                 let keys = random_keys(&mut pair.source, count, size).await?;
-                for batch in keys.chunks(opts.batch) {
-                    compare_batch(&pair, batch, opts, report).await?;
-                }
+                compare_keys(&pair, &keys, opts, report).await?;
             }
             Sampling::Seeded { count, seed } => {
                 let keys = seeded_keys(&mut pair.source, count, seed).await?;
-                for batch in keys.chunks(opts.batch) {
-                    compare_batch(&pair, batch, opts, report).await?;
-                }
+                compare_keys(&pair, &keys, opts, report).await?;
             }
         }
     }

@@ -38,8 +38,8 @@ async fn all_keys(con: &mut MultiplexedConnection) -> Result<Vec<Vec<u8>>, Stop>
     }
 }
 
-/// Up to `count` distinct keys by `RANDOMKEY`, pipelined; gives up on a round that finds
-/// nothing new (the database is then smaller than it looked).
+/// Up to `count` distinct keys by `RANDOMKEY`, pipelined; gives up after `3 × count` draws
+/// or a round that finds nothing new (the database is then smaller than it looked).
 pub(crate) async fn random_keys(
     con: &mut MultiplexedConnection,
     count: usize,
@@ -49,10 +49,10 @@ pub(crate) async fn random_keys(
         return all_keys(con).await;
     }
     let mut keys = HashSet::new();
-    let mut rounds = 0;
-    while keys.len() < count && rounds < 8 {
-        rounds += 1;
+    let mut draws = 0;
+    while keys.len() < count && draws < count.saturating_mul(3) {
         let want = (count - keys.len()).min(1000);
+        draws += want;
         let mut pipe = redis::pipe();
         for _ in 0..want {
             pipe.cmd("RANDOMKEY");

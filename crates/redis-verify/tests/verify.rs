@@ -95,6 +95,19 @@ async fn identical_data_passes() {
     // Random and seeded sampling of a database smaller than the sample take every key too.
     let random = verify(&s.endpoint(), &t.endpoint(), &VerifyOptions::default()).await;
     assert_eq!((random.verdict, random.compared), (Verdict::Pass, 207));
+    // A sample smaller than a database: that many distinct keys (db3 has 1 key: all of it).
+    let o = VerifyOptions {
+        sampling: Sampling::Random { count: 50 },
+        ..VerifyOptions::default()
+    };
+    let r = verify(&s.endpoint(), &t.endpoint(), &o).await;
+    assert_eq!((r.verdict, r.compared), (Verdict::Pass, 51));
+    let o = VerifyOptions {
+        sampling: Sampling::Seeded { count: 50, seed: 3 },
+        ..VerifyOptions::default()
+    };
+    let r = verify(&s.endpoint(), &t.endpoint(), &o).await;
+    assert_eq!((r.verdict, r.compared), (Verdict::Pass, 51));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
