@@ -15,19 +15,31 @@ pub(crate) struct Pair {
     pub target: MultiplexedConnection,
 }
 
-/// `TYPE` and `PTTL` of each key.
-async fn types_and_ttls(
+/// What one pipeline tells of a key: its type, `PTTL`, and the first `GETRANGE` window,
+/// asked for speculatively (most keys are strings; for other types it is a `WRONGTYPE` error
+/// reply and the first window is read in a second pipeline).
+struct Probe {
+    kind: KeyType,
+    ttl: i64,
+    string_window: Value,
+}
+
+async fn probe(
     side: Side,
     mut con: MultiplexedConnection,
     keys: &[Vec<u8>],
-) -> Result<Vec<(KeyType, i64)>, Stop> {
+    windows: Windows,
+) -> Result<Vec<Probe>, Stop> {
     let mut pipe = redis::pipe();
     for k in keys {
         pipe.cmd("TYPE").arg(k).cmd("PTTL").arg(k);
+        if let Some(d) = Digester::new(k, &KeyType::String, windows) {
+            pipe.add_command(d.command());
+        }
     }
     let replies = pipeline(side, &mut con, &mut pipe).await?;
     Ok(replies
-        .chunks_exact(2)
+        .chunks_exact(3)
         .map(|p| {
             let kind = match &p[0] {
                 Value::SimpleString(s) => KeyType::parse(s),
@@ -39,31 +51,55 @@ async fn types_and_ttls(
                 Value::Int(n) => n,
                 _ => -2,
             };
-            (kind, ttl)
+            Probe {
+                kind,
+                ttl,
+                string_window: p[2].clone(),
+            }
         })
         .collect())
 }
 
-/// Reads the digests of `keys` on one end: the first windows in one pipeline, the rest of
-/// large values window by window.
+/// A key to read on one end: name, type, and its first window if already known.
+type Wanted<'a> = (&'a [u8], KeyType, Option<&'a Value>);
+
+/// A key whose value is compared, with each end's first window if already known.
+struct ToRead<'a> {
+    key: &'a [u8],
+    kind: KeyType,
+    source_first: Option<&'a Value>,
+    target_first: Option<&'a Value>,
+}
+
+/// Reads the digests of `keys` on one end: the first windows that are not known yet in one
+/// pipeline, the rest of large values window by window.
 async fn digests(
     side: Side,
     mut con: MultiplexedConnection,
-    keys: &[(&[u8], KeyType)],
+    keys: &[Wanted<'_>],
     windows: Windows,
 ) -> Result<Vec<Read>, Stop> {
-    let digesters: Vec<Digester> = keys
-        .iter()
-        .filter_map(|(k, t)| Digester::new(k, t, windows))
-        .collect();
     let mut pipe = redis::pipe();
-    for d in &digesters {
-        pipe.add_command(d.command());
+    for (k, t, first) in keys {
+        if first.is_none()
+            && let Some(d) = Digester::new(k, t, windows)
+        {
+            pipe.add_command(d.command());
+        }
     }
-    let firsts = pipeline(side, &mut con, &mut pipe).await?;
-    let mut out = Vec::with_capacity(digesters.len());
-    for (d, first) in digesters.into_iter().zip(firsts.iter()) {
-        let read = digest::read(&mut con, d, Some(first))
+    let fetched = pipeline(side, &mut con, &mut pipe).await?;
+    let mut fetched = fetched.iter();
+    let mut out = Vec::with_capacity(keys.len());
+    for (k, t, first) in keys {
+        let Some(d) = Digester::new(k, t, windows) else {
+            out.push(Read::Changed);
+            continue;
+        };
+        let first = match first {
+            Some(v) => Some(*v),
+            None => fetched.next(),
+        };
+        let read = digest::read(&mut con, d, first)
             .await
             .map_err(|e| classify(side, "READ", &e))?;
         out.push(read);
@@ -111,15 +147,21 @@ async fn compare_batch(
     if keys.is_empty() {
         return Ok(());
     }
+    let windows = Windows {
+        chunk_bytes: opts.chunk_bytes,
+        page_items: opts.page_items,
+    };
     let (src, tgt) = tokio::join!(
-        types_and_ttls(Side::Source, pair.source.clone(), &keys),
-        types_and_ttls(Side::Target, pair.target.clone(), &keys)
+        probe(Side::Source, pair.source.clone(), &keys, windows),
+        probe(Side::Target, pair.target.clone(), &keys, windows)
     );
     let (src, tgt) = (src?, tgt?);
     let shown = opts.shown_keys;
     let tolerance = i64::try_from(opts.ttl_tolerance.as_millis()).unwrap_or(i64::MAX);
-    let mut to_read: Vec<(&[u8], KeyType)> = Vec::new();
-    for ((key, (s_type, s_ttl)), (t_type, t_ttl)) in keys.iter().zip(&src).zip(&tgt) {
+    // Per key to read: the name, the type, and each end's first window if already known.
+    let mut to_read: Vec<ToRead> = Vec::new();
+    for ((key, sp), tp) in keys.iter().zip(&src).zip(&tgt) {
+        let (s_type, s_ttl, t_type, t_ttl) = (&sp.kind, &sp.ttl, &tp.kind, &tp.ttl);
         if *s_type == KeyType::None || *s_ttl == -2 {
             report.vanished += 1;
             continue;
@@ -143,19 +185,40 @@ async fn compare_batch(
         }
         match s_type {
             KeyType::Other(_) => report.unsupported.add(pair.db, key, shown),
-            _ => to_read.push((key, s_type.clone())),
+            KeyType::String => to_read.push(ToRead {
+                key,
+                kind: KeyType::String,
+                source_first: Some(&sp.string_window),
+                target_first: Some(&tp.string_window),
+            }),
+            _ => to_read.push(ToRead {
+                key,
+                kind: s_type.clone(),
+                source_first: None,
+                target_first: None,
+            }),
         }
     }
-    let windows = Windows {
-        chunk_bytes: opts.chunk_bytes,
-        page_items: opts.page_items,
+    let side_keys = |source: bool| -> Vec<Wanted> {
+        to_read
+            .iter()
+            .map(|r| {
+                let first = if source {
+                    r.source_first
+                } else {
+                    r.target_first
+                };
+                (r.key, r.kind.clone(), first)
+            })
+            .collect()
     };
+    let (src_keys, tgt_keys) = (side_keys(true), side_keys(false));
     let (src, tgt) = tokio::join!(
-        digests(Side::Source, pair.source.clone(), &to_read, windows),
-        digests(Side::Target, pair.target.clone(), &to_read, windows)
+        digests(Side::Source, pair.source.clone(), &src_keys, windows),
+        digests(Side::Target, pair.target.clone(), &tgt_keys, windows)
     );
     let (src, tgt) = (src?, tgt?);
-    for (((key, _), s), t) in to_read.iter().zip(&src).zip(&tgt) {
+    for ((ToRead { key, .. }, s), t) in to_read.iter().zip(&src).zip(&tgt) {
         match (s, t) {
             (Read::Changed, _) => {
                 // Changed on the source while read: not a finding.

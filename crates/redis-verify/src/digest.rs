@@ -15,11 +15,16 @@
 //! sorting and no full load is needed; the few duplicates a `SCAN` may return while the
 //! table is rehashed are dropped by remembering 128 bits per element. Strings, lists and zsets
 //! stream into the hash. Memory per key is therefore one window plus, for hashes and sets,
-//! 16 bytes per element.
+//! 16 bytes per element. A string's first window is at most [`FIRST_STRING_WINDOW`] bytes
+//! (first windows of a whole batch are read together), the next ones `chunk_bytes`. Windows of
+//! lists, zsets, hashes and sets are bounded in elements, not bytes: an element is read whole.
 
 use redis::Value;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashSet;
+
+/// Bytes of a string's first window.
+pub const FIRST_STRING_WINDOW: usize = 16 * 1024;
 
 /// A key's type, from `TYPE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +89,9 @@ pub struct Digester {
     windows: Windows,
     /// Next offset (string bytes, list/zset index) or `SCAN` cursor.
     at: u64,
+    /// Bytes the next `GETRANGE` asks for: small at first (most strings are small, and first
+    /// windows of a whole batch are in memory together), then `chunk_bytes`.
+    string_window: usize,
     ordered: Sha256,
     seen: HashSet<u128>,
     sum: (u128, u128),
@@ -136,6 +144,7 @@ impl Digester {
                 page_items: windows.page_items.max(1),
             },
             at: 0,
+            string_window: windows.chunk_bytes.clamp(1, FIRST_STRING_WINDOW),
             ordered,
             seen: HashSet::new(),
             sum: (0, 0),
@@ -151,7 +160,7 @@ impl Digester {
                 let mut c = redis::cmd("GETRANGE");
                 c.arg(&self.key)
                     .arg(self.at)
-                    .arg(last(self.windows.chunk_bytes as u64));
+                    .arg(last(self.string_window as u64));
                 c
             }
             KeyType::List => {
@@ -216,11 +225,8 @@ impl Digester {
                 };
                 self.ordered.update(b);
                 self.at += b.len() as u64;
-                if b.len() < self.windows.chunk_bytes {
-                    self.finish()
-                } else {
-                    None
-                }
+                let asked = std::mem::replace(&mut self.string_window, self.windows.chunk_bytes);
+                if b.len() < asked { self.finish() } else { None }
             }
             (KeyType::List, Value::Array(items)) => {
                 for item in items {
