@@ -228,6 +228,15 @@ async fn incremental_migration_copies_then_follows_until_stopped() {
         .await
         .unwrap();
     assert!((490..=500).contains(&ttl), "ttl {ttl}");
+    // The follow is a live copier: a lag marker reaches the target within a few rounds.
+    let lagged = VerifyOptions {
+        lag_budget: Some(Duration::from_secs(5)),
+        ..full_check()
+    };
+    let r = verify(&s.endpoint(), &t.endpoint(), &lagged).await;
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.summary());
+    let lag = r.lag.and_then(|l| l.measured_ms).unwrap();
+    assert!(lag < 5_000, "lag {lag} ms");
 
     // Stopping the task stops the follow.
     c.post(&format!("{}/migration-task/{id}/stop", base()), json!({}))
