@@ -269,6 +269,7 @@ async fn run(app: Weak<App>, job: Job) {
         job,
         copied: BTreeMap::new(),
         cons: HashMap::new(),
+        source_keys: 0,
     };
     let outcome = mover.follow(&app).await;
     if let (Err(e), Some(a)) = (outcome, app.upgrade()) {
@@ -298,6 +299,8 @@ struct Mover {
     copied: BTreeMap<i64, HashMap<Vec<u8>, Copied>>,
     /// Per database, (source, target) connections.
     cons: HashMap<i64, (MultiplexedConnection, MultiplexedConnection)>,
+    /// Keys on the source at the start of the current round (`INFO keyspace`).
+    source_keys: u64,
 }
 
 /// An error with the end it happened on, never a value or a password.
@@ -384,6 +387,15 @@ impl Mover {
         }
     }
 
+    /// Publishes the key figures the task's statistics show.
+    fn report_progress(&self, app: &Weak<App>) {
+        let copied: u64 = self.copied.values().map(|m| m.len() as u64).sum();
+        let source = self.source_keys.max(copied);
+        if let Some(a) = app.upgrade() {
+            with_task(&a, &self.job, |t, _| t.moved_keys = Some((source, copied)));
+        }
+    }
+
     async fn cons(
         &mut self,
         db: i64,
@@ -413,6 +425,15 @@ impl Mover {
             .lines()
             .filter_map(|l| l.split_once(':')?.0.strip_prefix("db")?.parse().ok())
             .collect();
+        self.source_keys = info
+            .lines()
+            .filter_map(|l| {
+                let fields = l.split_once(':')?.1;
+                fields
+                    .split(',')
+                    .find_map(|f| f.strip_prefix("keys=")?.parse::<u64>().ok())
+            })
+            .sum();
         dbs.extend(self.copied.keys().copied());
         dbs.sort_unstable();
         dbs.dedup();
@@ -494,6 +515,7 @@ impl Mover {
                     .await
                     .map_err(|e| on("target", e))?;
             }
+            self.report_progress(app);
             if next == 0 {
                 break;
             }
@@ -514,6 +536,7 @@ impl Mover {
             del.query_async::<()>(&mut tgt)
                 .await
                 .map_err(|e| on("target", e))?;
+            self.report_progress(app);
         }
         Ok(())
     }

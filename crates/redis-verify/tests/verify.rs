@@ -326,6 +326,13 @@ async fn an_unreachable_end_or_refused_password_is_inconclusive() {
             reason: Inconclusive::AuthFailed { side: Side::Source }
         }
     );
+    // A TLS endpoint without the `tls` feature says so instead of trying plain text.
+    if !cfg!(feature = "tls") {
+        let mut tls = s.endpoint();
+        tls.tls = true;
+        let r = verify(&s.endpoint(), &tls, &full()).await;
+        assert!(r.summary().contains("`tls` feature"), "{}", r.summary());
+    }
     // The right password passes the login (then the data differs: s has the fixture).
     let r = verify(&locked.endpoint(), &s.endpoint(), &full()).await;
     assert!(matches!(r.verdict, Verdict::Fail { .. }), "{:?}", r.verdict);

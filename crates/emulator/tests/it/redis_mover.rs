@@ -281,6 +281,19 @@ async fn full_migration_copies_once_then_succeeds() {
     until_status(&c, &id, "SUCCESS").await;
     let r = verify(&s.endpoint(), &t.endpoint(), &full_check()).await;
     assert_eq!((r.verdict, r.compared), (Verdict::Pass, 8));
+    // The statistics count the real keys.
+    let stats = c
+        .get(&format!("{}/migration-task/{id}/stats", base()))
+        .await
+        .ok();
+    assert_eq!(
+        (
+            &stats["source_dbsize"],
+            &stats["target_dbsize"],
+            &stats["full_migration_progress"]
+        ),
+        (&json!("8"), &json!("8"), &json!("100"))
+    );
     // No follow after a full copy.
     let mut src = con(&s, 0, None).await;
     q(&mut src, redis::cmd("SET").arg("later").arg("x")).await;
