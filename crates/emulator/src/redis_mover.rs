@@ -23,7 +23,8 @@
 //! made to the target by others are not undone. `DUMP` payloads need a target whose Redis
 //! version accepts the source's (equal or newer); otherwise the task fails. A connection
 //! lost while copying fails the task (`FAILED`), as a real migration would. A task loaded from
-//! a `persist` file while copying for real has no mover after the restart.
+//! a `persist` file while copying or following gets a new mover at start ([`resume_all`]),
+//! which copies every key again, then follows.
 
 use crate::app::App;
 use crate::config::EmulatorConfig;
@@ -217,9 +218,11 @@ pub fn start(app: &Arc<App>, project: &str, id: &str) {
         let (Some(config), Some(copy_started_ms)) = (&t.config, t.copy_started_ms) else {
             return;
         };
-        if t.mover_copy_ms == Some(copy_started_ms)
-            || *t.status.value(now) != MigrationStatus::FullMigrating
-        {
+        let copying = matches!(
+            t.status.value(now),
+            MigrationStatus::FullMigrating | MigrationStatus::IncrMigrating
+        );
+        if t.mover_copy_ms == Some(copy_started_ms) || !copying {
             return;
         }
         let (Some(source), Some(target)) = (
@@ -241,10 +244,40 @@ pub fn start(app: &Arc<App>, project: &str, id: &str) {
     tokio::spawn(run(Arc::downgrade(app), job));
 }
 
+/// At start: a mover for every task that was copying or following when the state was saved.
+pub fn resume_all(app: &Arc<App>) {
+    let tasks: Vec<(String, String)> = app
+        .world()
+        .dcs_tasks
+        .iter()
+        .map(|t| (t.project_id.clone(), t.id.clone()))
+        .collect();
+    for (project, id) in tasks {
+        start(app, &project, &id);
+    }
+}
+
 async fn run(app: Weak<App>, job: Job) {
     let (src, tgt) = tokio::join!(connect(&job.source, 0), connect(&job.target, 0));
     if let Err(e) = src.as_ref().and(tgt.as_ref()) {
-        // Unreachable: the simulated timeline goes on.
+        // Unreachable: the simulated timeline goes on (a full copy taken over before a
+        // persist-and-restart gets its simulated end back).
+        if let Some(a) = app.upgrade() {
+            let incremental = job.incremental;
+            with_task(&a, &job, |t, now| {
+                if *t.status.value(now) == MigrationStatus::FullMigrating && !t.status.pending(now)
+                {
+                    t.status.then(
+                        now + crate::state::dcs::FULL_MS,
+                        if incremental {
+                            MigrationStatus::IncrMigrating
+                        } else {
+                            MigrationStatus::Success
+                        },
+                    );
+                }
+            });
+        }
         tracing::info!(task = %job.id, source = ?job.source, target = ?job.target, error = %e.kind_name(), "redis ends unreachable; simulating the migration");
         return;
     }
@@ -252,11 +285,14 @@ async fn run(app: Weak<App>, job: Job) {
     // Take over: cancel the simulated end unless a failure is already planned.
     let taken = with_task(&a, &job, |t, now| {
         let planned_failure = *t.status.last() == MigrationStatus::Failed;
-        if *t.status.value(now) == MigrationStatus::FullMigrating && !planned_failure {
-            t.status.set(now, MigrationStatus::FullMigrating);
-            true
-        } else {
-            false
+        match t.status.value(now) {
+            MigrationStatus::FullMigrating if !planned_failure => {
+                t.status.set(now, MigrationStatus::FullMigrating);
+                true
+            }
+            // Resumed after a persist-and-restart: follow again.
+            MigrationStatus::IncrMigrating => true,
+            _ => false,
         }
     })
     .unwrap_or(false);

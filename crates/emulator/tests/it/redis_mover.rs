@@ -337,3 +337,41 @@ async fn unreachable_or_unmapped_ends_keep_the_simulation() {
     assert_eq!(status(&c, &a).await, "SUCCESS");
     assert_eq!(status(&c, &b).await, "SUCCESS");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_task_resumes_after_a_persisted_restart() {
+    let s = RedisServer::start().unwrap();
+    let t = RedisServer::start().unwrap();
+    write_generation(&s, "before").await;
+    let dir = std::env::temp_dir().join(format!("migplan-mover-persist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cfg = config();
+    cfg.persist = Some(dir.join("state.json"));
+    cfg.redis_instances = vec![
+        format!("src={}", s.addr()).parse().unwrap(),
+        format!("tgt={}", t.addr()).parse().unwrap(),
+    ];
+    let (emu, c) = start(cfg.clone()).await;
+    let id = migrate(
+        &emu,
+        &c,
+        "incremental_migration",
+        json!({"id": "src"}),
+        json!({"id": "tgt"}),
+    )
+    .await;
+    until_status(&c, &id, "INCRMIGEATING").await;
+    emu.shutdown().await.unwrap();
+
+    let mut src = con(&s, 0, None).await;
+    q(&mut src, redis::cmd("SET").arg("while:down").arg("x")).await;
+    let (_emu, c) = start(cfg).await;
+    assert_eq!(status(&c, &id).await, "INCRMIGEATING");
+    let r = until_verified(&s, &t).await;
+    assert_eq!(
+        (r.verdict, r.compared),
+        (Verdict::Pass, 9),
+        "followed again after the restart"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
