@@ -47,6 +47,11 @@ async fn load_fixture(server: &RedisServer) {
         .arg("m2");
     pipe.cmd("SET").arg("ttl:1").arg("t").arg("EX").arg(1000);
     pipe.cmd("SET").arg("bin:\x00\x1b").arg(vec![0u8, 255, 7]);
+    pipe.cmd("XADD")
+        .arg("stream:1")
+        .arg("1-1")
+        .arg("f")
+        .arg("v");
     let _: () = pipe.query_async(&mut c).await.unwrap();
     let mut c3 = con(server, 3).await;
     run(&mut c3, &[b"SET", b"db3:key", b"three"]).await;
@@ -83,18 +88,20 @@ async fn identical_data_passes() {
     let (s, t) = pair().await;
     let r = verify(&s.endpoint(), &t.endpoint(), &full()).await;
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.summary());
-    assert_eq!(r.compared, 207, "every key of db0 and db3 compared");
+    assert_eq!(r.compared, 208, "every key of db0 and db3 compared");
+    // A stream has no digest here: compared by type and TTL, and listed.
+    assert_eq!(names(&r.unsupported), vec!["stream:1"]);
     let dbs: Vec<(u32, u64, u64)> = r
         .databases
         .iter()
         .map(|d| (d.db, d.source, d.target))
         .collect();
-    assert_eq!(dbs, vec![(0, 205, 205), (3, 1, 1)]);
+    assert_eq!(dbs, vec![(0, 206, 206), (3, 1, 1)]);
     assert!(r.summary().starts_with("verified:"), "{}", r.summary());
 
     // Random and seeded sampling of a database smaller than the sample take every key too.
     let random = verify(&s.endpoint(), &t.endpoint(), &VerifyOptions::default()).await;
-    assert_eq!((random.verdict, random.compared), (Verdict::Pass, 207));
+    assert_eq!((random.verdict, random.compared), (Verdict::Pass, 208));
     // A sample smaller than a database: that many distinct keys (db3 has 1 key: all of it).
     let o = VerifyOptions {
         sampling: Sampling::Random { count: 50 },
@@ -121,8 +128,8 @@ async fn deleted_keys_fail_with_counts_and_names() {
         vec![
             FailReason::KeyCount {
                 db: 0,
-                source: 205,
-                target: 202
+                source: 206,
+                target: 203
             },
             FailReason::Missing { count: 3 },
         ]
@@ -142,7 +149,7 @@ async fn deleted_keys_fail_with_counts_and_names() {
     };
     let r = verify(&s.endpoint(), &t.endpoint(), &o).await;
     assert_eq!(reasons(&r), vec![FailReason::Missing { count: 3 }]);
-    // Counts only (no samples): 3 of 205 is within 2 %, not within 1 %.
+    // Counts only (no samples): 3 of 206 is within 2 %, not within 1 %.
     let counts_only = |p| VerifyOptions {
         key_tolerance: Tolerance::Percent(p),
         sampling: Sampling::Random { count: 0 },
