@@ -147,6 +147,10 @@ pub struct EmulatorArgs {
     /// Save state to this file on shutdown and load it on start.
     #[arg(long, value_name = "FILE")]
     pub persist: Option<PathBuf>,
+    /// A DCS instance id that stands for a real Redis server (repeatable): migrations between
+    /// such servers (or loopback `addrs`) copy the data for real.
+    #[arg(long = "redis-instance", value_name = "ID=HOST:PORT")]
+    pub redis_instances: Vec<migplan_emulator::RedisInstance>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! Emulator configuration.
 
 use crate::faults::FaultSpec;
+use crate::redis_mover::RedisInstance;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ pub struct EmulatorConfig {
     pub page_limit_max: Option<u32>,
     /// Reject requests whose `X-Sdk-Date` is more than 15 minutes off (default true).
     pub check_date_skew: bool,
+    /// DCS instance ids that stand for real Redis servers (`--redis-instance ID=HOST:PORT`):
+    /// migrations between such servers (or loopback `addrs`) move data for real, see
+    /// [`crate::redis_mover`].
+    pub redis_instances: Vec<RedisInstance>,
 }
 
 impl EmulatorConfig {
@@ -57,6 +62,7 @@ impl EmulatorConfig {
             clock_runs_while_stopped: false,
             page_limit_max: None,
             check_date_skew: true,
+            redis_instances: Vec::new(),
         }
     }
 }
@@ -81,6 +87,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("clock_runs_while_stopped", &self.clock_runs_while_stopped)
             .field("page_limit_max", &self.page_limit_max)
             .field("check_date_skew", &self.check_date_skew)
+            .field("redis_instances", &self.redis_instances)
             .finish()
     }
 }

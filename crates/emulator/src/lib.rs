@@ -56,6 +56,11 @@
 //! `restart` keeps the replaced run's subtasks in the task's `sub_tasks` (its history) and
 //! marks the new run's subtasks `user_op: RESTART`.
 //!
+//! DCS migrations between real Redis servers (ends mapped by
+//! [`EmulatorConfig::redis_instances`] or loopback `addrs` that answer `PING`) copy the data
+//! for real and leave `FULLMIGRATING` when the copy is done, not on the clock; an incremental
+//! one keeps following the source until stopped. See [`redis_mover`].
+//!
 //! # Error codes
 //!
 //! | case | status | code |
@@ -128,6 +133,7 @@ mod config;
 mod error;
 pub mod faults;
 mod listener;
+pub mod redis_mover;
 mod routes;
 pub mod seed;
 mod server;
@@ -136,4 +142,5 @@ pub mod state;
 pub use config::EmulatorConfig;
 pub use error::EmulatorError;
 pub use faults::{FaultSpec, FaultSpecError};
+pub use redis_mover::RedisInstance;
 pub use server::RunningEmulator;

@@ -178,6 +178,8 @@ impl RunningEmulator {
                 source,
             })?;
         let app = Arc::new(App::new(cfg, clock, world));
+        // Real Redis copies that were running when the state was saved go on.
+        crate::redis_mover::resume_all(&app);
         let router = routes::router(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let service = router.into_make_service_with_connect_info::<ConnInfo>();

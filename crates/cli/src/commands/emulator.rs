@@ -22,6 +22,7 @@ pub fn run(args: EmulatorArgs) -> miette::Result<ExitStatus> {
     cfg.time_scale = args.time_scale;
     cfg.seed = args.seed;
     cfg.persist = args.persist;
+    cfg.redis_instances = args.redis_instances;
     if let Some(spec) = args.fault {
         cfg.faults = spec
             .parse::<FaultSpec>()

@@ -2,6 +2,7 @@
 
 use super::{AppState, Path, body, json, ok_empty, query};
 use crate::api_error::{ApiError, Flavor, codes};
+use crate::redis_mover;
 use crate::state::{DCS_TASKS_PAGE, dcs, page};
 use axum::Router;
 use axum::body::Bytes;
@@ -75,6 +76,7 @@ async fn configure(
 ) -> Res {
     let req: ConfigureTaskRequest = body(&bytes, Flavor::Dcs)?;
     let (id, name, status) = dcs::configure(&mut app.world(), &project, &id, req, app.now())?;
+    redis_mover::start(&app, &project, &id);
     Ok(json(
         200,
         &ConfigureTaskResponse {
@@ -174,7 +176,14 @@ async fn batch_restart(
     Path(project): Path<String>,
     bytes: Bytes,
 ) -> Res {
-    batch(&app, &project, &bytes, dcs::restart)
+    let answer = batch(&app, &project, &bytes, dcs::restart)?;
+    // `batch` parsed the body already; a restarted copy gets a mover if its ends are real.
+    if let Ok(req) = body::<BatchTasksRequest>(&bytes, Flavor::Dcs) {
+        for id in &req.migration_tasks {
+            redis_mover::start(&app, &project, id);
+        }
+    }
+    Ok(answer)
 }
 
 async fn delete_tasks(

@@ -9,6 +9,10 @@
 //! | failure (admin hook) | FAILED |
 //! | delete (not while CREATING/FULLMIGRATING/INCRMIGEATING/TERMINATING) | gone; show answers 400 DCS.4133 |
 //!
+//! When both ends are real Redis servers ([`crate::redis_mover`]), FULLMIGRATING ends when the
+//! copy is done rather than after 120 s, a lost connection fails the task, and the statistics
+//! count the real keys.
+//!
 //! Refusals use 400 `DCS.4957`; unknown ids 400 `DCS.4133`.
 
 use super::timeline::Timeline;
@@ -52,6 +56,13 @@ pub struct DcsTaskRec {
     pub fail_next: bool,
     /// Private IP of the migration ECS.
     pub ecs_ip: String,
+    /// The copy (its `copy_started_ms`) a real Redis data mover serves, if any
+    /// ([`crate::redis_mover`]); not persisted: a restarted emulator has no mover.
+    #[serde(skip)]
+    pub mover_copy_ms: Option<i64>,
+    /// Keys on the source and keys copied, while a real mover runs; the statistics show them.
+    #[serde(skip)]
+    pub moved_keys: Option<(u64, u64)>,
 }
 
 /// An asynchronous job.
@@ -152,6 +163,8 @@ pub fn create(
         resume_mode: None,
         copy_started_ms: None,
         fail_next: false,
+        mover_copy_ms: None,
+        moved_keys: None,
         ecs_ip: format!("192.168.{}.{}", (n / 250) % 250, (n % 250) + 2),
     });
     world.jobs.push(JobRec {
@@ -419,12 +432,23 @@ pub fn stats(t: &DcsTaskRec, now: i64) -> migplan_wire::dcs::MigrationStats {
         ) => 100,
         _ => 0,
     };
-    let keys = 100_000;
+    // A real copy reports its keys; a simulated one a fixed 100,000 moved at the clock's pace.
+    let (progress, keys, copied) = match t.moved_keys {
+        Some((source, copied)) => {
+            let progress = if status == MigrationStatus::FullMigrating {
+                (copied.saturating_mul(100) / source.max(1)).min(99) as i64
+            } else {
+                progress
+            };
+            (progress, source as i64, copied as i64)
+        }
+        None => (progress, 100_000, 100_000 * progress / 100),
+    };
     migplan_wire::dcs::MigrationStats {
         full_migration_progress: Some(progress.to_string()),
         offset: Some((progress * 1_000).to_string()),
         source_dbsize: Some(keys.to_string()),
-        target_dbsize: Some((keys * progress / 100).to_string()),
+        target_dbsize: Some(copied.to_string()),
         target_input_kbps: Some(
             if matches!(
                 status,

@@ -10,5 +10,6 @@ mod errors;
 mod faults;
 mod paging;
 mod persist;
+mod redis_mover;
 mod secrets;
 mod sms;
