@@ -86,6 +86,16 @@ pub enum Event {
         /// The failed step (the root cause, named once).
         because: String,
     },
+    /// A step was not started because its maintenance window closed (`start_before`), or
+    /// because a step it waits for was held so.
+    StepHeld {
+        /// Step id.
+        step: String,
+        /// Resource address.
+        resource: Option<String>,
+        /// Why, e.g. `its maintenance window closed at 2026-11-28T05:00+01:00`.
+        reason: String,
+    },
     /// The run ended.
     ApplySummary(Summary),
 }
@@ -211,6 +221,18 @@ pub struct PendingStep {
     pub waiting_on: Option<String>,
 }
 
+/// A step not started because a maintenance window closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldStep {
+    /// Step id.
+    pub step: String,
+    /// Resource address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
 /// How the run ended overall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -223,6 +245,9 @@ pub enum RunStatus {
     TimedOut,
     /// Ctrl-C: dispatching stopped, in-flight calls finished.
     Interrupted,
+    /// Everything else ended; irreversible steps were held because their maintenance window
+    /// closed.
+    Held,
 }
 
 /// The end of a run: what was done, failed, skipped, and is still in progress.
@@ -236,6 +261,8 @@ pub struct Summary {
     pub failed: Vec<FailedStep>,
     /// Steps skipped because a dependency failed.
     pub skipped: Vec<SkippedStep>,
+    /// Steps not started because a maintenance window closed (drives exit code 3).
+    pub held: Vec<HeldStep>,
     /// Steps still running in the cloud.
     pub in_progress: Vec<InProgressStep>,
     /// Steps not started.
@@ -303,6 +330,7 @@ mod tests {
             done: vec![],
             failed: vec![],
             skipped: vec![],
+            held: vec![],
             in_progress: vec![],
             not_started: vec![],
             api_calls: 3,

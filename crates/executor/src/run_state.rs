@@ -15,6 +15,7 @@ use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
 use crate::driver::Interrupt;
+use crate::event::HeldStep;
 use crate::event::{
     Event, EventSink, FailedStep, InProgressStep, PendingStep, Progress, RunStatus, SkippedStep,
     StepError, StepRef, Summary,
@@ -51,6 +52,8 @@ pub(crate) struct RunState<'a> {
     /// moment before this run planned looks exactly like that).
     followed: HashSet<ResourceAddr>,
     errors: HashMap<usize, StepError>,
+    /// Steps held by a closed maintenance window, with the reason.
+    held: HashMap<usize, String>,
     /// Steps cut short: whether each had called, and its last progress.
     cut_called: HashMap<usize, (bool, Option<Progress>)>,
     tasks: JoinSet<StepOutput>,
@@ -80,6 +83,7 @@ impl<'a> RunState<'a> {
             last_write: HashMap::new(),
             followed: fresh_tasks(plan, live),
             errors: HashMap::new(),
+            held: HashMap::new(),
             cut_called: HashMap::new(),
             tasks: JoinSet::new(),
             running: HashMap::new(),
@@ -206,6 +210,26 @@ impl<'a> RunState<'a> {
                 self.sched.complete(ix, Outcome::Done);
             }
             StepResult::Failed(error) => self.failed(ix, error),
+            StepResult::Held { reason } => {
+                self.sink.on_event(&Event::StepHeld {
+                    step: step.id.to_string(),
+                    resource: step.resource.as_ref().map(ToString::to_string),
+                    reason: reason.clone(),
+                });
+                self.held.insert(ix, reason);
+                let waiting = self.sched.complete(ix, Outcome::Held);
+                for s in waiting {
+                    let dep = &self.plan.steps[s];
+                    if dep.class() == StepClass::Barrier {
+                        continue;
+                    }
+                    self.sink.on_event(&Event::StepHeld {
+                        step: dep.id.to_string(),
+                        resource: dep.resource.as_ref().map(ToString::to_string),
+                        reason: format!("waits for {}, which was held", step.id),
+                    });
+                }
+            }
             StepResult::Cut { called } => {
                 self.cut_called.insert(ix, (called, out.progress));
                 self.sched.complete(ix, Outcome::InProgress);
@@ -267,6 +291,7 @@ pub(crate) fn summarize(
         sched,
         errors,
         cut_called: cut,
+        held,
         ..
     } = state;
     let mut s = Summary {
@@ -274,6 +299,7 @@ pub(crate) fn summarize(
         done: Vec::new(),
         failed: Vec::new(),
         skipped: Vec::new(),
+        held: Vec::new(),
         in_progress: Vec::new(),
         not_started: Vec::new(),
         api_calls,
@@ -295,6 +321,19 @@ pub(crate) fn summarize(
                     .cloned()
                     .unwrap_or_else(|| StepError::new("failed")),
             }),
+            StepState::Held => s.held.push(HeldStep {
+                step: id,
+                resource,
+                reason: held.get(&ix).cloned().unwrap_or_default(),
+            }),
+            // What waits on a held step is held with it, not skipped for a failure.
+            StepState::Skipped { because } if sched.state(because) == StepState::Held => {
+                s.held.push(HeldStep {
+                    step: id,
+                    resource,
+                    reason: format!("waits for {}, which was held", plan.steps[because].id),
+                })
+            }
             StepState::Skipped { because } => s.skipped.push(SkippedStep {
                 step: id,
                 resource,
@@ -328,6 +367,8 @@ pub(crate) fn summarize(
         // The wait timeout elapsed with work left: the next run picks up.
         debug_assert!(flags.timed_out || flags.interrupted);
         RunStatus::TimedOut
+    } else if !s.held.is_empty() {
+        RunStatus::Held
     } else {
         RunStatus::Complete
     };

@@ -106,6 +106,9 @@ pub enum Outcome {
     /// Its call (if any) was made but its postcondition was not reached before the run
     /// stopped watching (wait timeout, Ctrl-C). Keeps its slot; dependents stay pending.
     InProgress,
+    /// Not started: its maintenance window closed. Dependents are not run either; not a
+    /// failure (no fail-fast).
+    Held,
 }
 
 /// Where a step is.
@@ -121,6 +124,8 @@ pub enum StepState {
     Failed,
     /// Still running in the cloud; this run stopped watching it.
     InProgress,
+    /// Not started: its maintenance window closed.
+    Held,
     /// Not run because `because` failed (the root failure, named once).
     Skipped {
         /// The failed step.
@@ -332,6 +337,10 @@ impl Scheduler {
                     }
                 }
                 Vec::new()
+            }
+            Outcome::Held => {
+                self.end(ix, StepState::Held);
+                self.skip_dependents(ix)
             }
             Outcome::Failed => {
                 // Stop first, then mark: nothing can be dispatched in between.

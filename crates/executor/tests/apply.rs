@@ -358,3 +358,83 @@ async fn a_create_refused_because_the_task_exists_adopts_it() {
         notes(&sink)
     );
 }
+
+/// A plan made while the window was open, applied after it closed: the copy and the test run,
+/// the cutover is held (never sent) and so is what waits on it; the run ends `Held`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_irreversible_step_whose_window_closed_is_held_not_sent() {
+    use migplan_executor::Event;
+    let now = jiff::Timestamp::now();
+    // Open from two hours ago until a minute ago (UTC, every day): planned three minutes ago
+    // it was open, so the cutover carries a closing instant already past.
+    let at = |mins: i64| {
+        now.checked_sub(jiff::SignedDuration::from_mins(mins))
+            .expect("time")
+            .to_zoned(jiff::tz::TimeZone::UTC)
+    };
+    let hhmm = |z: &jiff::Zoned| format!("{:02}:{:02}", z.hour(), z.minute());
+    let yaml = format!(
+        "version: 1\nname: held\ncloud: {{region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}}\nwindows:\n  - {{name: w, start: \"{}\", end: \"{}\", timezone: UTC}}\nservers:\n  - {{name: db-01, target: {{template: tpl}}, stage: cleared, window: w}}\n  - {{name: web-01, target: {{template: tpl}}, stage: cutover, depends_on: [{{cutover: server.db-01@cutover}}]}}\n",
+        hhmm(&at(120)),
+        hhmm(&at(1)),
+    );
+    let spec = migplan_parser::parse("held.yaml", &yaml)
+        .expect("valid")
+        .spec;
+    let w = world(&spec, "").await;
+    let live = snapshot(&w.cloud).await;
+    let opts = PlanOptions {
+        now: Some(at(3).timestamp()),
+        ..PlanOptions::default()
+    };
+    let plan = migplan_planner::plan(&spec, &live, &opts).expect("plan");
+    let cutover = plan
+        .steps
+        .iter()
+        .find(|s| s.id.0 == "server.db-01#cutover")
+        .expect("planned while open");
+    assert!(cutover.start_before.is_some());
+    let sink = VecSink::default();
+    let summary = Apply {
+        cloud: &w.cloud,
+        spec: &spec,
+        plan: &plan,
+        live: &live,
+        options: &options(),
+        secrets: secrets(),
+    }
+    .run(&sink, &Interrupt::default())
+    .await
+    .expect("runs");
+    assert_eq!(summary.status, RunStatus::Held, "{summary:#?}");
+    let held: Vec<&str> = summary.held.iter().map(|h| h.step.as_str()).collect();
+    assert!(held.contains(&"server.db-01#cutover"), "{held:?}");
+    assert!(held.contains(&"server.db-01#clear"), "{held:?}");
+    assert!(held.contains(&"server.web-01#cutover"), "{held:?}");
+    assert!(summary.failed.is_empty() && summary.skipped.is_empty());
+    assert!(
+        summary
+            .held
+            .iter()
+            .any(|h| h.reason.contains("maintenance window closed at")),
+        "{:?}",
+        summary.held
+    );
+    // The copies and tests ran; nothing was cut over: both stand at `tested`.
+    let after = snapshot(&w.cloud).await;
+    let again = migplan_planner::plan(&spec, &after, &PlanOptions::default()).expect("plan");
+    for r in &again.resources {
+        assert_eq!(
+            r.current.reached().map(|s| s.to_string()).as_deref(),
+            Some("tested"),
+            "{}: {:?}",
+            r.addr,
+            r.current
+        );
+    }
+    assert!(
+        sink.events()
+            .iter()
+            .any(|e| matches!(e, Event::StepHeld { step, .. } if step == "server.db-01#cutover"))
+    );
+}

@@ -255,6 +255,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
                     done: vec![],
                     failed: vec![],
                     skipped: vec![],
+                    held: vec![],
                     in_progress: vec![],
                     not_started: vec![],
                     api_calls: conn.cloud.stats().total_calls(),
@@ -360,6 +361,9 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     }
     Ok(match summary.status {
         RunStatus::Complete if plan.is_blocked() => ExitStatus::Blocked,
+        // A window closed before an irreversible step could start: a person (or the
+        // next opening) must act, as for a block.
+        RunStatus::Held => ExitStatus::Blocked,
         RunStatus::Complete => ExitStatus::Success,
         RunStatus::Failed | RunStatus::Interrupted => ExitStatus::Error,
         // Still moving: the next run continues, even if something else is blocked (that

@@ -345,6 +345,10 @@ impl Screen {
                 self.pending
                     .push(format!("- {step} skipped ({because} failed)"));
             }
+            Event::StepHeld { step, reason, .. } => {
+                self.pending
+                    .push(format!("! {step} held: {}", escape_controls(reason)));
+            }
             Event::ApplySummary(_) => self.finished = true,
         }
     }

@@ -78,6 +78,7 @@ pub fn summary_text(s: &Summary) -> String {
         RunStatus::Failed => "Apply failed",
         RunStatus::TimedOut => "Apply stopped waiting (--wait-timeout); run it again to continue",
         RunStatus::Interrupted => "Apply interrupted",
+        RunStatus::Held => "Apply stopped at a closed maintenance window",
     };
     out.push_str(&format!(
         "\n{head}: {} done, {} failed, {} skipped, {} in progress, {} not started ({} API calls, {:.1}s).\n",
@@ -96,6 +97,18 @@ pub fn summary_text(s: &Summary) -> String {
                 "  ✗ {}: {}\n",
                 f.step,
                 crate::untrusted::escape_controls(&f.error.to_string())
+            ));
+        }
+    }
+    if !s.held.is_empty() {
+        out.push_str(
+            "\nHeld (not started: a maintenance window closed; apply again when it opens):\n",
+        );
+        for h in &s.held {
+            out.push_str(&format!(
+                "  ! {}: {}\n",
+                h.step,
+                crate::untrusted::escape_controls(&h.reason)
             ));
         }
     }
@@ -218,6 +231,10 @@ impl EventSink for LineSink {
             Event::StepSkipped { step, because, .. } => {
                 self.line(step, &format!("skipped: {because} failed"))
             }
+            Event::StepHeld { step, reason, .. } => self.line(
+                step,
+                &format!("held: {}", crate::untrusted::escape_controls(reason)),
+            ),
             Event::ApplySummary(s) => out_line(&summary_text(s)),
         }
     }
@@ -256,6 +273,7 @@ mod tests {
                     because: "server.b#start".into(),
                 },
             ],
+            held: vec![],
             in_progress: vec![],
             not_started: vec![],
             api_calls: 12,

@@ -100,6 +100,10 @@ pub(crate) enum StepResult {
     Cut {
         called: bool,
     },
+    /// Not started: its maintenance window closed before it could start.
+    Held {
+        reason: String,
+    },
 }
 
 /// What a step hands back.
@@ -138,6 +142,17 @@ struct Run<'a> {
     follow: bool,
 }
 
+/// Why `step` may not start at `now`: its window closed (`start_before` passed). A deadline
+/// that cannot be read holds it too.
+fn window_closed(step: &Step, now: jiff::Timestamp) -> Option<String> {
+    let by = step.start_before.as_deref()?;
+    match by.parse::<jiff::Timestamp>() {
+        Ok(t) if now < t => None,
+        Ok(_) => Some(format!("its maintenance window closed at {by}")),
+        Err(_) => Some(format!("its window's closing time `{by}` cannot be read")),
+    }
+}
+
 /// Runs one step to its end.
 pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
     let StepInput {
@@ -157,6 +172,17 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
             follow,
         };
     };
+    // An irreversible step starts only inside its window; one started keeps going.
+    if let Some(reason) = window_closed(&step, jiff::Timestamp::now()) {
+        return StepOutput {
+            ix,
+            result: StepResult::Held { reason },
+            task_id,
+            wrote_at: None,
+            progress: None,
+            follow,
+        };
+    }
     let mut run = Run {
         ctx: &ctx,
         step: &step,
