@@ -7,6 +7,10 @@
 use migplan_wire::sms::{OsType, SubTask, TaskType};
 use serde::{Deserialize, Serialize};
 
+/// The subtask of the consistency check (inferred: the API pages name no such subtask, but
+/// `skip` is accepted "while the consistency-check subtask runs").
+pub const CHECK_STEP: &str = "CONSISTENCY_CHECK";
+
 /// Bytes per millisecond at 1 Mbit/s.
 const BYTES_PER_MS_PER_MBIT: f64 = 125.0;
 
@@ -225,6 +229,43 @@ impl Run {
             self.done_units = 0.0;
         }
         RunOutcome::Done(self.anchor_ms)
+    }
+
+    /// Adds the consistency check (`CONSISTENCY_CHECK`, two virtual minutes) right after the
+    /// copy, as a task created with `is_need_consistency_check` runs it.
+    pub fn add_consistency_check(&mut self) {
+        let Some(copy) = self.steps.iter().position(|s| s.copy) else {
+            return;
+        };
+        let id = self.steps[copy].id + 1;
+        for s in &mut self.steps[copy + 1..] {
+            s.id += 1;
+        }
+        let user_op = self.steps[copy].user_op.clone();
+        self.steps
+            .insert(copy + 1, step(id, CHECK_STEP, 120_000.0, false, &user_op));
+    }
+
+    /// Whether the consistency check is the step running now.
+    pub fn checking(&self) -> bool {
+        !self.failed
+            && self
+                .steps
+                .get(self.current)
+                .is_some_and(|s| s.name == CHECK_STEP)
+    }
+
+    /// Ends the running consistency check at `now_ms` (`skip`); the run goes on with the next
+    /// step. Call [`Run::advance`] up to `now_ms` first.
+    pub fn skip_check(&mut self, now_ms: i64) -> bool {
+        if !self.checking() {
+            return false;
+        }
+        self.steps[self.current].end_ms = Some(now_ms);
+        self.current += 1;
+        self.done_units = 0.0;
+        self.anchor_ms = now_ms;
+        true
     }
 
     /// Pauses or resumes; `now_ms` re-anchors time on resume.

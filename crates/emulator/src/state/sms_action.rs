@@ -10,7 +10,7 @@
 //! | clear | cut over and finished, or MIGRATE_FAIL/SYNC_FAIL | source clearing, cleared after 30 s | SMS.2009 |
 //! | clone_test | MIGRATE_SUCCESS, SYNC_SUCCESS; needs `template_id` | clone CREATING, FINISHED after 120 s | SMS.2009 / SMS.1001 |
 //! | migration_test | `need_migration_test` and MIGRATE_SUCCESS/SYNC_SUCCESS | source premiging, premiged after 60 s | SMS.2009 |
-//! | skip | RUNNING/SYNCING with `is_need_consistency_check` | accepted | SMS.2009 |
+//! | skip | RUNNING while its `CONSISTENCY_CHECK` subtask runs (tasks created with `is_need_consistency_check` run one after the copy) | the check ends; SKIPPING for 5 s, then RUNNING | SMS.2009 |
 //! | error_for_overspeed | RUNNING, SYNCING | ABORT at once | SMS.2009 |
 //! | network_check, collect_log | any | fills `network_check_info` / log status | — |
 //! | sync_failed_rollback | SYNC_FAIL | SYNC_F_ROLLBACKING, SYNC_F_ROLLBACK_SUCCESS after 30 s | SMS.2009 |
@@ -39,6 +39,8 @@ const CLEAR_MS: i64 = 30_000;
 const CLONE_MS: i64 = 120_000;
 const PREMIG_MS: i64 = 60_000;
 const ROLLBACK_MS: i64 = 30_000;
+/// SKIPPING lasts this long after `skip`, then the run goes on (RUNNING).
+const SKIP_MS: i64 = 5_000;
 
 fn mismatch(op: &Operation, state: &TaskState) -> ApiError {
     ApiError::sms(
@@ -117,6 +119,9 @@ fn run_full(world: &mut World, id: &str, user_op: &str, now: i64) -> Result<(), 
         (user_op, first_id),
         now,
     );
+    if task.req.is_need_consistency_check == Some(true) {
+        run.add_consistency_check();
+    }
     if fails || task.fail_next {
         run.arm_failure();
     }
@@ -412,6 +417,15 @@ pub fn apply(
                     "the task was created without is_need_consistency_check",
                 ));
             }
+            if !task.full.as_mut().is_some_and(|r| r.skip_check(now)) {
+                return Err(refused(
+                    codes::SMS_OPERATION_MISMATCH,
+                    op,
+                    "no consistency check is running",
+                ));
+            }
+            task.state.set(now, TaskState::Skipping);
+            task.state.then(now + SKIP_MS, TaskState::Running);
         }
         Operation::NetworkCheck => {
             task.network_check_info = Some(serde_json::json!({

@@ -225,6 +225,52 @@ async fn a_restart_keeps_the_failed_run_as_history_and_flaky_sources_fail_once()
 }
 
 #[tokio::test]
+async fn a_consistency_check_runs_after_the_copy_and_skip_ends_it() {
+    let (emu, c) = start_default().await;
+    let src = c.register("check-01", 10).await;
+    let task = c
+        .create_task(
+            "check-01",
+            &src,
+            json!({"auto_start": true, "is_need_consistency_check": true}),
+        )
+        .await;
+    let running = |t: &serde_json::Value| -> Option<String> {
+        t["sub_tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| !s["start_date"].is_null() && s["end_date"].is_null())
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+    };
+    // Skip before the check runs is refused.
+    c.action(&task, "skip").await.err(400, "SMS.2009");
+    let mut seen = None;
+    for _ in 0..200 {
+        emu.advance(secs(5));
+        let t = c.task(&task).await;
+        if running(&t).as_deref() == Some("CONSISTENCY_CHECK") {
+            seen = Some(t);
+            break;
+        }
+    }
+    let t = seen.expect("the check runs after the copy");
+    assert_eq!(t["state"], "RUNNING");
+    c.action(&task, "skip").await.ok();
+    let t = c.task(&task).await;
+    assert_eq!(t["state"], "SKIPPING");
+    assert_ne!(running(&t).as_deref(), Some("CONSISTENCY_CHECK"));
+    emu.advance(secs(600));
+    assert_eq!(c.task_state(&task).await, "MIGRATE_SUCCESS");
+    // Without the check, skip is refused.
+    let src2 = c.register("nocheck-01", 10).await;
+    let t2 = c
+        .create_task("nocheck-01", &src2, json!({"auto_start": true}))
+        .await;
+    c.action(&t2, "skip").await.err(400, "SMS.2009");
+}
+
+#[tokio::test]
 async fn syncing_tasks_sync_after_the_full_copy_and_on_start() {
     let (emu, c) = start_default().await;
     let src = c.register("sync-01", 10).await;
