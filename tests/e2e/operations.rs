@@ -739,3 +739,88 @@ fn a_restart_someone_else_made_counts_toward_the_limit() {
         writes_since(&e, before)
     );
 }
+
+/// Starts `check-01` (created with the consistency check) and advances the emulator until the
+/// check runs. Ten times virtual speed: the check (two virtual minutes) runs for twelve seconds.
+fn check_running(e: &Emulated, dir: &std::path::Path) {
+    let configured = plan_file(
+        dir,
+        "c.yaml",
+        "{name: check-01, target: {template: tpl-app}, consistency_check: true, stage: configured}",
+    );
+    let out = apply(e, &configured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    act(e, "check-01", TaskActionRequest::new(Operation::Start));
+    let id = task_id(e, "check-01");
+    for _ in 0..200 {
+        let t = e.block_on(e.cloud().sms().show_task(&id)).expect("task");
+        if migplan_planner::current::consistency_check_running(&t) {
+            return;
+        }
+        e.emulator().advance(std::time::Duration::from_secs(5));
+    }
+    panic!("the consistency check never ran");
+}
+
+fn skip_plan(dir: &std::path::Path) -> String {
+    plan_file(
+        dir,
+        "skip.yaml",
+        "{name: check-01, target: {template: tpl-app}, consistency_check: false, stage: replicated}",
+    )
+}
+
+#[test]
+fn a_running_check_the_plan_no_longer_wants_is_skipped_once() {
+    let dir = scratch_dir("ops-skip");
+    let e = Setup::plans(&[&skip_plan(&dir)]).time_scale(10.0).start();
+    check_running(&e, &dir);
+    let plan = skip_plan(&dir);
+    let shown = e.cmd().args(["plan", &plan]).output().expect("runs");
+    assert!(
+        show(&shown).contains("skip the consistency check (skip)"),
+        "{}",
+        show(&shown)
+    );
+    // One skip; the copy's tail then runs on (exit 5 once the wait times out).
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &["--wait-timeout", "1s"]);
+    assert!(matches!(out.status.code(), Some(0 | 5)), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "skip"),
+        1,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    e.emulator().advance(std::time::Duration::from_secs(600));
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        writes_since(&e, before).is_empty(),
+        "{:#?}",
+        writes_since(&e, before)
+    );
+    assert_eq!(task_state(&e, "check-01"), "MIGRATE_SUCCESS");
+}
+
+#[test]
+fn a_check_someone_else_skipped_is_not_skipped_again() {
+    let dir = scratch_dir("ops-skip-other");
+    let e = Setup::plans(&[&skip_plan(&dir)]).time_scale(10.0).start();
+    check_running(&e, &dir);
+    let plan = skip_plan(&dir);
+    let out = e.cmd().args(["plan", &plan]).output().expect("runs");
+    assert!(show(&out).contains("(skip)"), "{}", show(&out));
+    // Someone skips it between plan and apply.
+    act(&e, "check-01", TaskActionRequest::new(Operation::Skip));
+    let before = last_seq(&e);
+    let out = apply(&e, &plan, &["--wait-timeout", "1s"]);
+    assert!(matches!(out.status.code(), Some(0 | 5)), "{}", show(&out));
+    assert_eq!(
+        sent(&e, before, "skip"),
+        0,
+        "{:#?}",
+        writes_since(&e, before)
+    );
+}

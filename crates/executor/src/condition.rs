@@ -7,7 +7,8 @@
 use migplan_parser::{RedisMethod, Stage};
 use migplan_planner::Current;
 use migplan_planner::current::{
-    NetworkResult, percent_done, redis_current, restarts_recorded, server_current,
+    NetworkResult, consistency_check_running, percent_done, redis_current, restarts_recorded,
+    server_current,
 };
 use migplan_planner::step::LiveField;
 use migplan_planner::{Condition, Identity, Mismatch};
@@ -142,6 +143,9 @@ pub(crate) fn holds(cond: &Condition, obj: Obj<'_>) -> bool {
         Condition::NetworkChecked => obj.network().is_some(),
         Condition::NetworkSpeed { min_kbps } => {
             obj.network().is_some_and(|r| r.speed_kbps() >= *min_kbps)
+        }
+        Condition::ConsistencyCheck { running } => {
+            matches!(obj, Obj::Sms(Some(t)) if consistency_check_running(t) == *running)
         }
         Condition::Restarted { at_least } => {
             matches!(obj, Obj::Sms(Some(t)) if restarts_recorded(t) >= *at_least)

@@ -16,7 +16,7 @@ use migplan_wire::sms::TaskState;
 use crate::current::Current;
 use crate::kinds::{
     Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, NetworkCheck,
-    Pause, ResetSource, Restart, Start, StartSync, StopMigration, Test, UpdateMigration,
+    Pause, ResetSource, Restart, Skip, Start, StartSync, StopMigration, Test, UpdateMigration,
     UpdateTask, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
@@ -50,6 +50,8 @@ pub struct ServerChainInput {
     /// `on_failure: {restart: N}`: `(N, restarts the task's history records)`. A failed full
     /// copy is restarted while fewer are recorded.
     pub restarts: Option<(u32, u32)>,
+    /// `consistency_check: false` while the task's check runs: skip it.
+    pub skip_check: bool,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -190,6 +192,13 @@ pub fn server_steps(
         let stage = Stage::Server(st);
         let until = server_until(st);
         if in_progress == Some(stage) {
+            if st == ServerStage::Replicated && input.skip_check {
+                steps.push(Step::new(
+                    addr,
+                    stage,
+                    StepKind::Skip(Skip { task_id: task_id() }),
+                ));
+            }
             if st == ServerStage::Replicated {
                 copy_with_restarts(addr, stage, false, input, &mut steps);
             } else {

@@ -435,6 +435,15 @@ pub fn redis_current(task: Option<&MigrationTaskListItem>, method: RedisMethod) 
     }
 }
 
+/// Whether the task's consistency check runs now: its `CONSISTENCY_CHECK` subtask has started
+/// and not ended. (The subtask's name is inferred: `skip` is accepted "while the
+/// consistency-check subtask runs", and the API pages list no other signal of a running check.)
+pub fn consistency_check_running(task: &Task) -> bool {
+    task.sub_tasks
+        .iter()
+        .any(|s| s.name == "CONSISTENCY_CHECK" && s.start_date.is_some() && s.end_date.is_none())
+}
+
 /// How many times the task was restarted, read from its history: each run lists its subtasks,
 /// and a run started by `restart` marks them `user_op: RESTART`; its copy subtask (`MIGRATE_*`
 /// or `SYNC_*`, one per run) is counted. Live state, so every run and every host counts the

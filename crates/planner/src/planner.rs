@@ -12,7 +12,8 @@ use migplan_wire::sms::{SourceState, TaskState};
 use crate::blocked::{Blocked, BlockedReason, RestartCount};
 use crate::chain::{RedisChainInput, ServerChainInput, redis_steps, server_steps};
 use crate::current::{
-    Current, NetworkResult, Unreadable, kbps, redis_current, restarts_recorded, server_current,
+    Current, NetworkResult, Unreadable, consistency_check_running, kbps, redis_current,
+    restarts_recorded, server_current,
 };
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
@@ -401,6 +402,8 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             reset_source: task.is_none()
                 && source.is_some_and(|s| s.state == Some(SourceState::Error)),
             restarts,
+            skip_check: spec.consistency_check == Some(false)
+                && task.is_some_and(consistency_check_running),
             network_gate: spec
                 .network_check
                 .as_ref()

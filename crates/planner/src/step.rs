@@ -111,6 +111,12 @@ pub enum Condition {
         /// Restarts recorded, at least.
         at_least: u32,
     },
+    /// The task's consistency check (its `CONSISTENCY_CHECK` subtask,
+    /// [`consistency_check_running`](crate::current::consistency_check_running)) runs, or not.
+    ConsistencyCheck {
+        /// Whether it runs.
+        running: bool,
+    },
     /// Every one of the conditions holds.
     AllOf {
         /// The conditions.

@@ -490,6 +490,8 @@ pub(crate) fn describe(c: &Condition) -> String {
             "a network check measuring at least {} Mbit/s",
             *min_kbps as f64 / 1000.0
         ),
+        Condition::ConsistencyCheck { running: true } => "a consistency check running".into(),
+        Condition::ConsistencyCheck { running: false } => "no consistency check running".into(),
         Condition::Restarted { at_least: 1 } => "a restart recorded in the task's subtasks".into(),
         Condition::Restarted { at_least } => {
             format!("{at_least} restarts recorded in the task's subtasks")

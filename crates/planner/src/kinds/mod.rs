@@ -35,6 +35,7 @@ mod network_check;
 mod pause;
 mod reset_source;
 mod restart;
+mod skip;
 mod start;
 mod start_sync;
 mod stop_migration;
@@ -55,6 +56,7 @@ pub use network_check::NetworkCheck;
 pub use pause::Pause;
 pub use reset_source::ResetSource;
 pub use restart::Restart;
+pub use skip::Skip;
 pub use start::Start;
 pub use start_sync::StartSync;
 pub use stop_migration::StopMigration;
@@ -178,6 +180,8 @@ step_kinds! {
     Pause(Pause),
     /// Action `restart`: copy a failed task again (`on_failure: {restart: N}`).
     Restart(Restart),
+    /// Action `skip`: end a running consistency check (`consistency_check: false`).
+    Skip(Skip),
     /// Action `migration_test`: the migration drill (stage `drilled`).
     MigrationTest(MigrationTest),
     /// Action `test`: launch the target for a test.

@@ -456,3 +456,72 @@ fn exhausted_restarts_say_how_many_were_made() {
         2
     );
 }
+
+/// A task copying with its consistency check running (`checking`) or not.
+fn checked_copy(checking: bool) -> Task {
+    let mut t = task(TaskState::Running);
+    t.sub_tasks = vec![
+        migplan_wire::sms::SubTask {
+            id: 1,
+            name: "MIGRATE_LINUX_BLOCK".into(),
+            start_date: Some(1),
+            end_date: Some(2),
+            progress: 100,
+            ..migplan_wire::sms::SubTask::default()
+        },
+        migplan_wire::sms::SubTask {
+            id: 2,
+            name: "CONSISTENCY_CHECK".into(),
+            start_date: Some(2),
+            end_date: (!checking).then_some(3),
+            ..migplan_wire::sms::SubTask::default()
+        },
+    ];
+    t
+}
+
+#[test]
+fn a_running_check_the_plan_no_longer_wants_is_skipped_once() {
+    let off = spec(
+        "servers:\n  - {name: web-01, target: {template: tpl}, consistency_check: false, stage: replicated}\n",
+    );
+    let on = spec(
+        "servers:\n  - {name: web-01, target: {template: tpl}, consistency_check: true, stage: replicated}\n",
+    );
+    let unset = spec(RUNNING);
+    assert_eq!(
+        outcome(&run(&off, &live(Some(checked_copy(true))))),
+        "skip wait.replicated"
+    );
+    // Wanted, or not written: the check runs on.
+    assert_eq!(
+        outcome(&run(&on, &live(Some(checked_copy(true))))),
+        "wait.replicated"
+    );
+    assert_eq!(
+        outcome(&run(&unset, &live(Some(checked_copy(true))))),
+        "wait.replicated"
+    );
+    // No check running (ended, skipped): nothing to skip.
+    assert_eq!(
+        outcome(&run(&off, &live(Some(checked_copy(false))))),
+        "wait.replicated"
+    );
+    let p = run(&off, &live(Some(checked_copy(true))));
+    assert_eq!(
+        p.steps[0].call(),
+        Call::SmsAction {
+            operation: migplan_wire::sms::Operation::Skip,
+            template_id: None
+        }
+    );
+    assert_eq!(
+        p.steps[0].effect,
+        crate::Condition::AnyOf {
+            conditions: vec![
+                crate::Condition::task(&[TaskState::Skipping]),
+                crate::Condition::ConsistencyCheck { running: false },
+            ]
+        }
+    );
+}
