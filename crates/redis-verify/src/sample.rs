@@ -39,7 +39,9 @@ async fn all_keys(con: &mut MultiplexedConnection) -> Result<Vec<Vec<u8>>, Stop>
 }
 
 /// Up to `count` distinct keys by `RANDOMKEY`, pipelined; gives up after `3 × count` draws
-/// or a round that finds nothing new (the database is then smaller than it looked).
+/// or eight rounds in a row that find nothing new (the database is then smaller than it
+/// looked). One such round proves nothing: near the end a round draws a few keys, and each may
+/// well be one already drawn.
 pub(crate) async fn random_keys(
     con: &mut MultiplexedConnection,
     count: usize,
@@ -50,6 +52,7 @@ pub(crate) async fn random_keys(
     }
     let mut keys = HashSet::new();
     let mut draws = 0;
+    let mut fruitless = 0;
     while keys.len() < count && draws < count.saturating_mul(3) {
         let want = (count - keys.len()).min(1000);
         draws += want;
@@ -63,7 +66,12 @@ pub(crate) async fn random_keys(
                 keys.insert(k);
             }
         }
-        if keys.len() == before {
+        fruitless = if keys.len() == before {
+            fruitless + 1
+        } else {
+            0
+        };
+        if fruitless >= 8 {
             break;
         }
     }
