@@ -164,7 +164,11 @@ pub(crate) async fn connect(url: &DbUrl) -> Result<Conn, Error> {
         target: target.clone(),
         reason: chain(&e),
     };
-    let overall = url.config.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT)
+    let overall = url
+        .config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT)
         + Duration::from_secs(5);
     let connecting = async {
         if url.config.get_ssl_mode() == SslMode::Disable {
@@ -212,7 +216,8 @@ fn tls_config(url: &DbUrl) -> Result<ClientConfig, Error> {
             let certs = CertificateDer::pem_file_iter(path)
                 .map_err(|e| tls_err(format!("sslrootcert {}: {e}", path.display())))?;
             for cert in certs {
-                let cert = cert.map_err(|e| tls_err(format!("sslrootcert {}: {e}", path.display())))?;
+                let cert =
+                    cert.map_err(|e| tls_err(format!("sslrootcert {}: {e}", path.display())))?;
                 roots
                     .add(cert)
                     .map_err(|e| tls_err(format!("sslrootcert {}: {e}", path.display())))?;
@@ -250,9 +255,18 @@ mod tests {
     #[test]
     fn sslmode_is_honoured_and_checked() {
         let mode = |url: &str| DbUrl::parse(url).map(|u| u.config.get_ssl_mode());
-        assert_eq!(mode("postgres://h/d?sslmode=disable").ok(), Some(SslMode::Disable));
-        assert_eq!(mode("postgres://h/d?sslmode=require").ok(), Some(SslMode::Require));
-        assert_eq!(mode("postgres://h/d?sslmode=verify-full").ok(), Some(SslMode::Require));
+        assert_eq!(
+            mode("postgres://h/d?sslmode=disable").ok(),
+            Some(SslMode::Disable)
+        );
+        assert_eq!(
+            mode("postgres://h/d?sslmode=require").ok(),
+            Some(SslMode::Require)
+        );
+        assert_eq!(
+            mode("postgres://h/d?sslmode=verify-full").ok(),
+            Some(SslMode::Require)
+        );
         assert_eq!(mode("postgres://h/d").ok(), Some(SslMode::Prefer));
         let err = DbUrl::parse("postgres://h/d?sslmode=allow").expect_err("refused");
         assert!(err.to_string().contains("sslmode=allow"), "{err}");
@@ -269,8 +283,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_root_cert_file_is_a_tls_error_naming_it() {
-        let u = DbUrl::parse("postgres://u@127.0.0.1:1/d?sslmode=require&sslrootcert=/nonexistent/ca.pem")
-            .expect("valid");
+        let u = DbUrl::parse(
+            "postgres://u@127.0.0.1:1/d?sslmode=require&sslrootcert=/nonexistent/ca.pem",
+        )
+        .expect("valid");
         let err = connect(&u).await.err().expect("no TLS config");
         assert!(matches!(err, Error::Tls { .. }), "{err}");
         assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");

@@ -9,7 +9,9 @@ pub enum Error {
     #[error("the PostgreSQL URL is not valid: {reason}")]
     #[diagnostic(
         code(migplan::journal::url),
-        help("expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]")
+        help(
+            "expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]"
+        )
     )]
     Url {
         /// Why (never the URL itself: it may hold a password).
@@ -28,7 +30,9 @@ pub enum Error {
     #[error("cannot connect to PostgreSQL at {target}: {reason}")]
     #[diagnostic(
         code(migplan::journal::connect),
-        help("check the host, port, user and sslmode in the URL, and that the server accepts this client")
+        help(
+            "check the host, port, user and sslmode in the URL, and that the server accepts this client"
+        )
     )]
     Connect {
         /// The database, password removed.
@@ -40,7 +44,9 @@ pub enum Error {
     #[error("PostgreSQL at {target} became unreachable: {reason}")]
     #[diagnostic(
         code(migplan::journal::unreachable),
-        help("finish what is in flight, start nothing new, and run again once the database is back")
+        help(
+            "finish what is in flight, start nothing new, and run again once the database is back"
+        )
     )]
     Unreachable {
         /// The database, password removed.

@@ -305,7 +305,10 @@ impl Journal {
                 label: s.get(3),
                 started_at: s.get(4),
                 finished_at: s.get(5),
-                outcome: s.get::<_, Option<String>>(6).as_deref().and_then(Outcome::parse),
+                outcome: s
+                    .get::<_, Option<String>>(6)
+                    .as_deref()
+                    .and_then(Outcome::parse),
                 request_id: s.get(7),
                 error_code: s.get(8),
                 message: s.get(9),

@@ -111,7 +111,7 @@ impl SharedLock {
                 stale,
             }),
             Attempt::Held(holder) => Err(Error::Held {
-                key: req.key.to_string(),
+                key: shown_key(req.key),
                 holder,
             }),
         }
@@ -142,7 +142,7 @@ impl SharedLock {
                     let waited = start.elapsed();
                     if waited >= timeout {
                         return Err(Error::Timeout {
-                            key: req.key.to_string(),
+                            key: shown_key(req.key),
                             waited: timeout,
                             holder,
                         });
@@ -190,8 +190,8 @@ impl SharedLock {
         conn.run(
             "clear the lock holder",
             conn.client.execute(
-                "DELETE FROM migplan_lock_holders WHERE key = $1 AND backend_pid = pg_backend_pid()",
-                &[&self.key],
+                "DELETE FROM migplan_lock_holders WHERE key_hash = $1 AND backend_pid = pg_backend_pid()",
+                &[&self.advisory],
             ),
         )
         .await?;
@@ -221,7 +221,7 @@ async fn attempt(conn: &Conn, req: &LockRequest<'_>, advisory: i64) -> Result<At
         .await?
         .get(0);
     if !got {
-        return Ok(Attempt::Held(describe_holder(conn, req.key, advisory).await?));
+        return Ok(Attempt::Held(describe_holder(conn, advisory).await?));
     }
     // Ours now: whatever row is there was left by a holder that died.
     let stale = conn
@@ -229,8 +229,8 @@ async fn attempt(conn: &Conn, req: &LockRequest<'_>, advisory: i64) -> Result<At
             "read the lock holder",
             conn.client.query_opt(
                 "SELECT user_name, host, pid, ci_job_url, started_at, plan_sha256, backend_pid
-                 FROM migplan_lock_holders WHERE key = $1",
-                &[&req.key],
+                 FROM migplan_lock_holders WHERE key_hash = $1",
+                &[&advisory],
             ),
         )
         .await?
@@ -242,12 +242,12 @@ async fn attempt(conn: &Conn, req: &LockRequest<'_>, advisory: i64) -> Result<At
             "INSERT INTO migplan_lock_holders
                 (key, key_hash, backend_pid, user_name, host, pid, ci_job_url, plan_sha256, started_at)
              VALUES ($1, $2, pg_backend_pid(), $3, $4, $5, $6, $7, now())
-             ON CONFLICT (key) DO UPDATE SET key_hash = EXCLUDED.key_hash,
+             ON CONFLICT (key_hash) DO UPDATE SET key = EXCLUDED.key,
                 backend_pid = EXCLUDED.backend_pid, user_name = EXCLUDED.user_name,
                 host = EXCLUDED.host, pid = EXCLUDED.pid, ci_job_url = EXCLUDED.ci_job_url,
                 plan_sha256 = EXCLUDED.plan_sha256, started_at = EXCLUDED.started_at",
             &[
-                &req.key,
+                &shown_key(req.key),
                 &advisory,
                 &clip(&who.user, 512),
                 &clip(&who.host, 512),
@@ -263,7 +263,7 @@ async fn attempt(conn: &Conn, req: &LockRequest<'_>, advisory: i64) -> Result<At
 
 /// Names the holder from its row when the row's backend really holds the lock; otherwise
 /// names the server process that does.
-async fn describe_holder(conn: &Conn, key: &str, advisory: i64) -> Result<String, Error> {
+async fn describe_holder(conn: &Conn, advisory: i64) -> Result<String, Error> {
     let (classid, objid) = lock_ids(advisory);
     let holders = conn
         .run(
@@ -272,11 +272,11 @@ async fn describe_holder(conn: &Conn, key: &str, advisory: i64) -> Result<String
                 "SELECT l.pid, h.user_name, h.host, h.pid, h.ci_job_url, h.started_at,
                         h.plan_sha256, h.backend_pid
                  FROM pg_locks l
-                 LEFT JOIN migplan_lock_holders h ON h.key = $3 AND h.backend_pid = l.pid
+                 LEFT JOIN migplan_lock_holders h ON h.key_hash = $3 AND h.backend_pid = l.pid
                  WHERE l.locktype = 'advisory' AND l.granted
                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                    AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
-                &[&classid, &objid, &key],
+                &[&classid, &objid, &advisory],
             ),
         )
         .await?;
@@ -318,6 +318,12 @@ fn holder_from_row(row: &tokio_postgres::Row) -> Holder {
         plan_sha256: row.get(5),
         backend_pid: row.get(6),
     }
+}
+
+/// The key as stored for people to read: text columns cannot hold NUL, and the row is
+/// found by the hash, so escaping loses nothing.
+fn shown_key(key: &str) -> String {
+    clip(&key.escape_debug().to_string(), 512)
 }
 
 /// A pause in `[0, max)` that differs between processes, so waiters do not retry in step.

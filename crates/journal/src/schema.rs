@@ -15,8 +15,8 @@ pub const SCHEMA_VERSION: i32 = 1;
 const MIGRATIONS: &[&str] = &[
     // 1: lock holders, runs, steps.
     "CREATE TABLE migplan_lock_holders (
-        key text PRIMARY KEY,
-        key_hash bigint NOT NULL,
+        key_hash bigint PRIMARY KEY,
+        key text NOT NULL,
         backend_pid integer NOT NULL,
         user_name text NOT NULL,
         host text NOT NULL,
@@ -86,12 +86,22 @@ pub(crate) async fn ensure(conn: &Conn) -> Result<(), Error> {
     if found > SCHEMA_VERSION {
         return Err(too_new(conn, found));
     }
-    conn.run("start the schema migration", conn.client.batch_execute("BEGIN"))
-        .await?;
+    conn.run(
+        "start the schema migration",
+        conn.client.batch_execute("BEGIN"),
+    )
+    .await?;
     let migrated = migrate(conn).await;
-    let end = if migrated.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let end = if migrated.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
     let ended = conn
-        .run("finish the schema migration", conn.client.batch_execute(end))
+        .run(
+            "finish the schema migration",
+            conn.client.batch_execute(end),
+        )
         .await;
     migrated?;
     ended
@@ -101,7 +111,8 @@ async fn migrate(conn: &Conn) -> Result<(), Error> {
     let key = advisory_key("migplan-schema");
     conn.run(
         "lock the schema for migration",
-        conn.client.execute("SELECT pg_advisory_xact_lock($1)", &[&key]),
+        conn.client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&key]),
     )
     .await?;
     conn.run(
