@@ -75,7 +75,10 @@ pub fn server() -> Option<&'static Server> {
                 if std::env::var_os("CI").is_some() {
                     panic!("PostgreSQL tests cannot run, and CI is set: {why}");
                 }
-                eprintln!(
+                // Straight to stderr: libtest would swallow `eprintln!` of a passing test.
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
                     "\n!!!!!!!!\n!!! SKIPPING the PostgreSQL tests of migplan-journal: {why}\n\
                      !!! Install PostgreSQL (apt-get install postgresql) or set {ENV_TEST_PG}.\n!!!!!!!!\n"
                 );
