@@ -492,6 +492,57 @@ async fn an_unreachable_server_is_a_connect_error_without_the_password() {
     assert!(!text.contains("hunter2"), "{text}");
 }
 
+#[tokio::test]
+async fn tls_is_used_and_the_server_certificate_is_verified() {
+    let server = server_or_skip!();
+    let Some(ca) = &server.ca else {
+        assert!(
+            !server.is_ours() || std::env::var_os("CI").is_none(),
+            "the test cluster has no TLS (openssl missing?), and CI is set"
+        );
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! SKIPPING the TLS test: the server under test has no certificate of ours"
+        );
+        return;
+    };
+    let (_, plain, admin) = server.fresh_db().await;
+    let base = plain.split_once('?').map_or(plain.as_str(), |(b, _)| b);
+    for mode in ["require", "prefer", "verify-full"] {
+        let app = format!("tls-test-{mode}");
+        let url = DbUrl::parse(&format!(
+            "{base}?sslmode={mode}&sslrootcert={}&application_name={app}",
+            ca.display()
+        ))
+        .expect("url");
+        let j = Journal::open(&url).await.expect("TLS with our CA");
+        j.start_run("p", "sha", &who("a"))
+            .await
+            .expect("write over TLS");
+        let tls: Vec<bool> = admin
+            .query(
+                "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = $1",
+                &[&app],
+            )
+            .await
+            .expect("pg_stat_ssl")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(tls, [true], "sslmode={mode} uses TLS");
+    }
+    // A certificate from a CA the platform does not trust is refused, not accepted blindly.
+    let url = DbUrl::parse(&format!("{base}?sslmode=require")).expect("url");
+    let err = Journal::open(&url).await.expect_err("unknown CA");
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+}
+
 fn url_db_name(url: &DbUrl) -> String {
     url.shown().rsplit('/').next().expect("db").to_string()
 }

@@ -20,6 +20,8 @@ pub struct Server {
     base: String,
     /// Query kept from `MIGPLAN_TEST_PG` (e.g. `sslmode=disable`).
     query: String,
+    /// The CA that signed the server's certificate, when we started it with TLS on.
+    pub ca: Option<PathBuf>,
     cluster: Option<Cluster>,
 }
 
@@ -164,6 +166,7 @@ fn from_url(url: &str) -> Result<Server, String> {
     Ok(Server {
         base: format!("{scheme}://{authority}"),
         query: query.to_string(),
+        ca: None,
         cluster: None,
     })
 }
@@ -228,10 +231,12 @@ fn start_cluster() -> Result<Server, String> {
     for d in [&root, &sock] {
         std::fs::create_dir_all(d).map_err(|e| format!("create {}: {e}", d.display()))?;
     }
+    // TLS on, with a certificate for 127.0.0.1 from a CA of our own, when openssl is here.
+    let tls = make_certs(&root);
     if let Some(user) = &run_as {
         for d in [&root, &sock] {
             let ok = Command::new("chown")
-                .args([user.as_str()])
+                .args(["-R", user.as_str()])
                 .arg(d)
                 .status()
                 .is_ok_and(|s| s.success());
@@ -263,10 +268,17 @@ fn start_cluster() -> Result<Server, String> {
         ));
     }
     let port = free_port()?;
-    let opts = format!(
+    let mut opts = format!(
         "-k {} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
         sock.display()
     );
+    if tls.is_ok() {
+        opts.push_str(&format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            root.join("server.pem").display(),
+            root.join("server.key").display()
+        ));
+    }
     let out = cluster
         .pg_cmd("pg_ctl")
         .arg("-D")
@@ -289,8 +301,98 @@ fn start_cluster() -> Result<Server, String> {
     Ok(Server {
         base: format!("postgres://postgres@127.0.0.1:{port}"),
         query: "sslmode=disable".into(),
+        ca: tls.ok(),
         cluster: Some(cluster),
     })
+}
+
+/// A CA and a server certificate for IP 127.0.0.1 signed by it (`server.pem`, `server.key`,
+/// `ca.pem` in `dir`); the CA's path.
+fn make_certs(dir: &Path) -> Result<PathBuf, String> {
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("openssl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {}: {}",
+                args.first().copied().unwrap_or(""),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=migplan test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&ca)?;
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&csr)?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])?;
+    // The server refuses a key others can read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(dir.join("ca.pem"))
 }
 
 /// Stops the cluster once this process is gone (the static `Server` is never dropped).
