@@ -44,6 +44,9 @@ pub enum Command {
     /// Exit codes: 0 every resource is at its desired stage; 1 error; 3 what remains is
     /// blocked; 5 work is still in progress.
     Status(StatusArgs),
+    /// Show the recorded runs of a plan, newest first, with their steps, from the run journal
+    /// on PostgreSQL (`--lock-url` / `MIGPLAN_LOCK_URL`).
+    History(crate::commands::history::HistoryArgs),
     /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
     Graph(GraphArgs),
     /// Print the JSON Schema of the plan format.
@@ -188,6 +191,10 @@ pub struct ApplyArgs {
     /// Wait this long for another apply of the same plan and target to finish.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
+    /// Lock on PostgreSQL instead of a local file, and journal the run there
+    /// (`postgres://USER@HOST/DB?sslmode=require`): excludes applies on other machines (CI).
+    #[arg(long, value_name = "URL", env = crate::journal::ENV_LOCK_URL, hide_env_values = true)]
+    pub lock_url: Option<String>,
     /// API requests per second per service at most (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
     pub rate_limit: f64,

@@ -20,15 +20,22 @@ pub enum ExitStatus {
     InProgress,
 }
 
-impl From<ExitStatus> for ExitCode {
-    fn from(s: ExitStatus) -> Self {
-        ExitCode::from(match s {
+impl ExitStatus {
+    /// The number.
+    pub fn code(self) -> u8 {
+        match self {
             ExitStatus::Success => 0,
             ExitStatus::Error => 1,
             ExitStatus::ChangesPresent => 2,
             ExitStatus::Blocked => 3,
             ExitStatus::StalePlan => 4,
             ExitStatus::InProgress => 5,
-        })
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        ExitCode::from(s.code())
     }
 }

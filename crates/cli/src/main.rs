@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod connect;
 mod exit;
+mod journal;
 mod live;
 mod lock;
 mod render;

@@ -3,6 +3,7 @@
 mod apply;
 mod emulator;
 mod graph;
+pub mod history;
 pub mod plan;
 mod schema;
 mod show;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::History(args) => history::run(args),
         Command::Schema => schema::run(),
         Command::Emulator(args) => emulator::run(args),
     }
