@@ -5,6 +5,7 @@ mod emulated;
 mod exit_codes;
 mod filters;
 mod hostile;
+mod journal;
 mod operations;
 mod plan;
 mod plan_states;

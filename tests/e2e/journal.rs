@@ -1,0 +1,206 @@
+//! The shared lock and run journal on a real PostgreSQL (`--lock-url`), with the real binary
+//! against the emulator. The server is the journal crate's test harness: a throwaway cluster
+//! under `target/`, or `MIGPLAN_TEST_PG`.
+
+use std::io::BufRead;
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::emulated::{Setup, show};
+
+#[path = "../../crates/journal/tests/support/mod.rs"]
+mod pg;
+
+macro_rules! server_or_skip {
+    () => {
+        match pg::server() {
+            Some(s) => s,
+            None => return,
+        }
+    };
+}
+
+#[test]
+fn apply_with_a_lock_url_journals_the_run_and_history_lists_it() {
+    let server = server_or_skip!();
+    let e = Setup::plans(&["plans/quickstart.yaml"]).start();
+    let (_, url, admin) = e.block_on(server.fresh_db());
+    let out = e.apply_json("plans/quickstart.yaml", "50ms", &["--lock-url", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let completed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "step_completed")
+        .map(|v| v["step"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!completed.is_empty(), "{}", show(&out));
+
+    let hist = e
+        .cmd()
+        .args(["history", "plans/quickstart.yaml", "--format", "json"])
+        .env("MIGPLAN_LOCK_URL", &url)
+        .output()
+        .expect("runs");
+    assert_eq!(hist.status.code(), Some(0), "{}", show(&hist));
+    let doc: Value = serde_json::from_slice(&hist.stdout).expect("json");
+    let runs = doc["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{doc}");
+    assert_eq!(runs[0]["exit_code"], 0);
+    assert!(runs[0]["finished_at"].is_string());
+    let done: Vec<String> = runs[0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["outcome"] == "done")
+        .map(|s| s["step"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        done, completed,
+        "the journal has every completed step, in order"
+    );
+
+    let human = e
+        .cmd()
+        .args(["history", "quickstart", "--lock-url", &url])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(human.status.code(), Some(0), "{}", show(&human));
+    assert!(text.contains(", exit 0"), "{text}");
+    assert!(
+        text.contains(&format!("done     {}", completed[0])),
+        "{text}"
+    );
+
+    // Released at the end: no holder row is left behind.
+    let holders: i64 = e
+        .block_on(admin.query_one("SELECT count(*) FROM migplan_lock_holders", &[]))
+        .expect("count")
+        .get(0);
+    assert_eq!(holders, 0);
+    // The URL (with its password, when it has one) is never printed.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("sslmode"));
+}
+
+#[test]
+fn the_lock_excludes_an_apply_from_another_machine_and_a_killed_holder_frees_it() {
+    let server = server_or_skip!();
+    let e = Setup::plans(&["plans/quickstart.yaml"])
+        .time_scale(1.0)
+        .start();
+    let (_, url, _admin) = e.block_on(server.fresh_db());
+    let mut first = e
+        .process()
+        .args([
+            "apply",
+            "plans/quickstart.yaml",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .args(["--poll-interval", "100ms", "--lock-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    // The plan line is printed after the lock is taken.
+    let stdout = first.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let plan_line = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(plan_line.contains("\"type\":\"plan\""), "{plan_line}");
+
+    // Another lock directory: only PostgreSQL can exclude this one (another runner).
+    let other_dir = e.path("other-runner-locks");
+    let second = e
+        .cmd()
+        .args(["apply", "plans/quickstart.yaml", "--auto-approve"])
+        .env("MIGPLAN_LOCK_DIR", &other_dir)
+        .env("MIGPLAN_LOCK_URL", &url)
+        .output()
+        .expect("runs");
+    assert_eq!(second.status.code(), Some(1), "{}", show(&second));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("is held by"), "{err}");
+    assert!(err.contains(&format!("(pid {})", first.id())), "{err}");
+    assert!(
+        !err.contains("sslmode"),
+        "the URL's query is not echoed: {err}"
+    );
+
+    let _ = first.kill();
+    let _ = first.wait();
+    let third = e
+        .cmd()
+        .args(["apply", "plans/quickstart.yaml", "--auto-approve"])
+        .args(["--wait-timeout", "1s", "--lock-url", &url])
+        .env("MIGPLAN_LOCK_DIR", &other_dir)
+        .output()
+        .expect("runs");
+    assert_eq!(third.status.code(), Some(5), "{}", show(&third));
+    assert!(
+        String::from_utf8_lossy(&third.stderr).contains("without releasing its lock"),
+        "{}",
+        show(&third)
+    );
+    // The killed run is in the history, unfinished; the third finished with 5.
+    let hist = e
+        .cmd()
+        .args([
+            "history",
+            "quickstart",
+            "--format",
+            "json",
+            "--lock-url",
+            &url,
+        ])
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&hist.stdout).expect("json");
+    let codes: Vec<Value> = doc["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["exit_code"].clone())
+        .collect();
+    assert_eq!(codes, [Value::from(5), Value::Null], "{doc}");
+}
+
+#[test]
+fn history_without_a_database_is_a_usage_error() {
+    let out = crate::migplan()
+        .env_remove("MIGPLAN_LOCK_URL")
+        .args(["history", "quickstart"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MIGPLAN_LOCK_URL"));
+}
+
+#[test]
+fn under_ci_without_a_lock_url_apply_warns_once_that_other_runners_are_not_excluded() {
+    let e = Setup::plans(&["plans/quickstart.yaml"]).start();
+    let out = e
+        .cmd()
+        .env("CI", "true")
+        .env_remove("MIGPLAN_LOCK_URL")
+        .args(["apply", "plans/quickstart.yaml", "--auto-approve"])
+        .args(["--poll-interval", "50ms", "--rate-limit", "0"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("other runners are not excluded").count(),
+        1,
+        "{err}"
+    );
+    let quiet = e
+        .cmd()
+        .env_remove("CI")
+        .env_remove("MIGPLAN_LOCK_URL")
+        .args(["apply", "plans/quickstart.yaml", "--auto-approve"])
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("not excluded"));
+}
