@@ -73,6 +73,10 @@ fn apply_with_a_lock_url_journals_the_run_and_history_lists_it() {
         "{text}"
     );
 
+    // A run with nothing to do returns early: it releases the lock too.
+    let again = e.apply_json("plans/quickstart.yaml", "50ms", &["--lock-url", &url]);
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert!(String::from_utf8_lossy(&again.stderr).is_empty(), "{}", show(&again));
     // Released at the end: no holder row is left behind.
     let holders: i64 = e
         .block_on(admin.query_one("SELECT count(*) FROM migplan_lock_holders", &[]))
@@ -203,4 +207,66 @@ fn under_ci_without_a_lock_url_apply_warns_once_that_other_runners_are_not_exclu
         .output()
         .expect("runs");
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("not excluded"));
+}
+
+#[test]
+fn a_database_lost_mid_apply_stops_the_run_with_exit_1() {
+    let server = server_or_skip!();
+    let e = Setup::plans(&["plans/quickstart.yaml"])
+        .time_scale(1.0)
+        .start();
+    let (_, url, admin) = e.block_on(server.fresh_db());
+    let mut apply = e
+        .process()
+        .args([
+            "apply",
+            "plans/quickstart.yaml",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .args(["--poll-interval", "100ms", "--lock-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stdout = apply.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    // Mid-apply: once a step has started (and been journaled).
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("\"type\":\"step_started\""));
+    assert!(started, "no step started");
+    // What a database restart or a cut network does to the apply's sessions.
+    e.block_on(admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        &[],
+    ))
+    .expect("terminate");
+    std::thread::spawn(move || lines.for_each(drop));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = apply.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = apply.kill();
+            panic!("apply went on after losing its lock database");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut apply.stderr.take().expect("stderr"), &mut err)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(1), "{err}");
+    // Whichever notices first: the next journal write, or the lock check.
+    assert!(
+        err.contains("the shared lock was lost") || err.contains("the run journal failed"),
+        "{err}"
+    );
+    assert!(err.contains("became unreachable"), "{err}");
+    assert!(err.contains("no new steps start"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

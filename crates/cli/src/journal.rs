@@ -27,6 +27,9 @@ pub const ENV_LOCK_URL: &str = "MIGPLAN_LOCK_URL";
 /// How long the end of a run may take to reach the journal.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often a running apply checks that it still holds the shared lock.
+const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(3);
+
 /// The lock an apply holds.
 pub enum Held {
     /// No lock (`--local`: nothing shared is changed).
@@ -40,7 +43,8 @@ pub enum Held {
 /// The PostgreSQL lock and journal of one apply.
 pub struct Shared {
     handle: tokio::runtime::Handle,
-    lock: Option<SharedLock>,
+    lock: Option<Arc<SharedLock>>,
+    watcher: Option<tokio::task::JoinHandle<bool>>,
     journal: Arc<Journal>,
     plan: String,
     plan_sha256: String,
@@ -52,12 +56,13 @@ impl Drop for Shared {
     // An early return (no changes, stale plan, refusal) still releases the lock and clears
     // its holder row; outside the runtime only (Drop inside it cannot wait).
     fn drop(&mut self) {
-        if let Some(lock) = self.lock.take()
+        if let Some(lock) = self.lock.take().and_then(|l| Arc::into_inner(l))
             && tokio::runtime::Handle::try_current().is_err()
         {
+            // The timer is made inside the runtime: outside it, tokio has no clock to use.
             let _ = self
                 .handle
-                .block_on(tokio::time::timeout(FINISH_TIMEOUT, lock.release()));
+                .block_on(async { tokio::time::timeout(FINISH_TIMEOUT, lock.release()).await });
         }
     }
 }
@@ -131,7 +136,8 @@ pub fn take(
     }
     Ok(Held::Shared(Box::new(Shared {
         handle: runtime.handle().clone(),
-        lock: Some(lock),
+        lock: Some(Arc::new(lock)),
+        watcher: None,
         journal: Arc::new(journal),
         plan: target.plan.to_string(),
         plan_sha256: target.plan_sha256.clone(),
@@ -161,7 +167,10 @@ impl Held {
         let (tx, rx) = mpsc::unbounded_channel();
         let journal = shared.journal.clone();
         let stop = interrupt.stop.clone();
-        shared.writer = Some(runtime.spawn(write_events(journal, run, rx, stop)));
+        shared.writer = Some(runtime.spawn(write_events(journal, run, rx, stop.clone())));
+        if let Some(lock) = &shared.lock {
+            shared.watcher = Some(runtime.spawn(watch_lock(lock.clone(), stop)));
+        }
         Ok(Box::new(Recording {
             inner: sink,
             tx: Mutex::new(Some(tx)),
@@ -185,23 +194,29 @@ impl Held {
         let journal = shared.journal.clone();
         let run = shared.run;
         let writer = shared.writer.take();
+        let watcher = shared.watcher.take();
         let lock = shared.lock.take();
         runtime.block_on(async {
+            // Each failure was said when it happened; here it only decides the status, and a
+            // database known lost is not tried again.
+            let mut lost = false;
+            if let Some(watcher) = watcher {
+                watcher.abort();
+                lost |= matches!(watcher.await, Ok(true));
+            }
             if let Some(writer) = writer {
-                let written = tokio::time::timeout(FINISH_TIMEOUT, writer).await;
-                match written {
+                match tokio::time::timeout(FINISH_TIMEOUT, writer).await {
                     Ok(Ok(Ok(()))) => {}
-                    Ok(Ok(Err(e))) => {
-                        line(&format!(
-                            "Error: the run journal failed: {e}; no new steps were started"
-                        ));
-                        status = ExitStatus::Error;
-                    }
+                    Ok(Ok(Err(_))) => lost = true,
                     Ok(Err(_)) | Err(_) => {
                         line("Error: the run journal did not finish recording the run");
-                        status = ExitStatus::Error;
+                        lost = true;
                     }
                 }
+            }
+            if lost {
+                status = ExitStatus::Error;
+                return;
             }
             if let Some(run) = run
                 && let Err(e) = journal.finish_run(run, i32::from(status.code())).await
@@ -209,7 +224,7 @@ impl Held {
                 line(&format!("Error: the run journal failed: {e}"));
                 status = ExitStatus::Error;
             }
-            if let Some(lock) = lock
+            if let Some(lock) = lock.and_then(Arc::into_inner)
                 && let Err(e) = lock.release().await
             {
                 // The lock went with its connection; the holder row is cleared by the next
@@ -235,6 +250,25 @@ impl EventSink for Recording {
         {
             let _ = tx.send(event.clone());
         }
+    }
+}
+
+/// Checks the lock every few seconds while the run goes on; a lock lost (its database
+/// unreachable, its session ended) stops the run: other runners may be starting theirs.
+/// Whether it was lost.
+async fn watch_lock(lock: Arc<SharedLock>, stop: tokio_util::sync::CancellationToken) -> bool {
+    loop {
+        tokio::time::sleep(LOCK_CHECK_INTERVAL).await;
+        let why = match lock.still_held().await {
+            Ok(true) => continue,
+            Ok(false) => "the server no longer shows it held".to_string(),
+            Err(e) => e.to_string(),
+        };
+        line(&format!(
+            "Error: the shared lock was lost ({why})\n  no new steps start; waiting for calls in flight"
+        ));
+        stop.cancel();
+        return true;
     }
 }
 
