@@ -76,7 +76,11 @@ fn apply_with_a_lock_url_journals_the_run_and_history_lists_it() {
     // A run with nothing to do returns early: it releases the lock too.
     let again = e.apply_json("plans/quickstart.yaml", "50ms", &["--lock-url", &url]);
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
-    assert!(String::from_utf8_lossy(&again.stderr).is_empty(), "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).is_empty(),
+        "{}",
+        show(&again)
+    );
     // Released at the end: no holder row is left behind.
     let holders: i64 = e
         .block_on(admin.query_one("SELECT count(*) FROM migplan_lock_holders", &[]))

@@ -56,7 +56,7 @@ impl Drop for Shared {
     // An early return (no changes, stale plan, refusal) still releases the lock and clears
     // its holder row; outside the runtime only (Drop inside it cannot wait).
     fn drop(&mut self) {
-        if let Some(lock) = self.lock.take().and_then(|l| Arc::into_inner(l))
+        if let Some(lock) = self.lock.take().and_then(Arc::into_inner)
             && tokio::runtime::Handle::try_current().is_err()
         {
             // The timer is made inside the runtime: outside it, tokio has no clock to use.
