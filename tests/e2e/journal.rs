@@ -274,3 +274,58 @@ fn a_database_lost_mid_apply_stops_the_run_with_exit_1() {
     assert!(err.contains("no new steps start"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_failed_run_is_journaled_with_the_failure_and_what_it_skipped() {
+    let server = server_or_skip!();
+    // A source named `fail-…` fails every replication halfway.
+    let dir = crate::emulated::scratch_dir("journal-fail");
+    let plan = dir.join("fail.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: failing\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n\
+servers:\n  - {name: fail-01, source: fail-01, target: {template: tpl-app}, stage: tested}\n",
+    )
+    .expect("plan");
+    let plan_s = plan.display().to_string();
+    let e = Setup::plans(&[])
+        .sources(&["fail-01"])
+        .templates(&["tpl-app"])
+        .start();
+    let (_, url, _admin) = e.block_on(server.fresh_db());
+    let out = e.apply_json(&plan_s, "50ms", &["--lock-url", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let hist = e
+        .cmd()
+        .args(["history", &plan_s, "--format", "json", "--lock-url", &url])
+        .output()
+        .expect("runs");
+    assert_eq!(hist.status.code(), Some(0), "{}", show(&hist));
+    let doc: Value = serde_json::from_slice(&hist.stdout).expect("json");
+    assert_eq!(doc["plan"], "failing");
+    let run = &doc["runs"][0];
+    assert_eq!(run["exit_code"], 1);
+    let step = |id: &str| {
+        run["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .find(|s| s["step"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not journaled: {doc}"))
+    };
+    let failed = step("server.fail-01#wait.replicated");
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(failed["error_code"], "SMS.1901");
+    assert!(failed["started_at"].is_string() && failed["finished_at"].is_string());
+    let skipped = step("server.fail-01#test");
+    assert_eq!(skipped["outcome"], "skipped");
+    assert!(skipped["started_at"].is_null());
+    assert!(
+        skipped["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("server.fail-01#wait.replicated")),
+        "{skipped}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -336,16 +336,19 @@ async fn write_event(
             resource,
             error,
         } => {
-            finished(
-                journal,
-                run,
-                step,
-                resource,
-                Outcome::Failed,
-                error.code.as_deref(),
-                Some(&error.message),
-            )
-            .await
+            journal
+                .step_finished(
+                    run,
+                    &StepEnd {
+                        step,
+                        resource: resource.as_deref(),
+                        outcome: Outcome::Failed,
+                        request_id: error.request_id.as_deref(),
+                        error_code: error.code.as_deref(),
+                        message: Some(&error.message),
+                    },
+                )
+                .await
         }
         Event::StepSkipped {
             step,
@@ -400,7 +403,7 @@ async fn finished(
                 step,
                 resource: resource.as_deref(),
                 outcome,
-                // The executor's events do not carry request ids yet.
+                // Only failures carry the request id of their call.
                 request_id: None,
                 error_code,
                 message,
