@@ -7,7 +7,7 @@
 //! exits 1. Without a lock URL nothing changes, except one warning when `CI` is set: a file
 //! lock on a fresh runner excludes nobody.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use migplan_executor::{Event, EventSink, Interrupt};
@@ -171,10 +171,7 @@ impl Held {
         if let Some(lock) = &shared.lock {
             shared.watcher = Some(runtime.spawn(watch_lock(lock.clone(), stop)));
         }
-        Ok(Box::new(Recording {
-            inner: sink,
-            tx: Mutex::new(Some(tx)),
-        }))
+        Ok(Box::new(Recording { inner: sink, tx }))
     }
 
     /// Records the end of the run and releases the lock. A journal that failed makes the
@@ -239,17 +236,14 @@ impl Held {
 /// Forwards every event to the sink shown to the user, and a copy to the journal writer.
 struct Recording {
     inner: Box<dyn EventSink>,
-    tx: Mutex<Option<mpsc::UnboundedSender<Event>>>,
+    tx: mpsc::UnboundedSender<Event>,
 }
 
 impl EventSink for Recording {
     fn on_event(&self, event: &Event) {
         self.inner.on_event(event);
-        if let Ok(tx) = self.tx.lock()
-            && let Some(tx) = tx.as_ref()
-        {
-            let _ = tx.send(event.clone());
-        }
+        // The writer gone (it failed and stopped the run) is not this sink's to report.
+        let _ = self.tx.send(event.clone());
     }
 }
 
