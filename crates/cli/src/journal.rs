@@ -116,8 +116,10 @@ pub fn take(
     let url = DbUrl::parse(url)?;
     // The same key as the file lock: a plan against a target identity.
     let key = format!("{}\0{identity}", target.plan);
+    let label = format!("plan {} against {}", target.plan, target.shown);
     let req = LockRequest {
         key: &key,
+        label: &label,
         plan_sha256: &target.plan_sha256,
         who: Who::current(),
     };

@@ -55,23 +55,23 @@ pub enum Error {
         reason: String,
     },
     /// Another run holds the lock.
-    #[error("the lock {key} is held by {holder}")]
+    #[error("another run holds the lock on {what}: {holder}")]
     #[diagnostic(
         code(migplan::journal::lock_held),
-        help("wait for it to finish, or wait for it with a lock timeout")
+        help("wait for it to finish, or let apply wait for it with --lock-timeout DUR")
     )]
     Held {
-        /// The lock key.
-        key: String,
+        /// What is locked.
+        what: String,
         /// Who holds it, from its holder record.
         holder: String,
     },
     /// The lock stayed held for the whole timeout.
-    #[error("the lock {key} is still held after waiting {waited:?}, by {holder}")]
+    #[error("another run still holds the lock on {what} after waiting {waited:?}: {holder}")]
     #[diagnostic(code(migplan::journal::lock_timeout))]
     Timeout {
-        /// The lock key.
-        key: String,
+        /// What is locked.
+        what: String,
         /// How long was waited.
         waited: Duration,
         /// Who holds it, from its holder record.

@@ -44,6 +44,9 @@ fn lock_ids(key: i64) -> (u32, u32) {
 pub struct LockRequest<'a> {
     /// The lock key (the same key the file lock uses: plan name and target identity).
     pub key: &'a str,
+    /// What is locked, in words for a person refused (`plan wave-1 against ...`); recorded
+    /// with the holder. Empty: the key is shown.
+    pub label: &'a str,
     /// The plan file's sha256, recorded with the holder.
     pub plan_sha256: &'a str,
     /// Who asks.
@@ -111,7 +114,7 @@ impl SharedLock {
                 stale,
             }),
             Attempt::Held(holder) => Err(Error::Held {
-                key: shown_key(req.key),
+                what: shown_label(req),
                 holder,
             }),
         }
@@ -142,7 +145,7 @@ impl SharedLock {
                     let waited = start.elapsed();
                     if waited >= timeout {
                         return Err(Error::Timeout {
-                            key: shown_key(req.key),
+                            what: shown_label(req),
                             waited: timeout,
                             holder,
                         });
@@ -247,7 +250,7 @@ async fn attempt(conn: &Conn, req: &LockRequest<'_>, advisory: i64) -> Result<At
                 host = EXCLUDED.host, pid = EXCLUDED.pid, ci_job_url = EXCLUDED.ci_job_url,
                 plan_sha256 = EXCLUDED.plan_sha256, started_at = EXCLUDED.started_at",
             &[
-                &shown_key(req.key),
+                &shown_label(req),
                 &advisory,
                 &clip(&who.user, 512),
                 &clip(&who.host, 512),
@@ -320,10 +323,15 @@ fn holder_from_row(row: &tokio_postgres::Row) -> Holder {
     }
 }
 
-/// The key as stored for people to read: text columns cannot hold NUL, and the row is
-/// found by the hash, so escaping loses nothing.
-fn shown_key(key: &str) -> String {
-    clip(&key.escape_debug().to_string(), 512)
+/// What is locked, for people to read: the label, else the key escaped (text columns cannot
+/// hold NUL; the row is found by the hash, so escaping loses nothing).
+fn shown_label(req: &LockRequest<'_>) -> String {
+    let text = if req.label.is_empty() {
+        req.key.escape_debug().to_string()
+    } else {
+        req.label.chars().filter(|c| *c != '\0').collect()
+    };
+    clip(&text, 512)
 }
 
 /// A pause in `[0, max)` that differs between processes, so waiters do not retry in step.

@@ -29,6 +29,7 @@ impl Who {
             user: ["USER", "USERNAME", "LOGNAME"]
                 .iter()
                 .find_map(|k| env(k).filter(|v| !v.is_empty()))
+                .or_else(user_from_uid)
                 .map(|u| clip(&u, FIELD_MAX))
                 .unwrap_or_else(|| "unknown".into()),
             host: clip(&hostname(), FIELD_MAX),
@@ -65,6 +66,24 @@ pub fn ci_job_url(env: impl Fn(&str) -> Option<String>) -> Option<String> {
         get("CI_JOB_URL").or_else(|| get("BUILD_URL"))
     };
     url.map(|u| clip(&u, FIELD_MAX))
+}
+
+/// The user name of this process's uid, from `/etc/passwd` (no `USER` under cron, CI
+/// containers, `env -i`).
+fn user_from_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_string())
+    })
 }
 
 fn hostname() -> String {

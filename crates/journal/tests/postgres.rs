@@ -27,6 +27,7 @@ fn who(host: &str) -> Who {
 fn req<'a>(key: &'a str, who: Who) -> LockRequest<'a> {
     LockRequest {
         key,
+        label: "",
         plan_sha256: "ab12",
         who,
     }
