@@ -31,6 +31,7 @@ pub struct Cluster {
     bin: PathBuf,
     data: PathBuf,
     root: PathBuf,
+    sock: PathBuf,
     run_as: Option<String>,
 }
 
@@ -45,6 +46,7 @@ impl Drop for Cluster {
             .stderr(Stdio::null())
             .status();
         let _ = std::fs::remove_dir_all(&self.root);
+        let _ = std::fs::remove_dir_all(&self.sock);
     }
 }
 
@@ -204,6 +206,32 @@ fn is_root() -> bool {
         .is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// Gives `dir` (and what is in it) to `user`.
+fn give(user: &str, dir: &Path) -> Result<(), String> {
+    let ok = Command::new("chown")
+        .args(["-R", user])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot give {} to the `{user}` user (is there one?)",
+            dir.display()
+        ))
+    }
+}
+
+/// Whether `user` can enter and write `dir` (every parent must let it through).
+fn can_write(user: &str, dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", user, "--", "test", "-w"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
@@ -217,41 +245,48 @@ fn start_cluster() -> Result<Server, String> {
     } else {
         None
     };
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let name = format!(
         "pg-{}-{}",
         std::process::id(),
         uuid::Uuid::new_v4().simple()
-    ));
+    );
+    // Under target/, unless the server's user cannot reach it there (a checkout in a
+    // directory only root may enter): then under the OS temp directory.
+    let mut root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&name);
+    std::fs::create_dir_all(&root).map_err(|e| format!("create {}: {e}", root.display()))?;
+    if let Some(user) = &run_as {
+        give(user, &root)?;
+        if !can_write(user, &root) {
+            let _ = std::fs::remove_dir_all(&root);
+            root = std::env::temp_dir().join(format!("migplan-{name}"));
+            std::fs::create_dir_all(&root)
+                .map_err(|e| format!("create {}: {e}", root.display()))?;
+        }
+    }
     let data = root.join("data");
     // Unix sockets have a short path limit; a long checkout path gets one under /tmp.
     let mut sock = root.join("s");
     if sock.as_os_str().len() > 80 {
-        sock = std::env::temp_dir().join(format!("migplan-pg-{}", std::process::id()));
+        sock = std::env::temp_dir().join(format!("migplan-s-{}", std::process::id()));
     }
-    for d in [&root, &sock] {
-        std::fs::create_dir_all(d).map_err(|e| format!("create {}: {e}", d.display()))?;
-    }
+    std::fs::create_dir_all(&sock).map_err(|e| format!("create {}: {e}", sock.display()))?;
     // TLS on, with a certificate for 127.0.0.1 from a CA of our own, when openssl is here.
     let tls = make_certs(&root);
     if let Some(user) = &run_as {
-        for d in [&root, &sock] {
-            let ok = Command::new("chown")
-                .args(["-R", user.as_str()])
-                .arg(d)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err(format!(
-                    "cannot give {} to the `{user}` user (is there one?)",
-                    d.display()
-                ));
-            }
+        give(user, &root)?;
+        give(user, &sock)?;
+        if !can_write(user, &root) {
+            return Err(format!(
+                "the `{user}` user cannot write {} (initdb refuses to run as root)",
+                root.display()
+            ));
         }
     }
     let cluster = Cluster {
         bin: bin.clone(),
         data: data.clone(),
         root: root.clone(),
+        sock: sock.clone(),
         run_as: run_as.clone(),
     };
     let out = cluster
@@ -403,10 +438,11 @@ fn spawn_watchdog(c: &Cluster) {
         None => format!("'{}'", pg_ctl.display()),
     };
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{root}'",
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{root}' '{sock}'",
         pid = std::process::id(),
         data = c.data.display(),
         root = c.root.display(),
+        sock = c.sock.display(),
     );
     let _ = Command::new("sh")
         .args(["-c", &script])
