@@ -151,6 +151,8 @@ fn the_lock_excludes_an_apply_from_another_machine_and_a_killed_holder_frees_it(
         .cmd()
         .args(["apply", "plans/quickstart.yaml", "--auto-approve"])
         .args(["--wait-timeout", "1s", "--lock-url", &url])
+        // The server ends the killed holder's session a moment after its socket closes.
+        .args(["--lock-timeout", "30s"])
         .env("MIGPLAN_LOCK_DIR", &other_dir)
         .output()
         .expect("runs");

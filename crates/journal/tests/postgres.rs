@@ -133,26 +133,38 @@ async fn child_holds_the_lock_until_killed() {
     drop(lock);
 }
 
+/// A child process killed however the test ends (a failed assertion included).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_killed_holder_frees_the_lock_for_the_next_acquire() {
     let server = server_or_skip!();
     let (url, url_text, _admin) = server.fresh_db().await;
     let key = "plan/target";
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "child_holds_the_lock_until_killed",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("MIGPLAN_CHILD_LOCK_URL", &url_text)
-        .env("MIGPLAN_CHILD_LOCK_KEY", key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the holder");
-    let child_pid = child.id();
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = KillOnDrop(
+        Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "child_holds_the_lock_until_killed",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("MIGPLAN_CHILD_LOCK_URL", &url_text)
+            .env("MIGPLAN_CHILD_LOCK_KEY", key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the holder"),
+    );
+    let child_pid = child.0.id();
+    let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -163,20 +175,20 @@ async fn a_killed_holder_frees_the_lock_for_the_next_acquire() {
         }
     });
     if rx.recv_timeout(Duration::from_secs(120)).is_err() {
-        let _ = child.kill();
-        let out = child.wait_with_output().expect("child output");
-        panic!(
-            "the child never took the lock: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let _ = child.0.kill();
+        let mut stderr = String::new();
+        if let Some(mut e) = child.0.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        panic!("the child never took the lock: {stderr}");
     }
     let err = SharedLock::try_acquire(&url, &req(key, who("runner-b")))
         .await
         .expect_err("held by the child");
     assert!(err.to_string().contains("child-runner"), "{err}");
 
-    child.kill().expect("SIGKILL the holder");
-    let _ = child.wait();
+    child.0.kill().expect("SIGKILL the holder");
+    let _ = child.0.wait();
     let killed = Instant::now();
     let lock = SharedLock::acquire(&url, &req(key, who("runner-b")), Duration::from_secs(30))
         .await
@@ -468,8 +480,9 @@ async fn a_database_lost_mid_run_makes_writes_fail_as_unreachable() {
     assert!(err.is_unreachable(), "{err}");
     let err = lock.still_held().await.expect_err("the lock is gone");
     assert!(err.is_unreachable(), "{err}");
-    // The lock went with its session: another runner can take it.
-    SharedLock::try_acquire(&url, &req("k", who("b")))
+    // The lock went with its session: another runner can take it (once the server has
+    // ended that session: pg_terminate_backend does not wait for it).
+    SharedLock::acquire(&url, &req("k", who("b")), Duration::from_secs(30))
         .await
         .expect("free")
         .release()
