@@ -7,6 +7,7 @@ mod emulated;
 mod exit_codes;
 mod filters;
 mod hostile;
+mod journal;
 mod json_errors;
 mod local_state;
 mod network;

@@ -21,6 +21,7 @@ impl Cli {
             Command::Show(a) => a.format == PlanFormat::Json,
             Command::Apply(a) => a.format == ApplyFormat::Json,
             Command::Status(a) => a.format == StatusFormat::Json,
+            Command::History(a) => a.format == crate::commands::history::HistoryFormat::Json,
             Command::Graph(_)
             | Command::Schema { .. }
             | Command::Completions { .. }
@@ -70,6 +71,9 @@ pub enum Command {
     /// Exit codes: 0 every resource is at its desired stage; 1 error; 3 what remains is
     /// blocked; 5 work is still in progress.
     Status(StatusArgs),
+    /// Show the recorded runs of a plan, newest first, with their steps, from the run journal
+    /// on PostgreSQL (`--lock-url` / `MIGPLAN_LOCK_URL`).
+    History(crate::commands::history::HistoryArgs),
     /// Print the step graph of a plan (as planned from scratch) as DOT or mermaid.
     Graph(GraphArgs),
     /// Print a JSON Schema: of the plan format (the default), or of a command's JSON output.
@@ -254,6 +258,10 @@ pub struct ApplyArgs {
     /// for another --local command on the same plan's kept world, at least 10s).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
+    /// Lock on PostgreSQL instead of a local file, and journal the run there
+    /// (`postgres://USER@HOST/DB?sslmode=require`): excludes applies on other machines (CI).
+    #[arg(long, value_name = "URL", env = crate::journal::ENV_LOCK_URL, hide_env_values = true)]
+    pub lock_url: Option<String>,
     /// API requests per second per service at most (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
     pub rate_limit: f64,

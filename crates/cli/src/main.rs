@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod exit;
 mod failure;
+mod journal;
 mod live;
 mod local_state;
 mod lock;

@@ -189,6 +189,7 @@ pub(crate) fn stuck(obj: Obj<'_>, awaited: Stage, until: &str) -> Option<StepErr
             "waited for {until} (stage `{awaited}`), but the task is {}, which cannot lead there: {why}",
             obj.state_text()
         ),
+        request_id: None,
     })
 }
 
@@ -202,10 +203,15 @@ pub(crate) fn parse_error_json(text: &str) -> StepError {
             .map(str::to_owned)
     };
     match (get("error_code"), get("error_msg")) {
-        (code, Some(msg)) => StepError { code, message: msg },
+        (code, Some(msg)) => StepError {
+            code,
+            message: msg,
+            request_id: None,
+        },
         (Some(code), None) => StepError {
             code: Some(code),
             message: text.to_string(),
+            request_id: None,
         },
         _ => StepError::new(text),
     }

@@ -107,6 +107,10 @@ pub struct StepError {
     pub code: Option<String>,
     /// The message.
     pub message: String,
+    /// The API's request id (`X-Request-Id`) of the failed call, when there was one: what
+    /// the provider's support asks for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl StepError {
@@ -115,6 +119,7 @@ impl StepError {
         StepError {
             code: None,
             message: message.into(),
+            request_id: None,
         }
     }
 
@@ -127,6 +132,7 @@ impl StepError {
         StepError {
             code: e.code().map(str::to_owned),
             message,
+            request_id: e.request_id.clone(),
         }
     }
 }
@@ -313,6 +319,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cloud_error_keeps_its_request_id_for_the_journal() {
+        let mut e = migplan_cloud::Error::new(migplan_cloud::ErrorKind::Api {
+            status: 400,
+            code: Some("SMS.1038".into()),
+            message: "bad".into(),
+        });
+        e.request_id = Some("rid-42".into());
+        let s = StepError::from_cloud(&e);
+        assert_eq!(s.request_id.as_deref(), Some("rid-42"));
+        assert_eq!(s.code.as_deref(), Some("SMS.1038"));
+        let json = serde_json::to_value(&s).expect("json");
+        assert_eq!(json["request_id"], "rid-42");
+        // Absent, it is left out of the event (fields are added, never renamed).
+        let json = serde_json::to_value(StepError::new("x")).expect("json");
+        assert!(json.get("request_id").is_none());
+    }
+
+    #[test]
     fn events_have_stable_snake_case_type_tags() {
         let e = Event::StepFailed {
             step: "server.a#start".into(),
@@ -320,6 +344,7 @@ mod tests {
             error: StepError {
                 code: Some("SMS.1039".into()),
                 message: "no".into(),
+                request_id: None,
             },
         };
         let v = serde_json::to_value(&e).expect("json");

@@ -25,7 +25,7 @@ use crate::render::events::{JsonSink, LineSink};
 use crate::untrusted::{
     ENV_PLAN_KEY, MAX_SAVED_PLAN_BYTES, escape_controls, plan_key, read_bounded, read_head,
 };
-use crate::{connect, live, lock, render};
+use crate::{connect, journal, live, render};
 
 /// What was given on the command line.
 enum Input {
@@ -173,23 +173,18 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let conn = runtime
         .block_on(connect::connect(&spec, &args.connect))
         .kind(ErrorKind::Connect)?;
-    let held = match &conn.lock_identity {
-        Some(identity) => {
-            let key = lock::LockKey {
-                plan: &spec.name,
-                identity,
-                shown: &conn.target,
-            };
-            let held = lock::acquire(&lock::lock_dir(), &key, args.lock_timeout)?;
-            if let Some(dead) = &held.stale {
-                stderr_line(&format!(
-                    "note: the previous apply ({dead}) ended without releasing its lock; it was taken over"
-                ));
-            }
-            Some(held)
-        }
-        None => None,
+    let target = journal::Target {
+        plan: &spec.name,
+        identity: conn.lock_identity.as_deref(),
+        shown: &conn.target,
+        plan_sha256: journal::plan_sha256(input.parsed().source.text()),
     };
+    let mut held = journal::take(
+        &runtime,
+        args.lock_url.as_deref(),
+        &target,
+        args.lock_timeout,
+    )?;
 
     let snapshot = runtime
         .block_on(live::read_snapshot(&conn))
@@ -335,6 +330,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
             }
         });
     }
+    let sink = held.record(&runtime, sink, &interrupt)?;
     let summary = runtime
         .block_on(
             Apply {
@@ -349,7 +345,6 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         )
         .into_diagnostic()?;
     runtime.block_on(conn.close());
-    drop(held);
     if !json && plan.is_blocked() {
         let mut out = std::io::stdout().lock();
         writeln!(out, "Blocked (not attempted; see the plan above):").into_diagnostic()?;
@@ -359,7 +354,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
             }
         }
     }
-    Ok(match summary.status {
+    let status = match summary.status {
         RunStatus::Complete if plan.is_blocked() => ExitStatus::Blocked,
         // A window closed before an irreversible step could start: a person (or the
         // next opening) must act, as for a block.
@@ -369,7 +364,8 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         // Still moving: the next run continues, even if something else is blocked (that
         // run ends with 3 once only the blocked part remains).
         RunStatus::TimedOut => ExitStatus::InProgress,
-    })
+    };
+    Ok(held.finish(&runtime, sink, status))
 }
 
 fn show_plan(plan: &Plan, target: &str, json: bool) -> miette::Result<()> {

@@ -4,6 +4,7 @@ mod apply;
 mod completions;
 mod emulator;
 mod graph;
+pub mod history;
 pub mod plan;
 mod schema;
 mod show;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitStatus> {
         Command::Graph(args) => graph::run(args),
         Command::Schema { which } => schema::run(which),
         Command::Completions { shell } => completions::run(shell),
+        Command::History(args) => history::run(args),
         Command::Emulator(args) => emulator::run(args),
     }
 }

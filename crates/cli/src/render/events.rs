@@ -259,6 +259,7 @@ mod tests {
                 error: StepError {
                     code: Some("SMS.1039".into()),
                     message: "only ready or paused tasks can be started".into(),
+                    request_id: None,
                 },
             }],
             skipped: vec![

@@ -398,6 +398,7 @@ impl Run<'_> {
                      task first): {}",
                     StepError::from_cloud(&e).message
                 ),
+                request_id: e.request_id.clone(),
             })),
         }
     }

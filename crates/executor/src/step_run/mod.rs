@@ -278,6 +278,7 @@ impl Run<'_> {
                 return Err(Halt::Failed(StepError {
                     code: e.code,
                     message: format!("cannot read live state: {}", e.message),
+                    request_id: e.request_id,
                 }));
             }
             min_seq = v.seq() + 1;
