@@ -234,7 +234,9 @@ impl Emulated {
     /// The same as a plain process (to spawn and kill).
     pub fn process(&self) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_migplan"));
-        c.current_dir(repo_root()).env("NO_COLOR", "1");
+        c.current_dir(repo_root())
+            .env_remove("CI")
+            .env("NO_COLOR", "1");
         for (k, v) in self.env() {
             c.env(k, v);
         }

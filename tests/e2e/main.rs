@@ -40,7 +40,9 @@ pub fn repo_root() -> PathBuf {
 /// world across commands set the variable themselves.
 pub fn migplan() -> assert_cmd::Command {
     let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("migplan");
+    // CI adds a warning line (no shared lock): tests that want it set CI themselves.
     cmd.current_dir(repo_root())
+        .env_remove("CI")
         .env("NO_COLOR", "1")
         .env("MIGPLAN_LOCAL_DIR", fresh_local_dir());
     cmd

@@ -90,15 +90,26 @@ pub fn take(
     url: Option<&str>,
     target: &Target<'_>,
     timeout: Option<Duration>,
+    json: bool,
 ) -> miette::Result<Held> {
     let Some(identity) = target.identity else {
         return Ok(Held::None);
     };
     let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
         if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
-            line(&format!(
-                "warning: CI is set but no --lock-url / {ENV_LOCK_URL}: the lock is a local file, so applies on other runners are not excluded"
-            ));
+            let warning = format!(
+                "CI is set but no --lock-url / {ENV_LOCK_URL}: the lock is a local file, so applies on other runners are not excluded"
+            );
+            if json {
+                // The JSON stream stays the only output under --format json.
+                let event = serde_json::json!({"type": "warning", "message": warning});
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stdout().lock(),
+                    format_args!("{event}\n"),
+                );
+            } else {
+                line(&format!("warning: {warning}"));
+            }
         }
         let key = lock::LockKey {
             plan: target.plan,

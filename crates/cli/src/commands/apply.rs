@@ -184,6 +184,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         args.lock_url.as_deref(),
         &target,
         args.lock_timeout,
+        json,
     )?;
 
     let snapshot = runtime
