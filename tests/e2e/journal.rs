@@ -358,3 +358,63 @@ servers:\n  - {name: fail-01, source: fail-01, target: {template: tpl-app}, stag
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Five applies on five "runners" (each its own lock directory), one PostgreSQL lock: they take
+/// turns, all end 0, each task exists once, no write is refused, and the journal has five runs.
+#[test]
+fn five_applies_with_a_lock_timeout_converge_with_zero_duplicates() {
+    let server = server_or_skip!();
+    let plan = "plans/quickstart.yaml";
+    let e = Setup::plans(&[plan]).time_scale(1000.0).start();
+    let (_, url, _admin) = e.block_on(server.fresh_db());
+    let mut runs = Vec::new();
+    for n in 0..5 {
+        let child = e
+            .process()
+            .args(["apply", plan, "--auto-approve", "--format", "json"])
+            .args(["--poll-interval", "50ms", "--rate-limit", "0"])
+            .args(["--lock-url", &url, "--lock-timeout", "120s"])
+            .env("MIGPLAN_LOCK_DIR", e.path(&format!("runner-{n}-locks")))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        runs.push(child);
+    }
+    let outs: Vec<std::process::Output> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("ends"))
+        .collect();
+    for out in &outs {
+        assert_eq!(out.status.code(), Some(0), "{}", show(out));
+    }
+    let (tasks, _) = crate::emulated::task_names(&e.state());
+    assert_eq!(tasks, ["app-01"], "one SMS task");
+    let refused: Vec<Value> = e
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] != "GET")
+        .filter(|r| r["status"].as_u64().is_some_and(|s| s >= 400))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+    // Exactly one run did the work; the others found nothing to do.
+    let worked = outs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stdout).contains("\"type\":\"step_completed\""))
+        .count();
+    assert_eq!(worked, 1);
+    let hist = e
+        .cmd()
+        .args([
+            "history",
+            "quickstart",
+            "--format",
+            "json",
+            "--lock-url",
+            &url,
+        ])
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&hist.stdout).expect("json");
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(5), "{doc}");
+}

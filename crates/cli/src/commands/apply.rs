@@ -271,11 +271,18 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
             .into_diagnostic()?;
         }
         runtime.block_on(conn.close());
-        return Ok(if plan.is_blocked() {
+        let status = if plan.is_blocked() {
             ExitStatus::Blocked
         } else {
             ExitStatus::Success
-        });
+        };
+        // Journaled too: an apply that found nothing to do is part of the audit trail.
+        let sink = held.record(
+            &runtime,
+            Box::new(migplan_executor::NullSink),
+            &Interrupt::default(),
+        )?;
+        return Ok(held.finish(&runtime, sink, status));
     }
     if matches!(input, Input::PlanFile(_)) && !args.auto_approve {
         let approved = confirm();
