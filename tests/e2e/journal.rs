@@ -135,6 +135,26 @@ fn the_lock_excludes_an_apply_from_another_machine_and_a_killed_holder_frees_it(
         "{err}"
     );
     assert!(!err.contains("unknown on host"), "the user is named: {err}");
+    // Under --format json the refusal is a `lock_held` error, as for the file lock.
+    let json = e
+        .cmd()
+        .args([
+            "apply",
+            "plans/quickstart.yaml",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .env("MIGPLAN_LOCK_DIR", &other_dir)
+        .env("MIGPLAN_LOCK_URL", &url)
+        .output()
+        .expect("runs");
+    let last: Value = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    assert_eq!(last["error"]["kind"], "lock_held", "{}", show(&json));
     assert!(err.contains(&format!("(pid {})", first.id())), "{err}");
     assert!(
         !err.contains("sslmode"),

@@ -164,6 +164,14 @@ pub fn of(report: &miette::Report) -> (ErrorKind, ExitStatus) {
                     crate::lock::LockError::Held { .. } => ErrorKind::LockHeld,
                     crate::lock::LockError::Io { .. } => ErrorKind::Io,
                 })
+            } else if let Some(j) = e.downcast_ref::<migplan_journal::Error>() {
+                use migplan_journal::Error as J;
+                Some(match j {
+                    J::Held { .. } | J::Timeout { .. } => ErrorKind::LockHeld,
+                    J::Url { .. } => ErrorKind::Usage,
+                    J::Connect { .. } | J::Tls { .. } | J::Unreachable { .. } => ErrorKind::Connect,
+                    _ => ErrorKind::Internal,
+                })
             } else if e.downcast_ref::<std::io::Error>().is_some() {
                 Some(ErrorKind::Io)
             } else {
