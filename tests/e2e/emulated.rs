@@ -320,3 +320,27 @@ pub fn show(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// The sequence number of the emulator's last logged request (0 before any).
+pub fn last_seq(e: &Emulated) -> u64 {
+    e.requests()
+        .last()
+        .and_then(|r| r["seq"].as_u64())
+        .unwrap_or(0)
+}
+
+/// Writes (non-GET requests) logged after `since`.
+pub fn writes_since(e: &Emulated, since: u64) -> Vec<Value> {
+    e.requests()
+        .into_iter()
+        .filter(|r| r["seq"].as_u64().unwrap_or(0) > since && r["method"] != "GET")
+        .collect()
+}
+
+/// Task actions `op` answered 2xx after `since`.
+pub fn sent(e: &Emulated, since: u64, op: &str) -> usize {
+    writes_since(e, since)
+        .iter()
+        .filter(|r| r["operation"] == op && r["status"].as_u64().is_some_and(|s| s < 300))
+        .count()
+}

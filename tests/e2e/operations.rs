@@ -6,9 +6,8 @@
 use std::path::PathBuf;
 
 use migplan_wire::sms::{ListTasksQuery, ListTemplatesQuery, Operation, TaskActionRequest};
-use serde_json::Value;
 
-use crate::emulated::{Emulated, Setup, scratch_dir, show};
+use crate::emulated::{Emulated, Setup, last_seq, scratch_dir, sent, show, writes_since};
 
 const HEAD: &str = "version: 1\nname: ops\ncloud: {region: ap-southeast-3, project_id: 0123456789abcdef0123456789abcdef}\n";
 
@@ -23,27 +22,17 @@ fn apply(e: &Emulated, plan: &str, extra: &[&str]) -> std::process::Output {
     e.apply_json(plan, "20ms", extra)
 }
 
-fn last_seq(e: &Emulated) -> u64 {
-    e.requests()
-        .last()
-        .and_then(|r| r["seq"].as_u64())
-        .unwrap_or(0)
-}
-
-/// Writes (non-GET requests) after `since`.
-fn writes_since(e: &Emulated, since: u64) -> Vec<Value> {
-    e.requests()
-        .into_iter()
-        .filter(|r| r["seq"].as_u64().unwrap_or(0) > since && r["method"] != "GET")
-        .collect()
-}
-
-/// Task actions `op` answered 2xx after `since`.
-fn sent(e: &Emulated, since: u64, op: &str) -> usize {
-    writes_since(e, since)
-        .iter()
-        .filter(|r| r["operation"] == op && r["status"].as_u64().is_some_and(|s| s < 300))
-        .count()
+/// Applies `plan` and checks it exits `code` having sent no write: a re-run, or work someone
+/// else already did.
+fn sends_nothing(e: &Emulated, plan: &str, code: i32) {
+    let before = last_seq(e);
+    let out = apply(e, plan, &[]);
+    assert_eq!(out.status.code(), Some(code), "{}", show(&out));
+    assert!(
+        writes_since(e, before).is_empty(),
+        "{:#?}",
+        writes_since(e, before)
+    );
 }
 
 fn task_id(e: &Emulated, name: &str) -> String {
@@ -100,10 +89,7 @@ fn paused_stops_a_running_copy_once_and_removing_it_resumes() {
     let e = Setup::plans(&[&configured]).time_scale(100.0).start();
 
     // Nothing runs yet: a paused plan holds the server, sends nothing.
-    let before = last_seq(&e);
-    let out = apply(&e, &paused, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(writes_since(&e, before).is_empty());
+    sends_nothing(&e, &paused, 0);
 
     // The task exists and someone started it: it copies.
     let out = apply(&e, &configured, &[]);
@@ -127,14 +113,7 @@ fn paused_stops_a_running_copy_once_and_removing_it_resumes() {
     assert_eq!(task_state(&e, "hold-01"), "ABORT");
 
     // A re-run sends nothing: the task is paused already.
-    let before = last_seq(&e);
-    let out = apply(&e, &paused, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &paused, 0);
 
     // `paused` removed → one `start` resumes the copy (the run stops waiting; it is slow).
     let before = last_seq(&e);
@@ -151,14 +130,7 @@ fn paused_stops_a_running_copy_once_and_removing_it_resumes() {
 
     // Someone else paused it first: apply sees the pause and sends nothing.
     act(&e, "hold-01", TaskActionRequest::new(Operation::Stop));
-    let before = last_seq(&e);
-    let out = apply(&e, &paused, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &paused, 0);
 }
 
 const CLONE: &str =
@@ -190,14 +162,7 @@ fn clone_test_reaches_tested_on_a_clone_once() {
     assert!(st.contains("clone-01-clone"), "a clone was made: {st}");
 
     // A re-run sends nothing: the clone is the test.
-    let before = last_seq(&e);
-    let out = apply(&e, &tested, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &tested, 0);
 }
 
 #[test]
@@ -279,14 +244,7 @@ fn migration_test_drills_once_between_the_copy_and_the_test() {
     );
 
     // A re-run sends nothing: drilled and tested.
-    let before = last_seq(&e);
-    let out = apply(&e, &tested, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &tested, 0);
 }
 
 #[test]
@@ -310,14 +268,7 @@ fn a_drill_someone_else_ran_is_not_sent_again() {
         "drill-01",
         TaskActionRequest::new(Operation::MigrationTest),
     );
-    let before = last_seq(&e);
-    let out = apply(&e, &drilled, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &drilled, 0);
     let st = e.state().to_string();
     assert!(st.contains("premiged"), "the drill finished: {st}");
 }
@@ -375,14 +326,7 @@ fn network_check_is_made_once_before_start() {
     );
 
     // A re-run sends nothing.
-    let before = last_seq(&e);
-    let out = apply(&e, &replicated, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &replicated, 0);
 }
 
 #[test]
@@ -420,14 +364,7 @@ fn a_check_someone_else_made_is_read_back_and_a_slow_one_holds_start() {
     // The plan now shows the live result and holds start; a re-run sends nothing.
     let plan = e.cmd().args(["plan", &gated]).output().expect("runs");
     assert!(show(&plan).contains("20 Mbit/s"), "{}", show(&plan));
-    let before = last_seq(&e);
-    let out = apply(&e, &gated, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &gated, 3);
 
     // Someone raised the cap and checked again: read back, not checked twice; start goes.
     let id = task_id(&e, "checked-01");
@@ -513,14 +450,7 @@ fn a_source_left_in_error_is_reset_once_before_a_new_task() {
     assert_eq!(order, ["PUT", "POST"], "reset, then create: {writes:#?}");
 
     // A re-run sends nothing: the task exists now.
-    let before = last_seq(&e);
-    let out = apply(&e, &configured, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &configured, 0);
 }
 
 #[test]
@@ -604,14 +534,7 @@ fn every_operation_example_sends_each_operation_it_claims() {
     assert_eq!(verify.need_migration_test, Some(true));
 
     // A re-run sends nothing.
-    let before = last_seq(&e);
-    let out = apply(&e, plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &plan, 0);
 }
 
 /// Restarts the emulator recorded for `name` (copy subtasks started by `restart`).
@@ -652,14 +575,7 @@ fn on_failure_restarts_a_failed_copy_once_and_a_rerun_sends_nothing() {
     assert_eq!(task_state(&e, "flaky-01"), "MIGRATE_SUCCESS");
     assert_eq!(restarts_on_record(&e, "flaky-01"), 1);
 
-    let before = last_seq(&e);
-    let out = apply(&e, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &plan, 0);
 }
 
 #[test]
@@ -793,14 +709,7 @@ fn a_running_check_the_plan_no_longer_wants_is_skipped_once() {
         writes_since(&e, before)
     );
     e.emulator().advance(std::time::Duration::from_secs(600));
-    let before = last_seq(&e);
-    let out = apply(&e, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(
-        writes_since(&e, before).is_empty(),
-        "{:#?}",
-        writes_since(&e, before)
-    );
+    sends_nothing(&e, &plan, 0);
     assert_eq!(task_state(&e, "check-01"), "MIGRATE_SUCCESS");
 }
 
