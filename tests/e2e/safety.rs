@@ -482,6 +482,15 @@ redis:
 /// Both applies succeeded, one task per entry, and no write but a create was refused (an
 /// action refused means it was sent twice). A create may be refused: SMS refuses a second
 /// task for a source (the only compare-and-set the API offers), and the run adopts the task.
+/// The notes of the steps the runs completed (`already done`, `adopted`, ...).
+fn completion_notes(runs: &[Output]) -> Vec<String> {
+    runs.iter()
+        .flat_map(|o| json_lines(&o.stdout))
+        .filter(|ev| ev["type"] == "step_completed")
+        .filter_map(|ev| ev["note"].as_str().map(str::to_owned))
+        .collect()
+}
+
 fn converged_once(e: &Emulated, runs: &[Output]) {
     let shown: Vec<String> = runs.iter().map(show).collect();
     for out in runs {
@@ -515,15 +524,9 @@ fn converged_once(e: &Emulated, runs: &[Output]) {
     // the service refuses the second for its state and the run that sent it reads that back as
     // done (never as a failure, never as a second effect): each refusal must be a task action
     // some run recognised so. (Exactly-once across hosts is what a shared lock gives.)
-    let recognised = runs
+    let recognised = completion_notes(runs)
         .iter()
-        .flat_map(|o| json_lines(&o.stdout))
-        .filter(|ev| ev["type"] == "step_completed")
-        .filter(|ev| {
-            ev["note"]
-                .as_str()
-                .is_some_and(|n| n.contains("already in the target state"))
-        })
+        .filter(|n| n.contains("already in the target state"))
         .count();
     assert!(
         twice.iter().all(|r| r["operation"].is_string()) && twice.len() <= recognised,
@@ -554,15 +557,9 @@ fn two_applies_on_two_hosts_leave_one_task_per_entry_and_send_nothing_twice() {
         ];
         converged_once(&e, &runs);
         // Did the runs overlap? One found the other's task, or saw it do a step, mid-run.
-        raced += runs
+        raced += completion_notes(&runs)
             .iter()
-            .flat_map(|o| json_lines(&o.stdout))
-            .filter(|ev| ev["type"] == "step_completed")
-            .filter(|ev| {
-                ev["note"]
-                    .as_str()
-                    .is_some_and(|n| n.contains("adopted") || n.contains("by another apply"))
-            })
+            .filter(|n| n.contains("adopted") || n.contains("by another apply"))
             .count();
     }
     assert!(
