@@ -195,7 +195,14 @@ fn source_text(s: &SourceRef) -> String {
 }
 
 /// Blocked reasons every kind shares: live state and direction.
-fn state_reasons(current: &Current, desired: Stage, out: &mut Vec<Blocked>) {
+///
+/// `restarted`: the restarts `on_failure` made of a failed copy, said with its block.
+fn state_reasons(
+    current: &Current,
+    desired: Stage,
+    restarted: Option<RestartCount>,
+    out: &mut Vec<Blocked>,
+) {
     match current {
         Current::Failed {
             state,
@@ -205,7 +212,7 @@ fn state_reasons(current: &Current, desired: Stage, out: &mut Vec<Blocked>) {
             BlockedReason::NeedsRestart {
                 state: state.clone(),
                 error: error.clone(),
-                restarted: None,
+                restarted,
             }
             .into(),
         ),
@@ -357,19 +364,10 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
     let restartable = copy_failed && restarts.is_some_and(|(limit, done)| done < limit);
     let held = spec.paused && pausing;
     if !(held || restartable) {
-        state_reasons(&current, desired, &mut blocked);
-    }
-    if copy_failed && let Some((limit, done)) = restarts {
-        for b in &mut blocked {
-            if let BlockedReason::NeedsRestart { state, error, .. } = &b.reason {
-                *b = BlockedReason::NeedsRestart {
-                    state: state.clone(),
-                    error: error.clone(),
-                    restarted: Some(RestartCount { done, limit }),
-                }
-                .into();
-            }
-        }
+        let restarted = restarts
+            .filter(|_| copy_failed)
+            .map(|(limit, done)| RestartCount { done, limit });
+        state_reasons(&current, desired, restarted, &mut blocked);
     }
     forbidden_reason(&diffs, &mut blocked);
     let updates: Vec<(String, String)> = diffs
@@ -509,7 +507,7 @@ fn plan_redis<'s>(
     };
     let configured = !matches!(current, Current::Absent | Current::Exists { .. });
     let diffs = redis_diffs(spec, task, configured);
-    state_reasons(&current, desired, &mut blocked);
+    state_reasons(&current, desired, None, &mut blocked);
     forbidden_reason(&diffs, &mut blocked);
     let steps = if blocked.is_empty() {
         let input = RedisChainInput {
