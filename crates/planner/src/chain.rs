@@ -55,10 +55,21 @@ pub struct ServerChainInput {
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
+    wait_or_failed(addr, stage, until, service, false)
+}
+
+/// A wait that, with `or_failed`, a failure ends too.
+fn wait_or_failed(
+    addr: &ResourceAddr,
+    stage: Stage,
+    until: &str,
+    service: Service,
+    or_failed: bool,
+) -> Step {
     let kind = StepKind::WaitFor(WaitFor {
         until: until.into(),
         service,
-        or_failed: false,
+        or_failed,
     });
     Step::new(addr, stage, kind)
 }
@@ -74,14 +85,12 @@ fn copy_with_restarts(
 ) {
     let (limit, recorded) = input.restarts.unwrap_or((0, 0));
     if !failed {
-        steps.push(Step::new(
+        steps.push(wait_or_failed(
             addr,
             stage,
-            StepKind::WaitFor(WaitFor {
-                until: server_until(ServerStage::Replicated).into(),
-                service: Service::Sms,
-                or_failed: recorded < limit,
-            }),
+            server_until(ServerStage::Replicated),
+            Service::Sms,
+            recorded < limit,
         ));
     }
     for number in recorded + 1..=limit {
@@ -192,14 +201,14 @@ pub fn server_steps(
         let stage = Stage::Server(st);
         let until = server_until(st);
         if in_progress == Some(stage) {
-            if st == ServerStage::Replicated && input.skip_check {
-                steps.push(Step::new(
-                    addr,
-                    stage,
-                    StepKind::Skip(Skip { task_id: task_id() }),
-                ));
-            }
             if st == ServerStage::Replicated {
+                if input.skip_check {
+                    steps.push(Step::new(
+                        addr,
+                        stage,
+                        StepKind::Skip(Skip { task_id: task_id() }),
+                    ));
+                }
                 copy_with_restarts(addr, stage, false, input, &mut steps);
             } else {
                 steps.push(wait(addr, stage, until, Service::Sms));
