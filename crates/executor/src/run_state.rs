@@ -218,17 +218,7 @@ impl<'a> RunState<'a> {
                 });
                 self.held.insert(ix, reason);
                 let waiting = self.sched.complete(ix, Outcome::Held);
-                for s in waiting {
-                    let dep = &self.plan.steps[s];
-                    if dep.class() == StepClass::Barrier {
-                        continue;
-                    }
-                    self.sink.on_event(&Event::StepHeld {
-                        step: dep.id.to_string(),
-                        resource: dep.resource.as_ref().map(ToString::to_string),
-                        reason: format!("waits for {}, which was held", step.id),
-                    });
-                }
+                emit_dependents(self.sink, self.plan, ix, &waiting, true);
             }
             StepResult::Cut { called } => {
                 self.cut_called.insert(ix, (called, out.progress));
@@ -247,7 +237,7 @@ impl<'a> RunState<'a> {
         });
         self.errors.insert(ix, error);
         let skipped = self.sched.complete(ix, Outcome::Failed);
-        emit_skipped(self.sink, self.plan, ix, &skipped);
+        emit_dependents(self.sink, self.plan, ix, &skipped, false);
     }
 
     /// Hands the steps' pending events to the sink.
@@ -258,18 +248,44 @@ impl<'a> RunState<'a> {
     }
 }
 
-fn emit_skipped(sink: &dyn EventSink, plan: &Plan, root: usize, skipped: &[usize]) {
-    for &s in skipped {
+/// Reports the steps that will not run because `root` did not: skipped after a failure, held
+/// with a step a closed window held. Barriers are not steps anyone runs.
+fn emit_dependents(
+    sink: &dyn EventSink,
+    plan: &Plan,
+    root: usize,
+    dependents: &[usize],
+    held: bool,
+) {
+    let root_id = plan.steps[root].id.to_string();
+    for &s in dependents {
         let step = &plan.steps[s];
         if step.class() == StepClass::Barrier {
             continue;
         }
-        sink.on_event(&Event::StepSkipped {
-            step: step.id.to_string(),
-            resource: step.resource.as_ref().map(ToString::to_string),
-            because: plan.steps[root].id.to_string(),
+        let (step_id, resource) = (
+            step.id.to_string(),
+            step.resource.as_ref().map(ToString::to_string),
+        );
+        sink.on_event(&if held {
+            Event::StepHeld {
+                step: step_id,
+                resource,
+                reason: held_with(&root_id),
+            }
+        } else {
+            Event::StepSkipped {
+                step: step_id,
+                resource,
+                because: root_id.clone(),
+            }
         });
     }
+}
+
+/// Why a step that waits for a held one was held too.
+fn held_with(root: &str) -> String {
+    format!("waits for {root}, which was held")
 }
 
 /// How the owner loop ended early, if it did.
@@ -331,7 +347,7 @@ pub(crate) fn summarize(
                 s.held.push(HeldStep {
                     step: id,
                     resource,
-                    reason: format!("waits for {}, which was held", plan.steps[because].id),
+                    reason: held_with(&plan.steps[because].id.to_string()),
                 })
             }
             StepState::Skipped { because } => s.skipped.push(SkippedStep {
