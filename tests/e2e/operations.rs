@@ -534,7 +534,7 @@ fn every_operation_example_sends_each_operation_it_claims() {
     assert_eq!(verify.need_migration_test, Some(true));
 
     // A re-run sends nothing.
-    sends_nothing(&e, &plan, 0);
+    sends_nothing(&e, plan, 0);
 }
 
 /// Restarts the emulator recorded for `name` (copy subtasks started by `restart`).
