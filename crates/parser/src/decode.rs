@@ -457,35 +457,10 @@ impl<'s> Decoder<'s> {
             .required(&f, "cloud", "the plan")
             .and_then(|n| self.cloud(n));
         let defaults = f.get("defaults").and_then(|n| self.defaults(n));
-        let servers = match server_items {
-            Some(items) => items.into_iter().filter_map(|n| self.server(&n)).collect(),
-            None => self
-                .list(f.get("servers"), "servers")
-                .iter()
-                .filter_map(|n| self.server(n))
-                .collect(),
-        };
-        let redis = match redis_items {
-            Some(items) => items.into_iter().filter_map(|n| self.redis(&n)).collect(),
-            None => self
-                .list(f.get("redis"), "redis")
-                .iter()
-                .filter_map(|n| self.redis(n))
-                .collect(),
-        };
-        let waves = match wave_items {
-            Some(items) => items.into_iter().filter_map(|n| self.wave(&n)).collect(),
-            None => self
-                .list(f.get("waves"), "waves")
-                .iter()
-                .filter_map(|n| self.wave(n))
-                .collect(),
-        };
-        let windows = self
-            .list(f.get("windows"), "windows")
-            .iter()
-            .filter_map(|n| self.window(n))
-            .collect();
+        let servers = self.entries(server_items, &f, "servers", Self::server);
+        let redis = self.entries(redis_items, &f, "redis", Self::redis);
+        let waves = self.entries(wave_items, &f, "waves", Self::wave);
+        let windows = self.entries(None, &f, "windows", Self::window);
         Some(PlanDocument {
             windows,
             version: version?,
@@ -497,6 +472,25 @@ impl<'s> Decoder<'s> {
             waves,
             undecodable_redis: std::mem::take(&mut self.undecodable_redis),
         })
+    }
+
+    /// The decoded entries of the top-level list `key`: the items taken from the tree when it
+    /// was a list, else the list as written (a value of another type is reported).
+    fn entries<T>(
+        &mut self,
+        taken: Option<Vec<Sp<Node>>>,
+        f: &Fields<'_>,
+        key: &str,
+        one: fn(&mut Self, &Sp<Node>) -> Option<T>,
+    ) -> Vec<T> {
+        match taken {
+            Some(items) => items.into_iter().filter_map(|n| one(self, &n)).collect(),
+            None => self
+                .list(f.get(key), key)
+                .iter()
+                .filter_map(|n| one(self, n))
+                .collect(),
+        }
     }
 
     fn cloud(&mut self, node: &Sp<Node>) -> Option<CloudSection> {
