@@ -68,12 +68,7 @@ pub(crate) fn apply_windows(spec: &Spec, items: &mut [Item<'_>], now: Option<Tim
                     Some(WindowState::Closed { opens_at }) => Some(show(&opens_at)),
                     _ => None,
                 };
-                let keep = it
-                    .steps
-                    .iter()
-                    .position(|s| s.stage.is_some_and(|x| x >= from))
-                    .unwrap_or(first);
-                it.steps.truncate(keep.min(first));
+                it.drop_steps_from(from);
                 it.plan.blocked.push(
                     BlockedReason::WindowClosed {
                         window: w.name.clone(),

@@ -31,6 +31,15 @@ impl Item<'_> {
         self.plan.current.reached().is_some_and(|r| r >= stage)
     }
 
+    /// Drops its steps into `stage` and beyond; earlier ones go ahead.
+    pub(crate) fn drop_steps_from(&mut self, stage: Stage) {
+        let keep = self
+            .steps
+            .iter()
+            .position(|st| st.stage.is_some_and(|x| x >= stage));
+        self.steps.truncate(keep.unwrap_or(self.steps.len()));
+    }
+
     /// Whether a block keeps it from reaching `stage` in this run.
     fn blocked_before(&self, stage: Stage) -> bool {
         self.root.is_some() && self.blocked_from.is_none_or(|from| from <= stage)
@@ -105,13 +114,7 @@ pub(crate) fn propagate_blocked(
         it.plan.blocked.push(reason.into());
         match from {
             // Steps into the waiting stage and beyond are dropped; earlier ones go ahead.
-            Some(stage) => {
-                let keep = it
-                    .steps
-                    .iter()
-                    .position(|st| st.stage.is_some_and(|x| x >= stage));
-                it.steps.truncate(keep.unwrap_or(it.steps.len()));
-            }
+            Some(stage) => it.drop_steps_from(stage),
             None => it.steps.clear(),
         }
         it.root = Some(root);
