@@ -97,19 +97,20 @@ fn options() -> ApplyOptions {
     }
 }
 
-async fn apply_once(
+/// Runs `plan` (made from `live`) to its end, recording its events.
+async fn execute(
     w: &World,
     spec: &Spec,
+    plan: &migplan_planner::Plan,
+    live: &LiveSnapshot,
     opts: &ApplyOptions,
 ) -> (migplan_executor::Summary, VecSink) {
-    let live = snapshot(&w.cloud).await;
-    let plan = migplan_planner::plan(spec, &live, &PlanOptions::default()).expect("plan");
     let sink = VecSink::default();
     let summary = Apply {
         cloud: &w.cloud,
         spec,
-        plan: &plan,
-        live: &live,
+        plan,
+        live,
         options: opts,
         secrets: secrets(),
     }
@@ -117,6 +118,16 @@ async fn apply_once(
     .await
     .expect("runs");
     (summary, sink)
+}
+
+async fn apply_once(
+    w: &World,
+    spec: &Spec,
+    opts: &ApplyOptions,
+) -> (migplan_executor::Summary, VecSink) {
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(spec, &live, &PlanOptions::default()).expect("plan");
+    execute(w, spec, &plan, &live, opts).await
 }
 
 fn spec_of(path: &str) -> Spec {
@@ -244,19 +255,7 @@ async fn run_plan(
     live: &LiveSnapshot,
 ) -> (migplan_executor::Summary, VecSink) {
     let plan = migplan_planner::plan(spec, live, &PlanOptions::default()).expect("plan");
-    let sink = VecSink::default();
-    let summary = Apply {
-        cloud: &w.cloud,
-        spec,
-        plan: &plan,
-        live,
-        options: &options(),
-        secrets: secrets(),
-    }
-    .run(&sink, &Interrupt::default())
-    .await
-    .expect("runs");
-    (summary, sink)
+    execute(w, spec, &plan, live, &options()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,18 +335,7 @@ async fn a_create_refused_because_the_task_exists_adopts_it() {
         live.templates[0].id.as_deref(),
     );
     let id = w.cloud.sms().create_task(&body).await.expect("created");
-    let sink = VecSink::default();
-    let summary = Apply {
-        cloud: &w.cloud,
-        spec: &spec,
-        plan: &plan,
-        live: &live,
-        options: &options(),
-        secrets: secrets(),
-    }
-    .run(&sink, &Interrupt::default())
-    .await
-    .expect("runs");
+    let (summary, sink) = execute(&w, &spec, &plan, &live, &options()).await;
     assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
     let after = snapshot(&w.cloud).await;
     assert_eq!(after.tasks.len(), 1);
@@ -394,18 +382,7 @@ async fn an_irreversible_step_whose_window_closed_is_held_not_sent() {
         .find(|s| s.id.0 == "server.db-01#cutover")
         .expect("planned while open");
     assert!(cutover.start_before.is_some());
-    let sink = VecSink::default();
-    let summary = Apply {
-        cloud: &w.cloud,
-        spec: &spec,
-        plan: &plan,
-        live: &live,
-        options: &options(),
-        secrets: secrets(),
-    }
-    .run(&sink, &Interrupt::default())
-    .await
-    .expect("runs");
+    let (summary, sink) = execute(&w, &spec, &plan, &live, &options()).await;
     assert_eq!(summary.status, RunStatus::Held, "{summary:#?}");
     let held: Vec<&str> = summary.held.iter().map(|h| h.step.as_str()).collect();
     assert!(held.contains(&"server.db-01#cutover"), "{held:?}");
