@@ -145,13 +145,6 @@ pub fn stage_after(s: Stage) -> Option<Stage> {
 }
 
 /// Both stages belong to the same kind (server stages are never compared with Redis ones).
-fn same_kind(a: Stage, b: Stage) -> bool {
-    matches!(
-        (a, b),
-        (Stage::Server(_), Stage::Server(_)) | (Stage::Redis(_), Stage::Redis(_))
-    )
-}
-
 impl Current {
     /// The last stage fully reached, if any.
     pub fn reached(&self) -> Option<Stage> {
@@ -164,10 +157,10 @@ impl Current {
     }
 
     /// Whether `stage` is reached: the current stage is at it or beyond it (a task cut over
-    /// has reached `tested`; a failed task has reached what it reached before failing).
+    /// has reached `tested`; a failed task has reached what it reached before failing). A
+    /// stage of the other resource kind is never reached: the two are not comparable.
     pub fn has_reached(&self, stage: Stage) -> bool {
-        self.reached()
-            .is_some_and(|r| same_kind(r, stage) && r >= stage)
+        self.reached().is_some_and(|r| r >= stage)
     }
 
     /// Whether work toward `stage` has started: it runs, it is reached or passed, or it failed
