@@ -240,3 +240,21 @@ fn waits_and_actions_are_stage_conditions_not_state_lists() {
         }
     );
 }
+
+#[test]
+fn stages_of_different_kinds_are_never_reached_nor_ordered() {
+    let cleared = Stage::Server(ServerStage::Cleared);
+    let created = Stage::Redis(RedisStage::Created);
+    assert_eq!(cleared.partial_cmp(&created), None);
+    assert_eq!((cleared >= created, created >= cleared), (false, false));
+    let done = crate::Current::At {
+        stage: cleared,
+        state: "cleared".into(),
+    };
+    assert!(done.has_reached(cleared));
+    assert!(!done.has_reached(created));
+    assert_eq!(
+        cleared.earlier(Stage::Server(ServerStage::Tested)),
+        Stage::Server(ServerStage::Tested)
+    );
+}
