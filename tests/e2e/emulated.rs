@@ -64,6 +64,7 @@ pub struct Setup {
     templates: Vec<String>,
     time_scale: f64,
     faults: String,
+    redis_instances: Vec<String>,
 }
 
 impl Setup {
@@ -88,6 +89,12 @@ impl Setup {
     /// More sources to register by name.
     pub fn sources(mut self, names: &[&str]) -> Setup {
         self.sources.extend(names.iter().map(|n| (*n).to_string()));
+        self
+    }
+    /// A DCS instance id that stands for a real Redis server (`ID=HOST:PORT`): the emulator
+    /// moves data between such servers for real, and ShowInstance answers with the address.
+    pub fn redis_instance(mut self, id: &str, addr: &str) -> Setup {
+        self.redis_instances.push(format!("{id}={addr}"));
         self
     }
     /// A source the plans name whose agent never registered.
@@ -159,6 +166,11 @@ impl Emulated {
         if setup.faults.is_empty() {
             cfg.faults = FaultSpec::default();
         }
+        cfg.redis_instances = setup
+            .redis_instances
+            .iter()
+            .map(|r| r.parse().expect("ID=HOST:PORT"))
+            .collect();
         let emu = rt.block_on(RunningEmulator::start(cfg)).expect("emulator");
         std::fs::create_dir_all(dir.join("locks")).expect("lock dir");
         Emulated {

@@ -22,6 +22,7 @@ mod tamper;
 mod terminal;
 mod transcripts;
 mod validate;
+mod verified;
 mod windows;
 
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use migplan_wire::dcs::{
     BatchTasksRequest, BatchTasksResponse, ConfigureTaskRequest, ConfigureTaskResponse,
-    CreateOnlineTaskRequest, CreateOnlineTaskResponse, DeleteTasksBody, Job, JobStatus,
+    CreateOnlineTaskRequest, CreateOnlineTaskResponse, DeleteTasksBody, Instance, Job, JobStatus,
     ListMigrationTasksQuery, ListMigrationTasksResponse, MigrationStats, MigrationTask,
     MigrationTaskListItem, ResumeMode, UpdateResumeModeRequest,
 };
@@ -177,6 +177,18 @@ impl DcsClient {
         )
         .json(req)?;
         self.core.json(call).await
+    }
+
+    /// `GET /v2/{project_id}/instances/{instance_id}` (ShowInstance): where an instance
+    /// listens.
+    pub async fn show_instance(&self, instance_id: &str) -> Result<Instance, Error> {
+        let id = segment("instance id", instance_id)?;
+        self.core
+            .json(Call::get(
+                "/v2/{project_id}/instances/{instance_id}",
+                self.path(&format!("/instances/{id}")),
+            ))
+            .await
     }
 
     /// `GET /v2/{project_id}/migration-task/{task_id}`. A missing task is 400 `DCS.4133`.

@@ -20,7 +20,9 @@
 //! source, and `MONITOR`, which costs the source dearly): each round reads the whole source,
 //! so it suits test-sized data; a change is seen within one round, and a key changed and
 //! changed back between two rounds is not copied again (its end state is the same); writes
-//! made to the target by others are not undone. `DUMP` payloads need a target whose Redis
+//! made to the target by others are not undone. A connection lost while following is
+//! reconnected (the next round copies what changed meanwhile) when the task's `resume_mode`
+//! is `auto`, as DCS resumes on its own; with `manual` the task fails. `DUMP` payloads need a target whose Redis
 //! version accepts the source's (equal or newer); otherwise the task fails. A connection
 //! lost while copying fails the task (`FAILED`), as a real migration would. A task loaded from
 //! a `persist` file while copying or following gets a new mover at start ([`resume_all`]),
@@ -29,7 +31,7 @@
 use crate::app::App;
 use crate::config::EmulatorConfig;
 use crate::state::dcs::DcsTaskRec;
-use migplan_wire::dcs::{ConfigInstance, MigrationMethod, MigrationStatus};
+use migplan_wire::dcs::{ConfigInstance, MigrationMethod, MigrationStatus, ResumeMode};
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 use sha2::{Digest, Sha256};
@@ -179,6 +181,8 @@ struct Job {
     id: String,
     copy_started_ms: i64,
     incremental: bool,
+    /// `resume_mode: auto`: a lost connection is reconnected while following.
+    auto_resume: bool,
     source: End,
     target: End,
 }
@@ -237,6 +241,7 @@ pub fn start(app: &Arc<App>, project: &str, id: &str) {
             id: id.to_owned(),
             copy_started_ms,
             incremental: config.migration_method == MigrationMethod::Incremental,
+            auto_resume: t.resume_mode != Some(ResumeMode::Manual),
             source,
             target,
         }
@@ -394,7 +399,18 @@ impl Mover {
             if now_phase == Phase::Stop || (!first && now_phase != Phase::Follow) {
                 return Ok(());
             }
-            self.round(app).await?;
+            match self.round(app).await {
+                Ok(()) => {}
+                // While following with `resume_mode: auto`, DCS reconnects and resumes: the
+                // next round connects again and copies what changed meanwhile.
+                Err(e) if !first && self.job.auto_resume => {
+                    tracing::info!(task = %self.job.id, error = %e, "redis connection lost; resuming");
+                    self.cons.clear();
+                    tokio::time::sleep(FOLLOW_INTERVAL * 5).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             if first {
                 first = false;
                 let Some(a) = app.upgrade() else {
@@ -510,7 +526,9 @@ impl Mover {
             let now = epoch_ms();
             let copied = self.copied.entry(db).or_default();
             let mut restore = redis::pipe();
-            let mut restored = 0usize;
+            // Recorded as copied only once the target took them: a write lost with the
+            // connection is made again by the next round.
+            let mut restored: Vec<(Vec<u8>, Copied)> = Vec::new();
             for (k, r) in keys.iter().zip(replies.chunks_exact(2)) {
                 let (Value::BulkString(payload), Value::Int(pttl)) = (&r[0], &r[1]) else {
                     continue; // vanished between SCAN and DUMP
@@ -542,14 +560,14 @@ impl Mover {
                     .arg(payload.as_slice())
                     .arg("REPLACE")
                     .ignore();
-                restored += 1;
-                copied.insert(k.clone(), now_copy);
+                restored.push((k.clone(), now_copy));
             }
-            if restored > 0 {
+            if !restored.is_empty() {
                 restore
                     .query_async::<()>(&mut tgt)
                     .await
                     .map_err(|e| on("target", e))?;
+                self.copied.entry(db).or_default().extend(restored);
             }
             self.report_progress(app);
             if next == 0 {
@@ -567,11 +585,14 @@ impl Mover {
             let mut del = redis::cmd("DEL");
             for k in &gone {
                 del.arg(k);
-                copied.remove(k);
             }
             del.query_async::<()>(&mut tgt)
                 .await
                 .map_err(|e| on("target", e))?;
+            let copied = self.copied.entry(db).or_default();
+            for k in &gone {
+                copied.remove(k);
+            }
             self.report_progress(app);
         }
         Ok(())

@@ -66,6 +66,9 @@ pub struct ApplyOptions {
     /// task was created by someone else during this run, or was still as created when this
     /// run planned), for that apply to make the call; then it makes it itself.
     pub follow_patience: u32,
+    /// Data comparisons connect only to Redis servers on this machine (`--local`: a
+    /// simulation touches nothing elsewhere, not even with a marker key).
+    pub loopback_only: bool,
 }
 
 impl Default for ApplyOptions {
@@ -79,6 +82,7 @@ impl Default for ApplyOptions {
             max_attempts: 5,
             max_poll_failures: 10,
             follow_patience: 10,
+            loopback_only: false,
         }
     }
 }
@@ -296,6 +300,7 @@ impl Apply<'_> {
             max_poll_failures: opts.max_poll_failures.max(1),
             identities: identities(self.spec, self.live),
             follow_patience: opts.follow_patience,
+            loopback_only: opts.loopback_only,
         }
     }
 }

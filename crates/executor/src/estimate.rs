@@ -50,6 +50,8 @@ pub(crate) fn estimate(step: &Step, spec: &SpecIndex, live: &LiveSnapshot) -> u6
     });
     match step.class() {
         StepClass::Barrier => 0,
+        // A comparison of 1000 samples per database takes seconds.
+        StepClass::Check => 10,
         StepClass::Wait if remaining.is_some() => remaining.unwrap_or(0),
         StepClass::Wait => match step.stage {
             Some(Stage::Server(ServerStage::Replicated)) => copy_s(),

@@ -86,8 +86,8 @@ pub enum Event {
         /// The failed step (the root cause, named once).
         because: String,
     },
-    /// A step was not started because its maintenance window closed (`start_before`), or
-    /// because a step it waits for was held so.
+    /// A step was held at a gate: its maintenance window closed (`start_before`), its data
+    /// comparison did not pass, or a step it waits for was held.
     StepHeld {
         /// Step id.
         step: String,
@@ -227,7 +227,8 @@ pub struct PendingStep {
     pub waiting_on: Option<String>,
 }
 
-/// A step not started because a maintenance window closed.
+/// A step held at a gate: its maintenance window closed, a data comparison did not pass, or
+/// a step it waits for was held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeldStep {
     /// Step id.
@@ -251,8 +252,8 @@ pub enum RunStatus {
     TimedOut,
     /// Ctrl-C: dispatching stopped, in-flight calls finished.
     Interrupted,
-    /// Everything else ended; irreversible steps were held because their maintenance window
-    /// closed.
+    /// Everything else ended; some steps were held at a gate (a closed maintenance window, a
+    /// data comparison that failed or could not tell).
     Held,
 }
 
@@ -267,7 +268,7 @@ pub struct Summary {
     pub failed: Vec<FailedStep>,
     /// Steps skipped because a dependency failed.
     pub skipped: Vec<SkippedStep>,
-    /// Steps not started because a maintenance window closed (drives exit code 3).
+    /// Steps held at a gate (drives exit code 3).
     pub held: Vec<HeldStep>,
     /// Steps still running in the cloud.
     pub in_progress: Vec<InProgressStep>,

@@ -52,7 +52,7 @@ pub(crate) struct RunState<'a> {
     /// moment before this run planned looks exactly like that).
     followed: HashSet<ResourceAddr>,
     errors: HashMap<usize, StepError>,
-    /// Steps held by a closed maintenance window, with the reason.
+    /// Steps held at a gate (a closed window, a comparison that did not pass), with why.
     held: HashMap<usize, String>,
     /// Steps cut short: whether each had called, and its last progress.
     cut_called: HashMap<usize, (bool, Option<Progress>)>,

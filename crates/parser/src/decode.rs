@@ -13,6 +13,7 @@ use crate::diagnostic::{Code, PlanDiagnostic, SourceFile, Span};
 use crate::document::*;
 use crate::excerpt::quote;
 use crate::keyword::Keyword;
+use crate::spec::Samples;
 use crate::suggest::closest;
 use crate::tree::Node;
 use crate::window::Weekday;
@@ -35,6 +36,7 @@ struct KnownFields {
     on_failure: BTreeSet<String>,
     test: BTreeSet<String>,
     network_check: BTreeSet<String>,
+    verify: BTreeSet<String>,
 }
 
 fn properties_of<T: JsonSchema>() -> BTreeSet<String> {
@@ -63,6 +65,7 @@ static KNOWN: LazyLock<KnownFields> = LazyLock::new(|| KnownFields {
     on_failure: properties_of::<OnFailureDoc>(),
     test: properties_of::<TestDoc>(),
     network_check: properties_of::<NetworkCheckDoc>(),
+    verify: properties_of::<VerifyDoc>(),
 });
 
 /// A mapping being decoded: its entries and its own span.
@@ -562,6 +565,7 @@ impl<'s> Decoder<'s> {
             network: f.get("network").and_then(|n| self.network(n)),
             stage: self.opt_keyword(f, "stage"),
             window: self.opt_string(f, "window"),
+            verify: f.get("verify").and_then(|n| self.verify(n)),
             written: f.written(&KNOWN.redis_settings),
         }
     }
@@ -782,6 +786,82 @@ impl<'s> Decoder<'s> {
             .required(&f, "min_mbps", "`network_check`")
             .and_then(|n| self.mbps(n, "min_mbps"))?;
         Some(Sp::new(NetworkCheckDoc { min_mbps }, node.span))
+    }
+
+    fn verify(&mut self, node: &Sp<Node>) -> Option<Sp<VerifyDoc>> {
+        let f = self.settings_mapping(
+            node,
+            "verify",
+            &KNOWN.verify,
+            "{samples: 1000, lag_budget_seconds: 30}",
+        )?;
+        let samples = f.get("samples").and_then(|n| self.samples(n));
+        let key_tolerance = f.get("key_tolerance").and_then(|n| self.key_tolerance(n));
+        Some(Sp::new(
+            VerifyDoc {
+                samples,
+                key_tolerance,
+                ttl_tolerance_seconds: self.opt_uint(
+                    &f,
+                    "ttl_tolerance_seconds",
+                    0,
+                    3600,
+                    "seconds",
+                ),
+                lag_budget_seconds: self.opt_uint(&f, "lag_budget_seconds", 1, 3600, "seconds"),
+                time_budget_seconds: self.opt_uint(&f, "time_budget_seconds", 1, 86400, "seconds"),
+                source_address: self.opt_string(&f, "source_address"),
+                target_address: self.opt_string(&f, "target_address"),
+            },
+            node.span,
+        ))
+    }
+
+    /// `samples`: a count of keys per database, or `all`.
+    fn samples(&mut self, node: &Sp<Node>) -> Option<Sp<Samples>> {
+        if let Node::Str(s) = &node.value
+            && s.trim() == "all"
+        {
+            return Some(Sp::new(Samples::All, node.span));
+        }
+        if let Node::Str(_) = &node.value {
+            self.wrong_type(node, "samples", "a number of keys or `all`");
+            return None;
+        }
+        let n = self.uint(node, "samples", 1, 1_000_000, "keys per database")?;
+        Some(Sp::new(Samples::Count(n.value), node.span))
+    }
+
+    /// `key_tolerance`: a number of keys, or a percentage (`0.5%`) of the source's count.
+    fn key_tolerance(&mut self, node: &Sp<Node>) -> Option<Sp<String>> {
+        let text = match &node.value {
+            Node::Int(_) => {
+                let n = self.uint(node, "key_tolerance", 0, u32::MAX, "keys")?;
+                return Some(Sp::new(n.value.to_string(), node.span));
+            }
+            Node::Str(s) => s.trim().to_string(),
+            _ => {
+                self.wrong_type(node, "key_tolerance", "a number of keys or a percentage");
+                return None;
+            }
+        };
+        let pct = text
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<f64>().ok())
+            .filter(|p| p.is_finite() && (0.0..=100.0).contains(p));
+        if pct.is_none() {
+            self.error(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("`key_tolerance` is `{}`", quote(&text)),
+                    node.span,
+                    "not a key count or a percentage",
+                )
+                .with_help("write a number of keys (`10`) or a percentage of the source's count from 0% to 100% (`0.5%`)"),
+            );
+            return None;
+        }
+        Some(Sp::new(text, node.span))
     }
 
     /// A speed in Mbit/s: a number above 0 and at most [`MAX_MBPS`], integer or not.

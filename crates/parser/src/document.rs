@@ -13,6 +13,7 @@ use crate::diagnostic::Span;
 use crate::keyword::{
     Keyword, OsType, RedisMethod, RedisStage, ResumeMode, ServerStage, TaskType, TestMode,
 };
+use crate::spec::Samples;
 
 /// A value and the span of YAML text it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,9 +227,69 @@ pub struct RedisSettings {
     /// The maintenance window (a `windows` entry's name) its irreversible steps wait for.
     #[schemars(default)]
     pub window: Option<Sp<String>>,
+    /// How stage `verified` compares source and target.
+    #[schemars(default)]
+    pub verify: Option<Sp<VerifyDoc>>,
     /// Keys written in the file, valid or not (see [`ServerSettings::written`]).
     #[schemars(skip)]
     pub written: BTreeSet<String>,
+}
+
+/// How stage `verified` measures that the target holds the source's data.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct VerifyDoc {
+    /// Keys compared per database: a count (1 to 1000000, default 1000) or `all`.
+    #[schemars(default, with = "Option<SamplesDoc>")]
+    pub samples: Option<Sp<Samples>>,
+    /// How far the counts of keys without a TTL may differ: a number of keys, or a
+    /// percentage of the source's count such as `0.5%`. Default 0 (equal).
+    #[schemars(default, with = "Option<KeyToleranceDoc>")]
+    pub key_tolerance: Option<Sp<String>>,
+    /// How far a key's remaining TTL may differ, in seconds (0 to 3600, default 2).
+    #[schemars(range(max = 3600), default)]
+    pub ttl_tolerance_seconds: Option<Sp<u32>>,
+    /// Incremental migrations: a marker key written to the source must show on the target
+    /// within this many seconds (1 to 3600, default 30).
+    #[schemars(range(min = 1, max = 3600), default)]
+    pub lag_budget_seconds: Option<Sp<u32>>,
+    /// The whole check's budget in seconds; past it the result is inconclusive (1 to 86400,
+    /// default 300).
+    #[schemars(range(min = 1, max = 86400), default)]
+    pub time_budget_seconds: Option<Sp<u32>>,
+    /// `HOST:PORT` migplan connects to for the source, where it sees the instance under
+    /// another name than the migration does.
+    #[schemars(default)]
+    pub source_address: Option<Sp<String>>,
+    /// `HOST:PORT` migplan connects to for the target (see `source_address`).
+    #[schemars(default)]
+    pub target_address: Option<Sp<String>>,
+}
+
+/// Schema of `samples`: a count or `all`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum SamplesDoc {
+    Count(#[schemars(range(min = 1, max = 1000000))] u32),
+    All(AllDoc),
+}
+
+/// The word `all`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AllDoc {
+    #[serde(rename = "all")]
+    All,
+}
+
+/// Schema of `key_tolerance`: a key count or a percentage.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum KeyToleranceDoc {
+    Keys(u32),
+    Percent(#[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?%$"))] String),
 }
 
 /// One Redis data migration.

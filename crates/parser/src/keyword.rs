@@ -133,6 +133,10 @@ keywords! {
         Created = "created",
         /// The full copy is done (SUCCESS for full, INCRMIGEATING for incremental).
         Migrated = "migrated",
+        /// The target holds the source's data, measured by migplan (key counts, sampled
+        /// values, replication lag); no live state shows it, so it is checked on every apply
+        /// until what waits for it is done.
+        Verified = "verified",
         /// Incremental sync stopped (TERMINATED).
         Stopped = "stopped",
     }
@@ -199,7 +203,10 @@ mod tests {
             assert_eq!(v.as_str(), *s);
         }
         assert_eq!(TaskType::parse("migrate_block"), None);
-        assert_eq!(RedisStage::expected(), "`created`, `migrated` or `stopped`");
+        assert_eq!(
+            RedisStage::expected(),
+            "`created`, `migrated`, `verified` or `stopped`"
+        );
     }
 
     #[test]

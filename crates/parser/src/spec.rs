@@ -339,6 +339,39 @@ pub struct NetworkSpec {
     pub security_group_id: String,
 }
 
+/// Keys compared per database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Samples {
+    /// This many keys per database, drawn at random.
+    Count(u32),
+    /// Every key.
+    All,
+}
+
+/// How stage `verified` compares a migration's source and target (`verify:`, defaults
+/// applied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifySpec {
+    /// `verify:` is written (on the entry or in `defaults.redis`): the data is compared on
+    /// the way to `stopped` too, not only for `stage: verified` or a dependency on it.
+    pub written: bool,
+    /// Keys compared per database.
+    pub samples: Samples,
+    /// How far the counts of keys without a TTL may differ: `N` keys or `P%`.
+    pub key_tolerance: String,
+    /// How far remaining TTLs may differ, seconds.
+    pub ttl_tolerance_seconds: u32,
+    /// Replication lag budget, seconds (incremental migrations only).
+    pub lag_budget_seconds: Option<u32>,
+    /// Budget of the whole check, seconds.
+    pub time_budget_seconds: u32,
+    /// `HOST:PORT` migplan uses for the source instead of the migration's.
+    pub source_address: Option<String>,
+    /// `HOST:PORT` migplan uses for the target instead of the migration's.
+    pub target_address: Option<String>,
+}
+
 /// A Redis migration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RedisSpec {
@@ -362,6 +395,8 @@ pub struct RedisSpec {
     pub window: Option<String>,
     /// Desired stage.
     pub stage: RedisStage,
+    /// How stage `verified` is measured.
+    pub verify: VerifySpec,
     /// What it waits for.
     pub depends_on: Vec<Dependency>,
 }

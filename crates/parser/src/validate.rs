@@ -629,7 +629,7 @@ fn redis_entry(
         ctx.missing(&what, e.name.span, "method", "add `method: full` (one copy) or `method: incremental` (copy, then sync until stopped), or set `defaults.redis.method`");
     }
     if stage.is_none() && !written("stage") {
-        ctx.missing(&what, e.name.span, "stage", "say how far it should get: `created`, `migrated` or `stopped` (or set `defaults.redis.stage`)");
+        ctx.missing(&what, e.name.span, "stage", "say how far it should get: `created`, `migrated`, `verified` or `stopped` (or set `defaults.redis.stage`)");
     }
     if network.is_none() && !written("network") {
         ctx.missing(&what, e.name.span, "network", "add `network: {vpc_id: ..., subnet_id: ..., security_group_id: ...}` for the migration ECS (or set `defaults.redis.network`)");
@@ -649,6 +649,12 @@ fn redis_entry(
             .with_help("a full migration ends on its own once copied: use `stage: migrated`, or `method: incremental`"),
         );
     }
+    let verify = verify_of(
+        ctx,
+        &what,
+        pick(&s.verify, def.map(|d| &d.verify)).as_ref(),
+        method.as_ref(),
+    );
     let source = endpoint(ctx, &what, "source", &e.source);
     let target = endpoint(ctx, &what, "target", &e.target);
     if let (Some(a), Some(b)) = (&source, &target)
@@ -684,8 +690,98 @@ fn redis_entry(
         target: target?,
         window: None,
         stage: stage?.value,
+        verify: verify?,
         depends_on: Vec::new(),
     })
+}
+
+/// `verify:` with defaults applied. A lag budget needs a replication to measure, and an
+/// address override must be `HOST:PORT`.
+fn verify_of(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    v: Option<&Sp<VerifyDoc>>,
+    method: Option<&Sp<RedisMethod>>,
+) -> Option<VerifySpec> {
+    let doc = v.map(|v| &v.value);
+    let incremental = method.is_none_or(|m| m.value == RedisMethod::Incremental);
+    if let (Some(lag), Some(m)) = (doc.and_then(|d| d.lag_budget_seconds.as_ref()), method)
+        && m.value == RedisMethod::Full
+    {
+        ctx.push(
+            PlanDiagnostic::new(
+                Code::Conflict,
+                format!("{what} is a full migration but sets a lag budget"),
+                lag.span,
+                "no replication to measure",
+            )
+            .with_related(m.span, "full migration")
+            .with_help("a full migration copies once and does not follow the source: remove `lag_budget_seconds`, or use `method: incremental`"),
+        );
+        return None;
+    }
+    let mut ok = true;
+    for (field, addr) in [
+        (
+            "source_address",
+            doc.and_then(|d| d.source_address.as_ref()),
+        ),
+        (
+            "target_address",
+            doc.and_then(|d| d.target_address.as_ref()),
+        ),
+    ] {
+        if let Some(a) = addr
+            && !is_host_port(&a.value)
+        {
+            ok = false;
+            ctx.push(
+                PlanDiagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{field}` is `{}`", quote(&a.value)),
+                    a.span,
+                    "not HOST:PORT",
+                )
+                .with_help("write the address migplan connects to as `HOST:PORT`, e.g. `redis.internal:6379` or `[fd00::5]:6379`"),
+            );
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let text = |f: Option<&Sp<String>>| f.map(|s| s.value.clone());
+    Some(VerifySpec {
+        written: doc.is_some(),
+        samples: doc
+            .and_then(|d| d.samples.as_ref())
+            .map_or(Samples::Count(1000), |s| s.value),
+        key_tolerance: text(doc.and_then(|d| d.key_tolerance.as_ref()))
+            .unwrap_or_else(|| "0".into()),
+        ttl_tolerance_seconds: doc
+            .and_then(|d| d.ttl_tolerance_seconds.as_ref())
+            .map_or(2, |s| s.value),
+        lag_budget_seconds: incremental.then(|| {
+            doc.and_then(|d| d.lag_budget_seconds.as_ref())
+                .map_or(30, |s| s.value)
+        }),
+        time_budget_seconds: doc
+            .and_then(|d| d.time_budget_seconds.as_ref())
+            .map_or(300, |s| s.value),
+        source_address: text(doc.and_then(|d| d.source_address.as_ref())),
+        target_address: text(doc.and_then(|d| d.target_address.as_ref())),
+    })
+}
+
+/// `HOST:PORT` (`[v6]:PORT`), port 1 to 65535.
+fn is_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.trim().rsplit_once(':') else {
+        return false;
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    !host.is_empty() && !host.contains([' ', '/']) && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 fn endpoint(

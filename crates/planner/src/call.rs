@@ -54,6 +54,9 @@ pub enum Call {
     DcsUpdateResumeMode,
     /// `POST /v2/{project_id}/migration-task/{task_id}/stop`.
     DcsStop,
+    /// Compare source and target Redis (stage `verified`): migplan connects to both; an
+    /// instance id's address is read from the DCS instance API first.
+    RedisVerify(Box<crate::kinds::Verify>),
 }
 
 fn api(service: Service, method: &str, path: &str, operation: &str) -> ApiCall {
@@ -77,6 +80,16 @@ impl Call {
         use Service::{Dcs, Sms};
         Some(match self {
             Call::None => return None,
+            // No write: at most `GET /v2/{project_id}/instances/{instance_id}` for an address.
+            Call::RedisVerify(v) if v.source.address.is_some() && v.target.address.is_some() => {
+                return None;
+            }
+            Call::RedisVerify(_) => api(
+                Dcs,
+                "GET",
+                "/v2/{project_id}/instances/{instance_id}",
+                "ShowInstance",
+            ),
             Call::Poll { service: Sms, .. } => api(Sms, "GET", "/v3/tasks", "ListTasks"),
             Call::Poll { service: Dcs, .. } => api(
                 Dcs,

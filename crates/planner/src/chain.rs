@@ -17,7 +17,7 @@ use crate::current::Current;
 use crate::kinds::{
     Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, NetworkCheck,
     Pause, ResetSource, Restart, Skip, Start, StartSync, StopMigration, Test, UpdateMigration,
-    UpdateTask, WaitFor,
+    UpdateTask, Verify, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -268,6 +268,9 @@ pub struct RedisChainInput {
     pub method: RedisMethod,
     /// The resume mode changes in place.
     pub update_resume_mode: bool,
+    /// The comparison stage `verified` runs, when the plan asks for one (`stage: verified`, a
+    /// dependency on it, or `verify:` written); otherwise the stage is passed through.
+    pub verify: Option<Verify>,
 }
 
 /// Steps of a Redis migration from `current` to `desired`.
@@ -326,6 +329,11 @@ pub fn redis_steps(
                     RedisMethod::Incremental => "INCRMIGEATING",
                 };
                 steps.push(wait(addr, stage, until, Service::Dcs));
+            }
+            RedisStage::Verified => {
+                if let Some(v) = &input.verify {
+                    steps.push(Step::new(addr, stage, StepKind::Verify(v.clone())));
+                }
             }
             RedisStage::Stopped => {
                 if in_progress != Some(stage) {

@@ -1,4 +1,12 @@
-//! Gates on irreversible steps: a resource's maintenance window (its own `window`, else its
+//! Gates on irreversible steps.
+//!
+//! **Verified data.** A Redis migration's `verify` check gates what waits for stage
+//! `verified`. Nothing live records a comparison, so the check is planned on every run while
+//! the migration is live, until every resource waiting on it has passed the stage that waited
+//! (then the gate has served: after a cutover the application writes to the target, and a
+//! comparison with the source would fail for the right reasons).
+//!
+//! **Maintenance windows.** A resource's maintenance window (its own `window`, else its
 //! wave's). Reversible work is never held. While the window is closed, the resource's steps
 //! from the stage of its first irreversible step on are held, and the resource is blocked
 //! from that stage, naming the next opening (dependents waiting on that stage are held in
@@ -10,7 +18,10 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use migplan_parser::{ResourceAddr, Spec, WindowSpec};
 
+use migplan_parser::{RedisStage, Stage};
+
 use crate::blocked::BlockedReason;
+use crate::step::StepClass;
 use crate::window::{WindowState, show, window_state};
 use crate::wiring::Item;
 
@@ -80,6 +91,37 @@ pub(crate) fn apply_windows(spec: &Spec, items: &mut [Item<'_>], now: Option<Tim
                 it.root = Some(it.plan.addr.clone());
                 it.blocked_from = Some(from);
             }
+        }
+    }
+}
+
+/// Drops the `verify` check of each Redis migration whose dependents have all passed the
+/// stage that waited for `verified` (see the module docs). A migration nothing waits on keeps
+/// its check: the plan asked for verified data itself.
+pub(crate) fn drop_served_checks(items: &mut [Item<'_>], pos: &HashMap<ResourceAddr, usize>) {
+    // For each Redis item with a check: (waiting dependencies, of which served).
+    let mut tally: HashMap<usize, (usize, usize)> = HashMap::new();
+    for it in items.iter() {
+        for d in &it.deps {
+            let Some(&o) = pos.get(&d.on) else { continue };
+            let on = &items[o];
+            let waits_for = d.on_stage.unwrap_or(on.plan.desired);
+            let gated = matches!(waits_for, Stage::Redis(s) if s >= RedisStage::Verified);
+            if !gated || !on.steps.iter().any(|s| s.class() == StepClass::Check) {
+                continue;
+            }
+            let served = match d.stage {
+                Some(stage) => it.reached(stage),
+                None => it.steps.is_empty() && it.root.is_none(),
+            };
+            let t = tally.entry(o).or_default();
+            t.0 += 1;
+            t.1 += usize::from(served);
+        }
+    }
+    for (o, (waiting, served)) in tally {
+        if waiting == served {
+            items[o].steps.retain(|s| s.class() != StepClass::Check);
         }
     }
 }

@@ -144,6 +144,9 @@ pub struct Summary {
     pub action: usize,
     /// Wait steps (`…`).
     pub wait: usize,
+    /// Checks (`?`): data comparisons that run on apply and change nothing.
+    #[serde(default)]
+    pub check: usize,
     /// Blocked resources.
     pub blocked: usize,
     /// Steps that cannot be taken back (cutover, clear, stopping a sync), counted again here
@@ -170,6 +173,7 @@ impl Summary {
                 StepClass::Update => s.update += 1,
                 StepClass::Action => s.action += 1,
                 StepClass::Wait => s.wait += 1,
+                StepClass::Check => s.check += 1,
                 StepClass::Barrier => {}
             }
         }
@@ -189,7 +193,14 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.steps
             .iter()
-            .any(|s| s.kind.class() != StepClass::Barrier)
+            .any(|s| !matches!(s.kind.class(), StepClass::Barrier | StepClass::Check))
+    }
+
+    /// True when apply would run a check (a data comparison), even with no changes.
+    pub fn has_checks(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.kind.class() == StepClass::Check)
     }
 
     /// True when some resource is blocked (exit code 3).

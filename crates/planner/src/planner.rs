@@ -18,7 +18,7 @@ use crate::current::{
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
-use crate::gates::apply_windows;
+use crate::gates::{apply_windows, drop_served_checks};
 use crate::identity::{RedisIdentity, ServerIdentity, Side};
 use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, WavePlan};
 use crate::snapshot::{LiveIndex, LiveSnapshot, Match};
@@ -48,11 +48,16 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
             items.push(plan_server(s, stage, &ix));
         }
     }
+    let gated = verify_gated(spec);
     for r in &spec.redis {
         if let Some(Stage::Redis(stage)) =
             goal(&ResourceAddr::redis(&r.name), Stage::Redis(r.stage))
         {
-            items.push(plan_redis(r, stage, &ix, &opts.unset_secrets));
+            let verify = (r.verify.written
+                || r.stage == RedisStage::Verified
+                || gated.contains(r.name.as_str()))
+            .then(|| crate::kinds::Verify::of(r));
+            items.push(plan_redis(r, stage, verify, &ix, &opts.unset_secrets));
         }
     }
     let pos: HashMap<ResourceAddr, usize> = items
@@ -85,6 +90,7 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
             max_parallel: w.max_parallel,
         })
         .collect();
+    drop_served_checks(&mut items, &pos);
     apply_windows(spec, &mut items, opts.now);
     propagate_blocked(&mut items, &pos, &waves);
     let graph = build_graph(&mut items, &pos, &waves)?;
@@ -103,6 +109,18 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
             .then(|| opts.now.map(|t| t.to_string()))
             .flatten(),
     })
+}
+
+/// Redis migrations something waits on at stage `verified`.
+fn verify_gated(spec: &Spec) -> std::collections::HashSet<&str> {
+    let verified = Some(Stage::Redis(RedisStage::Verified));
+    spec.servers
+        .iter()
+        .flat_map(|s| &s.depends_on)
+        .chain(spec.redis.iter().flat_map(|r| &r.depends_on))
+        .filter(|d| d.on.kind == ResourceKind::Redis && d.on_stage == verified)
+        .map(|d| d.on.name.as_str())
+        .collect()
 }
 
 /// What `--target` keeps: each targeted resource at its own stage, and each resource they
@@ -488,6 +506,7 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
 fn plan_redis<'s>(
     spec: &'s RedisSpec,
     goal: RedisStage,
+    verify: Option<crate::kinds::Verify>,
     ix: &LiveIndex<'_>,
     unset_secrets: &std::collections::BTreeSet<String>,
 ) -> Item<'s> {
@@ -516,6 +535,7 @@ fn plan_redis<'s>(
             update_resume_mode: diffs
                 .iter()
                 .any(|d| d.field == "resume_mode" && matches!(d.change, Change::InPlace { .. })),
+            verify,
         };
         redis_steps(&addr, &current, goal, &input)
     } else {

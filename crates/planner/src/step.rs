@@ -203,18 +203,22 @@ pub enum StepClass {
     Action,
     /// A wait.
     Wait,
+    /// A check that reads and changes nothing in the cloud (a data comparison): it runs on
+    /// every apply, and is not a change.
+    Check,
     /// A barrier (not counted).
     Barrier,
 }
 
 impl StepClass {
-    /// Stable symbol: `+` create, `~` update, `>` action, `…` wait, `|` barrier.
+    /// Stable symbol: `+` create, `~` update, `>` action, `…` wait, `?` check, `|` barrier.
     pub fn symbol(self) -> &'static str {
         match self {
             StepClass::Create => "+",
             StepClass::Update => "~",
             StepClass::Action => ">",
             StepClass::Wait => "…",
+            StepClass::Check => "?",
             StepClass::Barrier => "|",
         }
     }

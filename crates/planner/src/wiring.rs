@@ -27,7 +27,7 @@ pub(crate) struct Item<'s> {
 }
 
 impl Item<'_> {
-    fn reached(&self, stage: Stage) -> bool {
+    pub(crate) fn reached(&self, stage: Stage) -> bool {
         self.plan.current.reached().is_some_and(|r| r >= stage)
     }
 

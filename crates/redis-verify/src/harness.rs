@@ -23,6 +23,7 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     password: Option<String>,
+    extra: Vec<String>,
 }
 
 /// Why a server could not be started.
@@ -74,40 +75,73 @@ impl RedisServer {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir)?;
+        let mut server = RedisServer {
+            child: None,
+            port,
+            dir,
+            password: password.map(str::to_owned),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// Runs `redis-server` on the server's port and directory and waits for `PING`.
+    fn spawn(&mut self) -> Result<(), HarnessError> {
+        let (port, password) = (self.port, self.password.clone());
         let mut cmd = Command::new("redis-server");
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
-            .arg(&dir)
+            .arg(&self.dir)
             .args(["--logfile", ""])
-            .args(extra)
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Some(pw) = password {
+        if let Some(pw) = &password {
             cmd.args(["--requirepass", pw]);
         }
-        let child = cmd.spawn().map_err(HarnessError::Spawn)?;
-        let mut server = RedisServer {
-            child: Some(child),
-            port,
-            dir,
-            password: password.map(str::to_owned),
-        };
+        self.child = Some(cmd.spawn().map_err(HarnessError::Spawn)?);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if server.answers_ping() {
-                return Ok(server);
+            if self.answers_ping() {
+                return Ok(());
             }
-            if let Some(c) = server.child.as_mut()
+            if let Some(c) = self.child.as_mut()
                 && let Ok(Some(_)) = c.try_wait()
             {
                 break; // exited: most likely the port was taken
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        server.stop();
+        self.stop();
         Err(HarnessError::NotReady(port))
+    }
+
+    /// Shuts the server down with `SHUTDOWN SAVE`: it stops answering, and its data waits
+    /// on disk for [`RedisServer::restart`].
+    pub fn shutdown_saving(&mut self) -> Result<(), HarnessError> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
+        if let Some(pw) = &self.password {
+            write!(s, "AUTH {pw}\r\n")?;
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf)?;
+        }
+        s.write_all(b"SHUTDOWN SAVE\r\n")?;
+        if let Some(mut c) = self.child.take() {
+            c.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on its port, loading what [`RedisServer::shutdown_saving`]
+    /// saved.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        self.spawn()
     }
 
     fn answers_ping(&self) -> bool {

@@ -472,3 +472,48 @@ mod tests {
         assert!(!format!("{t:?}").contains("secret"));
     }
 }
+
+/// `GET /v2/{project_id}/instances/{instance_id}` (ShowInstance): the fields migplan reads to
+/// connect to an instance (the SDK's `ShowInstanceResponse` has many more).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Instance {
+    /// Instance id.
+    pub instance_id: String,
+    /// Instance name.
+    pub name: String,
+    /// `RUNNING`, `CREATING`, `ERROR`, ...
+    pub status: String,
+    /// Private address.
+    pub ip: String,
+    /// Port.
+    pub port: u16,
+    /// Domain name clients connect to (preferred over `ip` where set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    /// TLS in transit.
+    pub enable_ssl: bool,
+    /// `"true"` when no password is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_password_access: Option<String>,
+}
+
+impl Instance {
+    /// `HOST:PORT` a client connects to: the IP (which the migration ECS also uses), else the
+    /// domain name; `None` while the instance has no address.
+    pub fn address(&self) -> Option<String> {
+        let host = if self.ip.is_empty() {
+            self.domain_name.as_deref().filter(|d| !d.is_empty())?
+        } else {
+            self.ip.as_str()
+        };
+        if self.port == 0 {
+            return None;
+        }
+        Some(if host.contains(':') {
+            format!("[{host}]:{}", self.port)
+        } else {
+            format!("{host}:{}", self.port)
+        })
+    }
+}

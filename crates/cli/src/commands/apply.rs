@@ -243,7 +243,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         ))
         .kind(ErrorKind::Secrets);
     }
-    if !plan.has_changes() {
+    if !plan.has_changes() && !plan.has_checks() {
         if json {
             JsonSink.on_event(&migplan_executor::Event::ApplySummary(
                 migplan_executor::Summary {
@@ -312,6 +312,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         }),
         fail_fast: args.fail_fast,
         requests_per_second: args.rate_limit,
+        loopback_only: args.connect.local,
         ..ApplyOptions::default()
     };
     let secrets: SecretSource = Arc::new(|name: &str| std::env::var(name).ok());

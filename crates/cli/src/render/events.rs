@@ -78,7 +78,9 @@ pub fn summary_text(s: &Summary) -> String {
         RunStatus::Failed => "Apply failed",
         RunStatus::TimedOut => "Apply stopped waiting (--wait-timeout); run it again to continue",
         RunStatus::Interrupted => "Apply interrupted",
-        RunStatus::Held => "Apply stopped at a closed maintenance window",
+        RunStatus::Held => {
+            "Apply stopped at a gate (a closed maintenance window or unverified data)"
+        }
     };
     out.push_str(&format!(
         "\n{head}: {} done, {} failed, {} skipped, {} in progress, {} not started ({} API calls, {:.1}s).\n",
@@ -102,7 +104,7 @@ pub fn summary_text(s: &Summary) -> String {
     }
     if !s.held.is_empty() {
         out.push_str(
-            "\nHeld (not started: a maintenance window closed; apply again when it opens):\n",
+            "\nHeld (a gate did not open; apply again when the window opens or the data is fixed):\n",
         );
         for h in &s.held {
             out.push_str(&format!(

@@ -169,6 +169,12 @@ fn field_line(d: &FieldDiff) -> String {
 pub fn summary_line(plan: &Plan, color: bool) -> String {
     let s = plan.summary;
     if !plan.has_changes() && !plan.is_blocked() {
+        if s.check > 0 {
+            return format!(
+                "No changes. Apply runs {}: data is compared again until what waits for it is done.",
+                super::count(s.check, "check")
+            );
+        }
         return "No changes. Live state matches the plan.".into();
     }
     let mut line = format!(
@@ -187,6 +193,9 @@ pub fn summary_line(plan: &Plan, color: bool) -> String {
     }
     if s.wait > 0 {
         let _ = write!(line, "{}, ", super::count(s.wait, "wait"));
+    }
+    if s.check > 0 {
+        let _ = write!(line, "{}, ", super::count(s.check, "check"));
     }
     let blocked = format!("{} blocked", s.blocked);
     if s.blocked > 0 && color {

@@ -22,9 +22,16 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(out, "> [!WARNING]\n> {note}\n");
     }
     irreversible_alert(&mut out, plan);
-    if !plan.has_changes() && !plan.is_blocked() {
+    if !plan.has_changes() && !plan.is_blocked() && s.check == 0 {
         out.push_str("**No changes.** Live state matches the plan.\n");
         return out;
+    }
+    if s.check > 0 {
+        let _ = writeln!(
+            out,
+            "Apply runs {} (data comparisons that change nothing; a failed one holds what waits for it).\n",
+            super::count(s.check, "check")
+        );
     }
     let _ = writeln!(
         out,

@@ -51,6 +51,39 @@ pub fn routes() -> Router<AppState> {
             delete(delete_tasks),
         )
         .route("/v2/{project_id}/jobs/{job_id}", get(show_job))
+        .route(
+            "/v2/{project_id}/instances/{instance_id}",
+            get(show_instance),
+        )
+}
+
+/// ShowInstance: only instances mapped to real servers (`--redis-instance ID=HOST:PORT`)
+/// exist, with that address; any other id is not found (404 with the not-found code; the
+/// real service's code for a missing instance is not documented in our sources).
+async fn show_instance(
+    State(app): State<AppState>,
+    Path((_project, id)): Path<(String, String)>,
+) -> Res {
+    let Some(m) = app.cfg.redis_instances.iter().find(|r| r.id == id) else {
+        return Err(ApiError::dcs(
+            404,
+            codes::DCS_NOT_FOUND,
+            format!("Instance {id} is not found."),
+        ));
+    };
+    Ok(json(
+        200,
+        &migplan_wire::dcs::Instance {
+            instance_id: m.id.clone(),
+            name: m.id.clone(),
+            status: "RUNNING".into(),
+            ip: m.host.clone(),
+            port: m.port,
+            domain_name: None,
+            enable_ssl: false,
+            no_password_access: Some("false".into()),
+        },
+    ))
 }
 
 async fn create_online(

@@ -375,3 +375,36 @@ async fn a_following_task_resumes_after_a_persisted_restart() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_resuming_follow_reconnects_to_a_restarted_target() {
+    let s = RedisServer::start().unwrap();
+    let mut t = RedisServer::start().unwrap();
+    write_generation(&s, "before").await;
+    let mut cfg = config();
+    cfg.redis_instances = vec![
+        format!("dcs-source={}", s.addr()).parse().unwrap(),
+        format!("dcs-target={}", t.addr()).parse().unwrap(),
+    ];
+    let (emu, c) = start(cfg).await;
+    let id = migrate(
+        &emu,
+        &c,
+        "incremental_migration",
+        json!({"id": "dcs-source"}),
+        json!({"id": "dcs-target"}),
+    )
+    .await;
+    until_status(&c, &id, "INCRMIGEATING").await;
+    assert_eq!(until_verified(&s, &t).await.verdict, Verdict::Pass);
+    t.shutdown_saving().unwrap();
+    // Changes while the target is down are copied once it is back.
+    let mut src = con(&s, 0, None).await;
+    q(&mut src, redis::cmd("SET").arg("while:down").arg("x")).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    t.restart().unwrap();
+    q(&mut src, redis::cmd("SET").arg("after:restart").arg("y")).await;
+    let r = until_verified(&s, &t).await;
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.summary());
+    assert_eq!(status(&c, &id).await, "INCRMIGEATING");
+}

@@ -52,6 +52,7 @@ use crate::retry::{GaveUp, Retry, RetryPolicy};
 mod action;
 mod create;
 mod source;
+mod verify;
 mod wait;
 
 /// Error codes of an action refused because of the object's current state.
@@ -77,6 +78,8 @@ pub(crate) struct Ctx {
     pub identities: HashMap<ResourceAddr, Identity>,
     /// Polls a follower waits for another run's action before acting itself.
     pub follow_patience: u32,
+    /// Data comparisons connect only to loopback addresses (`--local`).
+    pub loopback_only: bool,
 }
 
 /// What the driver hands a step.
@@ -100,7 +103,7 @@ pub(crate) enum StepResult {
     Cut {
         called: bool,
     },
-    /// Not started: its maintenance window closed before it could start.
+    /// Not started because its maintenance window closed, or a gate it is did not open.
     Held {
         reason: String,
     },
@@ -122,6 +125,8 @@ pub(crate) struct StepOutput {
 enum Halt {
     Failed(StepError),
     Cut,
+    /// A gate did not open (a data comparison failed or could not tell): held, with why.
+    Held(String),
 }
 
 impl From<StepError> for Halt {
@@ -199,6 +204,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
         Err(Halt::Cut) => StepResult::Cut {
             called: run.called || step.class() == StepClass::Wait,
         },
+        Err(Halt::Held(reason)) => StepResult::Held { reason },
     };
     StepOutput {
         ix,
@@ -386,6 +392,7 @@ impl Run<'_> {
                 })
                 .await
             }
+            Call::RedisVerify(v) => self.verify(&v).await,
             Call::DcsStop => {
                 let dcs = self.ctx.cloud.dcs().clone();
                 self.guarded_call(move |id| {

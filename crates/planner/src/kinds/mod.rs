@@ -42,6 +42,7 @@ mod stop_migration;
 mod test;
 mod update_migration;
 mod update_task;
+mod verify;
 mod wait_for;
 
 pub use barrier::Barrier;
@@ -63,6 +64,7 @@ pub use stop_migration::StopMigration;
 pub use test::Test;
 pub use update_migration::UpdateMigration;
 pub use update_task::UpdateTask;
+pub use verify::{Verify, VerifyEnd};
 pub use wait_for::WaitFor;
 
 /// A step's conditions toward a stage.
@@ -202,6 +204,8 @@ step_kinds! {
     UpdateMigration(UpdateMigration),
     /// `POST /v2/{project_id}/migration-task/{task_id}/stop`.
     StopMigration(StopMigration),
+    /// Compare the Redis target with its source (stage `verified`): a check, no API call.
+    Verify(Verify),
     /// Wave barrier: no call.
     Barrier(Barrier),
 }

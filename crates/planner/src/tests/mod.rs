@@ -5,6 +5,7 @@ mod operations;
 mod redis_table;
 mod server_table;
 mod stage_order;
+mod verify_gate;
 mod windows;
 
 use migplan_parser::Spec;
