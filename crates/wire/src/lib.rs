@@ -13,6 +13,8 @@
 //!   [`dcs::MigrationStatus`].
 //! - [`error`]: the three error body shapes ([`error::SmsErrorBody`], [`error::DcsErrorBody`],
 //!   [`error::ApigErrorBody`]) and a lenient [`error::AnyErrorBody`].
+//! - [`http_date`]: the HTTP `Date` header (IMF-fixdate), written by the emulator from its
+//!   virtual clock and read by the client to estimate the cloud's time.
 //! - [`value`]: [`value::Redacted`] (a secret that travels on the wire but prints `****`) and
 //!   [`value::BandwidthMb`].
 //!
@@ -31,6 +33,7 @@ mod open_enum;
 
 pub mod dcs;
 pub mod error;
+pub mod http_date;
 pub mod signing;
 pub mod sms;
 pub mod value;
