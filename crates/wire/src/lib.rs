@@ -13,6 +13,8 @@
 //!   [`dcs::MigrationStatus`].
 //! - [`error`]: the three error body shapes ([`error::SmsErrorBody`], [`error::DcsErrorBody`],
 //!   [`error::ApigErrorBody`]) and a lenient [`error::AnyErrorBody`].
+//! - [`sms::ConsistencyResults`]: the consistency-check results a cutover gate reads, with
+//!   [`sms::ConsistencyResults::verdict`] and a printable [`sms::ConsistencyResults::summary`].
 //! - [`http_date`]: the HTTP `Date` header (IMF-fixdate), written by the emulator from its
 //!   virtual clock and read by the client to estimate the cloud's time.
 //! - [`value`]: [`value::Redacted`] (a secret that travels on the wire but prints `****`) and
