@@ -31,7 +31,8 @@
 //! otherwise 401 `APIG.0301`. Before that, the body must fit in 4 MiB (else 413) and a DCS
 //! path's project id must be 32 lower-case hex characters (else 400 `DCS.4002`); a signed
 //! `X-Project-Id` that differs from the DCS path's project gives 401 `DCS.1004`. Every
-//! response carries `X-Request-Id`.
+//! response carries `X-Request-Id` and a `Date` header (RFC 7231 IMF-fixdate) giving the
+//! virtual time, truncated to the second, as the real gateways give theirs.
 //!
 //! Every error answer is JSON, in the body shape of the path's service: `/v3/...` SMS
 //! `{"error_code","error_msg"}`, `/v2/...` DCS `{"error_msg","error_code","error_ext_msg":null}`,

@@ -8,6 +8,7 @@ mod concurrency;
 mod dcs;
 mod errors;
 mod faults;
+mod http_date;
 mod paging;
 mod persist;
 mod redis_mover;
