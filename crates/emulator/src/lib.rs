@@ -55,7 +55,10 @@
 //! Sources whose name starts with `fail-` fail every replication halfway, and those whose name
 //! starts with `flaky-` only their first one; `POST /_emulator/fail/{id}` fails one task. A
 //! `restart` keeps the replaced run's subtasks in the task's `sub_tasks` (its history) and
-//! marks the new run's subtasks `user_op: RESTART`.
+//! marks the new run's subtasks `user_op: RESTART`. A task created with
+//! `is_need_consistency_check` runs `CONSISTENCY_CHECK` (120 s) after the copy; when it
+//! finishes, `GET /v3/tasks/{id}/consistency-result` lists its result (consistent, except for
+//! sources whose name starts with `inconsistent-`; see [`state::sms_consistency`]).
 //!
 //! DCS migrations between real Redis servers (ends mapped by
 //! [`EmulatorConfig::redis_instances`] or loopback `addrs` that answer `PING`) copy the data

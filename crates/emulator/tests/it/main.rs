@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod common;
 mod concurrency;
+mod consistency;
 mod dcs;
 mod errors;
 mod faults;
