@@ -20,6 +20,8 @@
 //!   the service request id, the retries spent and the time taken. Requests are
 //!   retried by the policy in [`retry`]; a create or action whose outcome is
 //!   unknown is never repeated.
+//! - [`Cloud::cloud_now`] estimates the cloud's current time from the `Date` header of its
+//!   answers (the newest one plus the local time since), for decisions on the cloud's clock.
 //! - [`Cloud::stats`] counts calls, HTTP requests and retries per route, and each
 //!   request is traced in a `cloud_request` debug span (no headers, bodies or
 //!   query strings are logged).
@@ -60,6 +62,7 @@ mod metadata;
 mod paging;
 pub mod retry;
 mod secret;
+mod server_clock;
 mod sms;
 mod stats;
 

@@ -28,6 +28,7 @@ use crate::paging::{
     Page, SMS_MAX_OFFSET, SMS_SOURCES_MAX_LIMIT, SMS_TASKS_MAX_LIMIT, SMS_TEMPLATES_MAX_LIMIT,
     collect_all, effective_limit,
 };
+use crate::server_clock::ServerClock;
 use crate::stats::{ApiStats, StatsRecorder};
 
 /// Client of the SMS v3 API. Cheap to clone (shared connection pool and counters).
@@ -40,16 +41,17 @@ impl SmsClient {
     /// A client with its own connection pool and counters.
     pub fn new(cfg: &CloudConfig) -> Result<Self, Error> {
         let http = build_http_client(cfg)?;
-        Self::with_shared(cfg, http, Arc::default())
+        Self::with_shared(cfg, http, Arc::default(), Arc::default())
     }
 
     pub(crate) fn with_shared(
         cfg: &CloudConfig,
         http: reqwest::Client,
         stats: Arc<StatsRecorder>,
+        clock: Arc<ServerClock>,
     ) -> Result<Self, Error> {
         Ok(Self {
-            core: Arc::new(ServiceCore::new(Service::Sms, cfg, http, stats)?),
+            core: Arc::new(ServiceCore::new(Service::Sms, cfg, http, stats, clock)?),
         })
     }
 
@@ -57,6 +59,13 @@ impl SmsClient {
     /// [`DcsClient`](crate::DcsClient) it shares them with, if built by [`Cloud`](crate::Cloud)).
     pub fn stats(&self) -> ApiStats {
         self.core.stats()
+    }
+
+    /// The cloud's current time as its answers' `Date` headers tell it (see
+    /// [`Cloud::cloud_now`](crate::Cloud::cloud_now)); shared with the
+    /// [`DcsClient`](crate::DcsClient) when built by [`Cloud`](crate::Cloud).
+    pub fn cloud_now(&self) -> Option<std::time::SystemTime> {
+        self.core.clock.now()
     }
 
     // ---- source servers ------------------------------------------------
