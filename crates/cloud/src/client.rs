@@ -6,6 +6,7 @@ use crate::config::CloudConfig;
 use crate::dcs::DcsClient;
 use crate::error::Error;
 use crate::http::build_http_client;
+use crate::server_clock::ServerClock;
 use crate::sms::SmsClient;
 use crate::stats::{ApiStats, StatsRecorder};
 
@@ -16,6 +17,7 @@ pub struct Cloud {
     sms: SmsClient,
     dcs: DcsClient,
     stats: Arc<StatsRecorder>,
+    clock: Arc<ServerClock>,
 }
 
 impl Cloud {
@@ -24,10 +26,12 @@ impl Cloud {
     pub fn new(cfg: &CloudConfig) -> Result<Self, Error> {
         let http = build_http_client(cfg)?;
         let stats = Arc::new(StatsRecorder::default());
+        let clock = Arc::new(ServerClock::default());
         Ok(Self {
-            sms: SmsClient::with_shared(cfg, http.clone(), Arc::clone(&stats))?,
-            dcs: DcsClient::with_shared(cfg, http, Arc::clone(&stats))?,
+            sms: SmsClient::with_shared(cfg, http.clone(), Arc::clone(&stats), Arc::clone(&clock))?,
+            dcs: DcsClient::with_shared(cfg, http, Arc::clone(&stats), Arc::clone(&clock))?,
             stats,
+            clock,
         })
     }
 
@@ -44,6 +48,22 @@ impl Cloud {
     /// Counters of every API call made so far, per route.
     pub fn stats(&self) -> ApiStats {
         self.stats.snapshot()
+    }
+
+    /// An estimate of the cloud's current time: the newest `Date` header of any answer (SMS
+    /// or DCS, success or error) plus the local time elapsed since it arrived. `None` until an
+    /// answer with a `Date` came back.
+    ///
+    /// It lags the cloud by up to a second (`Date` has whole seconds) plus an answer's
+    /// latency. Against the emulator with a time scale `s`, whose clock runs `s` times faster
+    /// than this host's, it lags by up to the time since the last answer (one poll interval,
+    /// while polling) times `s`: acceptable, as each answer catches it up. An older `Date`
+    /// than the newest seen is ignored (concurrent answers arrive out of order), so a cloud
+    /// clock that jumps back is not followed.
+    ///
+    /// Convert with `jiff::Timestamp::try_from(t)` or `time::OffsetDateTime::from(t)`.
+    pub fn cloud_now(&self) -> Option<std::time::SystemTime> {
+        self.clock.now()
     }
 
     /// Sets every counter back to zero.

@@ -25,6 +25,7 @@ use crate::config::CloudConfig;
 use crate::error::{Error, ErrorKind, Service};
 use crate::http::{Call, ServiceCore, build_http_client, segment};
 use crate::paging::{DCS_TASKS_MAX_LIMIT, Page, collect_all, effective_limit};
+use crate::server_clock::ServerClock;
 use crate::sms::to_query;
 use crate::stats::{ApiStats, StatsRecorder};
 
@@ -58,22 +59,30 @@ impl DcsClient {
     /// A client with its own connection pool and counters. Needs `cfg.project_id`.
     pub fn new(cfg: &CloudConfig) -> Result<Self, Error> {
         let http = build_http_client(cfg)?;
-        Self::with_shared(cfg, http, Arc::default())
+        Self::with_shared(cfg, http, Arc::default(), Arc::default())
     }
 
     pub(crate) fn with_shared(
         cfg: &CloudConfig,
         http: reqwest::Client,
         stats: Arc<StatsRecorder>,
+        clock: Arc<ServerClock>,
     ) -> Result<Self, Error> {
         let project_id = cfg.project_id.clone().ok_or_else(|| {
             Error::config("a project id is required for DCS (set it in the plan or HW_PROJECT_ID)")
         })?;
         segment("project id", &project_id)?;
         Ok(Self {
-            core: Arc::new(ServiceCore::new(Service::Dcs, cfg, http, stats)?),
+            core: Arc::new(ServiceCore::new(Service::Dcs, cfg, http, stats, clock)?),
             project_id,
         })
+    }
+
+    /// The cloud's current time as its answers' `Date` headers tell it (see
+    /// [`Cloud::cloud_now`](crate::Cloud::cloud_now)); shared with the
+    /// [`SmsClient`](crate::SmsClient) when built by [`Cloud`](crate::Cloud).
+    pub fn cloud_now(&self) -> Option<std::time::SystemTime> {
+        self.core.clock.now()
     }
 
     /// The project id in every path.

@@ -15,6 +15,7 @@ use crate::config::CloudConfig;
 use crate::error::{Error, ErrorKind, RequestInfo, Service};
 use crate::error_body::{parse_error_body, redact_quoted};
 use crate::retry::{self, Decision, Failure, Idempotency, OnRetry, RetryNotice, RetryPolicy};
+use crate::server_clock::ServerClock;
 use crate::stats::{ApiStats, StatsRecorder};
 
 /// Installs ring as the process-wide rustls crypto provider, once. reqwest is
@@ -200,6 +201,8 @@ pub(crate) struct ServiceCore {
     timeout: Duration,
     connect_timeout: Duration,
     pub(crate) stats: Arc<StatsRecorder>,
+    /// The cloud's clock, from the `Date` of every answer.
+    pub(crate) clock: Arc<ServerClock>,
     pub(crate) page_size: Option<u32>,
 }
 
@@ -209,6 +212,7 @@ impl ServiceCore {
         cfg: &CloudConfig,
         http: reqwest::Client,
         stats: Arc<StatsRecorder>,
+        clock: Arc<ServerClock>,
     ) -> Result<Self, Error> {
         cfg.auth.validate()?;
         let (base, scope) = match service {
@@ -237,6 +241,7 @@ impl ServiceCore {
             timeout: cfg.timeout,
             connect_timeout: cfg.connect_timeout,
             stats,
+            clock,
             page_size: cfg.page_size,
         })
     }
@@ -504,6 +509,13 @@ impl ServiceCore {
             req = req.body(body.to_vec());
         }
         let resp = req.send().await.map_err(AttemptFailure::from)?;
+        if let Some(date) = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+        {
+            self.clock.observe(date, Instant::now());
+        }
         let status = resp.status().as_u16();
         let request_id = resp
             .headers()

@@ -20,6 +20,10 @@
 //!   the service request id, the retries spent and the time taken. Requests are
 //!   retried by the policy in [`retry`]; a create or action whose outcome is
 //!   unknown is never repeated.
+//! - [`SmsClient::consistency_results`] reads a task's consistency-check results
+//!   ([`wire::sms::ConsistencyResults`], with a verdict for a cutover gate).
+//! - [`Cloud::cloud_now`] estimates the cloud's current time from the `Date` header of its
+//!   answers (the newest one plus the local time since), for decisions on the cloud's clock.
 //! - [`Cloud::stats`] counts calls, HTTP requests and retries per route, and each
 //!   request is traced in a `cloud_request` debug span (no headers, bodies or
 //!   query strings are logged).
@@ -60,6 +64,7 @@ mod metadata;
 mod paging;
 pub mod retry;
 mod secret;
+mod server_clock;
 mod sms;
 mod stats;
 

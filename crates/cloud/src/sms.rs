@@ -1,11 +1,11 @@
 //! [`SmsClient`]: Server Migration Service v3 — source servers, migration tasks
-//! and their actions, speed limits, VM templates.
+//! and their actions, speed limits, consistency-check results, VM templates.
 //!
 //! # Retries per operation
 //!
 //! | operation | idempotency | when its response is lost or a 5xx comes back |
 //! |---|---|---|
-//! | list/show (GET), [`change_source_state`](SmsClient::change_source_state), [`update_task`](SmsClient::update_task) (PUT), [`delete_task`](SmsClient::delete_task) (DELETE), [`set_speed_limits`](SmsClient::set_speed_limits) (POST that overwrites the whole list) | idempotent | retried |
+//! | list/show (GET, [`consistency_results`](SmsClient::consistency_results) included), [`change_source_state`](SmsClient::change_source_state), [`update_task`](SmsClient::update_task) (PUT), [`delete_task`](SmsClient::delete_task) (DELETE), [`set_speed_limits`](SmsClient::set_speed_limits) (POST that overwrites the whole list) | idempotent | retried |
 //! | [`create_task`](SmsClient::create_task), [`register_source`](SmsClient::register_source), [`create_template`](SmsClient::create_template) | not idempotent | [`OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown): look the object up by name ([`tasks_named`](SmsClient::tasks_named)) |
 //! | [`task_action`](SmsClient::task_action) (every operation, `network_check` included) | not idempotent | [`OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown): re-read the task's state to see whether it took effect; repeating `start`/`test`/… on a task that already moved would fail with a state error at best |
 //!
@@ -14,10 +14,10 @@
 use std::sync::Arc;
 
 use migplan_wire::sms::{
-    ChangeStateRequest, CreateTaskRequest, IdResponse, ListSourcesQuery, ListSourcesResponse,
-    ListTasksQuery, ListTasksResponse, ListTemplatesQuery, ListTemplatesResponse, Operation,
-    RegisterSourceRequest, SourceServer, SpeedLimits, Task, TaskActionRequest, Template,
-    TemplateEnvelope, UpdateTaskRequest,
+    ChangeStateRequest, ConsistencyResults, CreateTaskRequest, IdResponse, ListSourcesQuery,
+    ListSourcesResponse, ListTasksQuery, ListTasksResponse, ListTemplatesQuery,
+    ListTemplatesResponse, Operation, RegisterSourceRequest, SourceServer, SpeedLimits, Task,
+    TaskActionRequest, Template, TemplateEnvelope, UpdateTaskRequest,
 };
 use serde::Serialize;
 
@@ -28,6 +28,7 @@ use crate::paging::{
     Page, SMS_MAX_OFFSET, SMS_SOURCES_MAX_LIMIT, SMS_TASKS_MAX_LIMIT, SMS_TEMPLATES_MAX_LIMIT,
     collect_all, effective_limit,
 };
+use crate::server_clock::ServerClock;
 use crate::stats::{ApiStats, StatsRecorder};
 
 /// Client of the SMS v3 API. Cheap to clone (shared connection pool and counters).
@@ -40,16 +41,17 @@ impl SmsClient {
     /// A client with its own connection pool and counters.
     pub fn new(cfg: &CloudConfig) -> Result<Self, Error> {
         let http = build_http_client(cfg)?;
-        Self::with_shared(cfg, http, Arc::default())
+        Self::with_shared(cfg, http, Arc::default(), Arc::default())
     }
 
     pub(crate) fn with_shared(
         cfg: &CloudConfig,
         http: reqwest::Client,
         stats: Arc<StatsRecorder>,
+        clock: Arc<ServerClock>,
     ) -> Result<Self, Error> {
         Ok(Self {
-            core: Arc::new(ServiceCore::new(Service::Sms, cfg, http, stats)?),
+            core: Arc::new(ServiceCore::new(Service::Sms, cfg, http, stats, clock)?),
         })
     }
 
@@ -57,6 +59,13 @@ impl SmsClient {
     /// [`DcsClient`](crate::DcsClient) it shares them with, if built by [`Cloud`](crate::Cloud)).
     pub fn stats(&self) -> ApiStats {
         self.core.stats()
+    }
+
+    /// The cloud's current time as its answers' `Date` headers tell it (see
+    /// [`Cloud::cloud_now`](crate::Cloud::cloud_now)); shared with the
+    /// [`DcsClient`](crate::DcsClient) when built by [`Cloud`](crate::Cloud).
+    pub fn cloud_now(&self) -> Option<std::time::SystemTime> {
+        self.core.clock.now()
     }
 
     // ---- source servers ------------------------------------------------
@@ -239,6 +248,21 @@ impl SmsClient {
     /// [`task_action`](Self::task_action) with just an operation.
     pub async fn action(&self, task_id: &str, operation: Operation) -> Result<(), Error> {
         self.task_action(task_id, &TaskActionRequest::new(operation))
+            .await
+    }
+
+    /// `GET /v3/tasks/{task_id}/consistency-result`: the results of the task's consistency
+    /// checks (empty until one has finished); judge them with
+    /// [`ConsistencyResults::verdict`] and show them with
+    /// [`ConsistencyResults::summary`]. A missing task is a 404
+    /// ([`Error::is_not_found`]). Retried like every GET.
+    pub async fn consistency_results(&self, task_id: &str) -> Result<ConsistencyResults, Error> {
+        let id = segment("task id", task_id)?;
+        self.core
+            .json(Call::get(
+                "/v3/tasks/{task_id}/consistency-result",
+                format!("/v3/tasks/{id}/consistency-result"),
+            ))
             .await
     }
 

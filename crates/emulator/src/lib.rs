@@ -31,7 +31,8 @@
 //! otherwise 401 `APIG.0301`. Before that, the body must fit in 4 MiB (else 413) and a DCS
 //! path's project id must be 32 lower-case hex characters (else 400 `DCS.4002`); a signed
 //! `X-Project-Id` that differs from the DCS path's project gives 401 `DCS.1004`. Every
-//! response carries `X-Request-Id`.
+//! response carries `X-Request-Id` and a `Date` header (RFC 7231 IMF-fixdate) giving the
+//! virtual time, truncated to the second, as the real gateways give theirs.
 //!
 //! Every error answer is JSON, in the body shape of the path's service: `/v3/...` SMS
 //! `{"error_code","error_msg"}`, `/v2/...` DCS `{"error_msg","error_code","error_ext_msg":null}`,
@@ -54,7 +55,10 @@
 //! Sources whose name starts with `fail-` fail every replication halfway, and those whose name
 //! starts with `flaky-` only their first one; `POST /_emulator/fail/{id}` fails one task. A
 //! `restart` keeps the replaced run's subtasks in the task's `sub_tasks` (its history) and
-//! marks the new run's subtasks `user_op: RESTART`.
+//! marks the new run's subtasks `user_op: RESTART`. A task created with
+//! `is_need_consistency_check` runs `CONSISTENCY_CHECK` (120 s) after the copy; when it
+//! finishes, `GET /v3/tasks/{id}/consistency-result` lists its result (consistent, except for
+//! sources whose name starts with `inconsistent-`; see [`state::sms_consistency`]).
 //!
 //! DCS migrations between real Redis servers (ends mapped by
 //! [`EmulatorConfig::redis_instances`] or loopback `addrs` that answer `PING`) copy the data

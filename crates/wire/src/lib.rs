@@ -13,6 +13,10 @@
 //!   [`dcs::MigrationStatus`].
 //! - [`error`]: the three error body shapes ([`error::SmsErrorBody`], [`error::DcsErrorBody`],
 //!   [`error::ApigErrorBody`]) and a lenient [`error::AnyErrorBody`].
+//! - [`sms::ConsistencyResults`]: the consistency-check results a cutover gate reads, with
+//!   [`sms::ConsistencyResults::verdict`] and a printable [`sms::ConsistencyResults::summary`].
+//! - [`http_date`]: the HTTP `Date` header (IMF-fixdate), written by the emulator from its
+//!   virtual clock and read by the client to estimate the cloud's time.
 //! - [`value`]: [`value::Redacted`] (a secret that travels on the wire but prints `****`) and
 //!   [`value::BandwidthMb`].
 //!
@@ -31,6 +35,7 @@ mod open_enum;
 
 pub mod dcs;
 pub mod error;
+pub mod http_date;
 pub mod signing;
 pub mod sms;
 pub mod value;

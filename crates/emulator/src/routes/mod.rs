@@ -140,7 +140,9 @@ fn clip(msg: &str) -> String {
 /// - answers a panicking handler with a JSON 500;
 /// - turns every error answer that is not JSON (axum's own rejections: 405 with an empty
 ///   body, path parameters that are not UTF-8, ...) into the path's JSON error body;
-/// - makes sure every answer carries `X-Request-Id`.
+/// - makes sure every answer carries `X-Request-Id`;
+/// - dates every answer with the virtual clock (`Date`, IMF-fixdate), as Huawei's gateways
+///   date theirs with real time (hyper only adds its own, real-time, `Date` when none is set).
 async fn edge_middleware(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let flavor = Flavor::for_path(&path);
@@ -190,6 +192,11 @@ async fn edge_middleware(State(app): State<AppState>, req: Request, next: Next) 
         && let Ok(v) = HeaderValue::from_str(&new_request_id())
     {
         response.headers_mut().insert("x-request-id", v);
+    }
+    if let Some(date) = migplan_wire::http_date::format_http_date(app.now())
+        && let Ok(v) = HeaderValue::from_str(&date)
+    {
+        response.headers_mut().insert(header::DATE, v);
     }
     response
 }

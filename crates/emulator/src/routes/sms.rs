@@ -3,8 +3,8 @@
 use super::{AppState, Path, body, json, ok_empty, query};
 use crate::api_error::{ApiError, Flavor};
 use crate::state::{
-    SMS_SOURCES_PAGE, SMS_TASKS_PAGE, SMS_TEMPLATES_PAGE, page, sms_action, sms_source, sms_task,
-    sms_template,
+    SMS_SOURCES_PAGE, SMS_TASKS_PAGE, SMS_TEMPLATES_PAGE, page, sms_action, sms_consistency,
+    sms_source, sms_task, sms_template,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v3/tasks/{task_id}/progress", put(report_progress))
         .route("/v3/tasks/{task_id}/passphrase", get(passphrase))
         .route(
+            "/v3/tasks/{task_id}/consistency-result",
+            get(consistency_result),
+        )
+        .route(
             "/v3/tasks/{task_id}/configuration-setting",
             get(get_config).post(set_config),
         )
@@ -67,6 +71,13 @@ async fn list_sources(State(app): State<AppState>, uri: Uri) -> Res {
     let now = app.now();
     let mut w = app.world();
     sms_task::resolve_all(&mut w, now);
+    let tasks = sms_task::tasks_by_id(&w);
+    let has_results = |s: &sms_source::SourceRec| {
+        s.current_task
+            .as_deref()
+            .and_then(|id| tasks.get(id))
+            .is_some_and(|t| !t.consistency.is_empty())
+    };
     let matching: Vec<_> = w
         .sources
         .iter()
@@ -90,6 +101,10 @@ async fn list_sources(State(app): State<AppState>, uri: Uri) -> Res {
                 .as_deref()
                 .is_none_or(|e| s.reg.enterprise_project_id.as_deref().unwrap_or("0") == e)
         })
+        .filter(|s| {
+            q.is_consistency_result_exist
+                .is_none_or(|want| has_results(s) == want)
+        })
         .collect();
     let (count, page) = page(
         matching,
@@ -98,7 +113,6 @@ async fn list_sources(State(app): State<AppState>, uri: Uri) -> Res {
         SMS_SOURCES_PAGE,
         app.cfg.page_limit_max,
     );
-    let tasks = sms_task::tasks_by_id(&w);
     let source_servers = page
         .into_iter()
         .map(|s| {
@@ -368,6 +382,14 @@ async fn report_progress(State(app): State<AppState>, Path(id): Path<String>, by
         }
     }
     Ok(ok_empty())
+}
+
+async fn consistency_result(State(app): State<AppState>, Path(id): Path<String>) -> Res {
+    let now = app.now();
+    let mut w = app.world();
+    let idx = sms_task::index_of(&w, &id)?;
+    sms_task::resolve_at(&mut w, idx, now);
+    Ok(json(200, &sms_consistency::view(&w.tasks[idx])))
 }
 
 async fn passphrase(State(app): State<AppState>, Path(id): Path<String>) -> Res {

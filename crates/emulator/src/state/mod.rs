@@ -6,6 +6,7 @@
 pub mod dcs;
 pub mod run;
 pub mod sms_action;
+pub mod sms_consistency;
 pub mod sms_source;
 pub mod sms_task;
 pub mod sms_template;

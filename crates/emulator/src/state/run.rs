@@ -31,6 +31,9 @@ pub struct Step {
     pub end_ms: Option<i64>,
     /// The operation that started it: `REPLICATE`, `SYNC` or `RESTART`.
     pub user_op: String,
+    /// Ended by `skip` rather than by finishing its work (the consistency check only).
+    #[serde(default)]
+    pub skipped: bool,
 }
 
 /// Kind of run.
@@ -83,6 +86,7 @@ fn step(id: i64, name: &str, units: f64, copy: bool, user_op: &str) -> Step {
         start_ms: None,
         end_ms: None,
         user_op: user_op.to_owned(),
+        skipped: false,
     }
 }
 
@@ -262,10 +266,19 @@ impl Run {
             return false;
         }
         self.steps[self.current].end_ms = Some(now_ms);
+        self.steps[self.current].skipped = true;
         self.current += 1;
         self.done_units = 0.0;
         self.anchor_ms = now_ms;
         true
+    }
+
+    /// The consistency checks that finished their work (not skipped): `(subtask id, end)`.
+    pub fn finished_checks(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.steps
+            .iter()
+            .filter(|s| s.name == CHECK_STEP && !s.skipped)
+            .filter_map(|s| s.end_ms.map(|end| (s.id, end)))
     }
 
     /// Pauses or resumes; `now_ms` re-anchors time on resume.
@@ -435,5 +448,44 @@ mod tests {
         }
         assert!(r.steps.iter().any(|s| s.name == "MIGRATE_WINDOWS_BLOCK"));
         assert!(r.steps.iter().all(|s| s.name != "CREATE_CLOUD_SERVER"));
+    }
+
+    #[test]
+    fn only_checks_that_did_their_work_count_as_finished() {
+        let full = |now| {
+            let mut r = Run::full(
+                &OsType::Linux,
+                &TaskType::MigrateFile,
+                GIB,
+                false,
+                ("REPLICATE", 1),
+                now,
+            );
+            r.add_consistency_check();
+            r
+        };
+        let mut done = full(0);
+        assert_eq!(done.finished_checks().count(), 0);
+        let end = match done.advance(i64::MAX / 4, 100.0) {
+            RunOutcome::Done(end) => end,
+            other => panic!("expected the run to finish, got {other:?}"),
+        };
+        let checks: Vec<_> = done.finished_checks().collect();
+        let check = done.steps.iter().find(|s| s.name == CHECK_STEP).unwrap();
+        assert_eq!(checks, vec![(check.id, check.end_ms.unwrap())]);
+        assert!(check.end_ms.unwrap() < end);
+
+        let mut skipped = full(0);
+        while !skipped.checking() {
+            assert_eq!(
+                skipped.advance(skipped.anchor_ms + 1_000, 100.0),
+                RunOutcome::Running
+            );
+        }
+        let now = skipped.anchor_ms;
+        assert!(skipped.skip_check(now));
+        skipped.advance(i64::MAX / 4, 100.0);
+        assert!(skipped.is_done());
+        assert_eq!(skipped.finished_checks().count(), 0);
     }
 }

@@ -78,6 +78,9 @@ pub struct TaskRec {
     pub network_check_info: Option<serde_json::Value>,
     /// Log upload status.
     pub log_collect_status: Option<String>,
+    /// Results of the consistency checks that finished, oldest first.
+    #[serde(default)]
+    pub consistency: Vec<super::sms_consistency::CheckRec>,
 }
 
 impl TaskRec {
@@ -210,6 +213,7 @@ pub fn create(world: &mut World, req: CreateTaskRequest, now: i64) -> Result<Str
         error_json: None,
         network_check_info: None,
         log_collect_status: Some("INIT".into()),
+        consistency: Vec::new(),
     });
     if auto_start {
         super::sms_action::start_full(world, &id, now)?;
@@ -221,8 +225,14 @@ fn error_json(code: &str, msg: &str) -> String {
     serde_json::json!({"error_code": code, "error_msg": msg}).to_string()
 }
 
-/// Brings a task (and its source) up to `now`: finishes or fails runs whose time has come.
-pub fn resolve(task: &mut TaskRec, source: Option<&mut SourceRec>, now: i64) {
+/// Brings a task (and its source) up to `now`: finishes or fails runs whose time has come,
+/// and records the results of consistency checks that finished.
+pub fn resolve(task: &mut TaskRec, mut source: Option<&mut SourceRec>, now: i64) {
+    advance(task, source.as_deref_mut(), now);
+    super::sms_consistency::record(task, source.as_deref());
+}
+
+fn advance(task: &mut TaskRec, source: Option<&mut SourceRec>, now: i64) {
     let mut source = source;
     let mut set_source = |at: i64, s: SourceState, c: MigrationCycle| {
         if let Some(src) = source.as_deref_mut() {

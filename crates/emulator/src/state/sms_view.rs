@@ -149,6 +149,7 @@ pub fn source_view(
     let mut v = sms_source::view(src, now, detail);
     if let Some(task) = task {
         v.current_task = Some(brief(task, now));
+        v.is_consistency_result_exist = Some(!task.consistency.is_empty());
         if let Some(run) = &task.full {
             v.replicatesize = Some(run.copy_progress().0);
         }

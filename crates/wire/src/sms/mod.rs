@@ -1,12 +1,15 @@
-//! SMS v3 (Server Migration Service) wire types: source servers, tasks, templates.
+//! SMS v3 (Server Migration Service) wire types: source servers, tasks, templates,
+//! consistency-check results.
 //!
 //! All times are epoch milliseconds. Request types skip `None` fields when serialized;
 //! response types accept missing or `null` fields and ignore fields they do not know.
 
+mod consistency;
 mod source;
 mod task;
 mod template;
 
+pub use consistency::*;
 pub use source::*;
 pub use task::*;
 pub use template::*;

@@ -38,6 +38,9 @@ pub struct ListSourcesQuery {
     /// Filter by enterprise project.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enterprise_project_id: Option<String>,
+    /// Filter by whether consistency-check results exist (newer API versions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_consistency_result_exist: Option<bool>,
 }
 
 /// Answer of `GET /v3/sources`.
