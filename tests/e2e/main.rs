@@ -6,6 +6,7 @@ mod completions;
 mod emulated;
 mod exit_codes;
 mod filters;
+mod gates;
 mod hostile;
 mod journal;
 mod json_errors;

@@ -542,6 +542,13 @@ impl<'s> Decoder<'s> {
             priority: self.opt_uint(f, "priority", 0, 2, "0 (low), 1 (standard) or 2 (high)"),
             start_target_server: self.boolean(f, "start_target_server"),
             syncing: self.boolean(f, "syncing"),
+            max_sync_age_seconds: self.opt_uint(
+                f,
+                "max_sync_age_seconds",
+                60,
+                604_800,
+                "seconds (1 minute to 1 week)",
+            ),
             use_public_ip: self.boolean(f, "use_public_ip"),
             use_ipv6: self.boolean(f, "use_ipv6"),
             start_network_check: self.boolean(f, "start_network_check"),

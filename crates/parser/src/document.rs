@@ -142,6 +142,11 @@ pub struct ServerSettings {
     /// Keep syncing incrementally after the full copy (needed for stage `synced`).
     #[schemars(default)]
     pub syncing: Option<Sp<bool>>,
+    /// With `syncing: true`: the greatest age, in seconds, of the last finished copy or sync
+    /// round when the cutover starts (60 to 604800). An older one gets a final sync round
+    /// first, so the data the target lacks at cutover is at most this old.
+    #[schemars(range(min = 60, max = 604800), default)]
+    pub max_sync_age_seconds: Option<Sp<u32>>,
     /// Reach the target over its public IP.
     #[schemars(default)]
     pub use_public_ip: Option<Sp<bool>>,

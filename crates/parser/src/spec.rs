@@ -251,6 +251,8 @@ pub struct ServerSpec {
     pub start_target_server: Option<bool>,
     /// Continuous incremental sync.
     pub syncing: bool,
+    /// Greatest age of the last finished copy or sync round at cutover, seconds.
+    pub max_sync_age_seconds: Option<u32>,
     /// Use the target's public IP.
     pub use_public_ip: Option<bool>,
     /// Migrate over IPv6.

@@ -328,6 +328,25 @@ fn server(
         }
         ctx.push(d);
     }
+    let max_sync_age = pick(
+        &s.max_sync_age_seconds,
+        def.map(|d| &d.max_sync_age_seconds),
+    );
+    if let Some(age) = &max_sync_age
+        && !syncing.as_ref().is_some_and(|s| s.value)
+    {
+        let mut d = PlanDiagnostic::new(
+            Code::Conflict,
+            format!("{what} sets a sync age without continuous sync"),
+            age.span,
+            "needs `syncing: true`",
+        )
+        .with_help("a final sync round before the cutover needs `syncing: true`; set it, or remove `max_sync_age_seconds`");
+        if let Some(sy) = &syncing {
+            d = d.with_related(sy.span, "sync is turned off here");
+        }
+        ctx.push(d);
+    }
     let migration_test = pick(&s.migration_test, def.map(|d| &d.migration_test));
     if let Some(st) = &stage
         && st.value == ServerStage::Drilled
@@ -402,6 +421,7 @@ fn server(
             def.map(|d| &d.start_target_server),
         )),
         syncing: value(&syncing).unwrap_or(false),
+        max_sync_age_seconds: value(&max_sync_age),
         use_public_ip: value(&pick(&s.use_public_ip, def.map(|d| &d.use_public_ip))),
         use_ipv6: value(&use_ipv6),
         start_network_check: value(&pick(

@@ -54,6 +54,15 @@ pub enum Call {
     DcsUpdateResumeMode,
     /// `POST /v2/{project_id}/migration-task/{task_id}/stop`.
     DcsStop,
+    /// Action `start` for a final sync round, sent only when the last finished round is older
+    /// than `max_age_seconds` by the cloud's clock.
+    SmsFinalSync {
+        /// The greatest age allowed.
+        max_age_seconds: u32,
+    },
+    /// `GET /v3/tasks/{task_id}/consistency-result`: the cutover gate of
+    /// `consistency_check: true`.
+    SmsConsistency,
     /// Compare source and target Redis (stage `verified`): migplan connects to both; an
     /// instance id's address is read from the DCS instance API first.
     RedisVerify(Box<crate::kinds::Verify>),
@@ -99,6 +108,21 @@ impl Call {
             ),
             Call::SmsCreateTask { .. } => api(Sms, "POST", "/v3/tasks", "CreateTask"),
             Call::SmsUpdateTask { .. } => api(Sms, "PUT", "/v3/tasks/{task_id}", "UpdateTask"),
+            Call::SmsFinalSync { .. } => ApiCall {
+                action: Some(Operation::Start.as_str().to_string()),
+                ..api(
+                    Sms,
+                    "POST",
+                    "/v3/tasks/{task_id}/action",
+                    "UpdateTaskStatus",
+                )
+            },
+            Call::SmsConsistency => api(
+                Sms,
+                "GET",
+                "/v3/tasks/{task_id}/consistency-result",
+                "ShowConsistencyResult",
+            ),
             Call::SmsAction { operation, .. } => ApiCall {
                 action: Some(operation.as_str().to_string()),
                 ..api(

@@ -15,9 +15,9 @@ use migplan_wire::sms::TaskState;
 
 use crate::current::Current;
 use crate::kinds::{
-    Clear, CloneTest, Configure, CreateMigration, CreateTask, Cutover, MigrationTest, NetworkCheck,
-    Pause, ResetSource, Restart, Skip, Start, StartSync, StopMigration, Test, UpdateMigration,
-    UpdateTask, Verify, WaitFor,
+    Clear, CloneTest, Configure, ConsistencyGate, CreateMigration, CreateTask, Cutover, FinalSync,
+    MigrationTest, NetworkCheck, Pause, ResetSource, Restart, Skip, Start, StartSync,
+    StopMigration, Test, UpdateMigration, UpdateTask, Verify, WaitFor,
 };
 use crate::step::{Service, Step, StepKind};
 
@@ -52,6 +52,11 @@ pub struct ServerChainInput {
     pub restarts: Option<(u32, u32)>,
     /// `consistency_check: false` while the task's check runs: skip it.
     pub skip_check: bool,
+    /// `consistency_check: true`: the cutover waits for an OK consistency check result.
+    pub consistency_gate: bool,
+    /// `max_sync_age_seconds` (with `syncing`): a final sync round before the cutover when
+    /// the last one is older.
+    pub max_sync_age: Option<u32>,
 }
 
 fn wait(addr: &ResourceAddr, stage: Stage, until: &str, service: Service) -> Step {
@@ -251,6 +256,17 @@ pub fn server_steps(
                 None => StepKind::Test(Test { task_id: task_id() }),
             })),
             ServerStage::Cutover => {
+                if let Some(max_age_seconds) = input.max_sync_age {
+                    steps.push(step(StepKind::FinalSync(FinalSync {
+                        task_id: task_id(),
+                        max_age_seconds,
+                    })));
+                }
+                if input.consistency_gate {
+                    steps.push(step(StepKind::ConsistencyGate(ConsistencyGate {
+                        task_id: task_id(),
+                    })));
+                }
                 steps.push(step(StepKind::Cutover(Cutover { task_id: task_id() })))
             }
             ServerStage::Cleared => steps.push(step(StepKind::Clear(Clear { task_id: task_id() }))),

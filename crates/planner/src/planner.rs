@@ -420,6 +420,8 @@ fn plan_server<'s>(spec: &'s ServerSpec, goal: ServerStage, ix: &LiveIndex<'_>) 
             restarts,
             skip_check: spec.consistency_check == Some(false)
                 && task.is_some_and(consistency_check_running),
+            consistency_gate: spec.consistency_check == Some(true),
+            max_sync_age: spec.max_sync_age_seconds.filter(|_| spec.syncing),
             network_gate: spec
                 .network_check
                 .as_ref()

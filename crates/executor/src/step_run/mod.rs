@@ -50,7 +50,9 @@ use crate::request::{self, SecretSource, SpecIndex};
 use crate::retry::{GaveUp, Retry, RetryPolicy};
 
 mod action;
+mod consistency;
 mod create;
+mod final_sync;
 mod source;
 mod verify;
 mod wait;
@@ -393,6 +395,8 @@ impl Run<'_> {
                 .await
             }
             Call::RedisVerify(v) => self.verify(&v).await,
+            Call::SmsConsistency => self.consistency_gate().await,
+            Call::SmsFinalSync { max_age_seconds } => self.final_sync(max_age_seconds).await,
             Call::DcsStop => {
                 let dcs = self.ctx.cloud.dcs().clone();
                 self.guarded_call(move |id| {

@@ -27,9 +27,11 @@ mod barrier;
 mod clear;
 mod clone_test;
 mod configure;
+mod consistency_gate;
 mod create_migration;
 mod create_task;
 mod cutover;
+mod final_sync;
 mod migration_test;
 mod network_check;
 mod pause;
@@ -49,9 +51,11 @@ pub use barrier::Barrier;
 pub use clear::Clear;
 pub use clone_test::CloneTest;
 pub use configure::Configure;
+pub use consistency_gate::ConsistencyGate;
 pub use create_migration::CreateMigration;
 pub use create_task::CreateTask;
 pub use cutover::Cutover;
+pub use final_sync::{FinalSync, age_text, last_round_end_ms};
 pub use migration_test::MigrationTest;
 pub use network_check::NetworkCheck;
 pub use pause::Pause;
@@ -190,6 +194,12 @@ step_kinds! {
     Test(Test),
     /// Action `clone_test`: reach `tested` on a clone made from a template.
     CloneTest(CloneTest),
+    /// Action `start` for one more sync round before the cutover, when the last one is older
+    /// than `max_sync_age_seconds`.
+    FinalSync(FinalSync),
+    /// Read the SMS consistency check result: a cutover needs it OK (`consistency_check:
+    /// true`). A check, no change.
+    ConsistencyGate(ConsistencyGate),
     /// Action `cutover`: launch the target for good.
     Cutover(Cutover),
     /// Action `clear`: clear snapshots and migration resources.

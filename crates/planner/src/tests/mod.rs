@@ -1,6 +1,7 @@
 //! Table-driven tests of the pure planner: (live state, desired stage) → exact steps or blocked.
 
 mod adoption;
+mod cutover_gates;
 mod operations;
 mod redis_table;
 mod server_table;
