@@ -259,3 +259,44 @@ fn an_unreachable_target_is_inconclusive_and_a_rerun_after_its_restart_passes() 
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(sent(&w.e, 0, "cutover"), 1);
 }
+
+#[test]
+fn a_plan_left_with_only_its_comparison_has_no_changes_but_apply_still_compares() {
+    let w = migrated("verified-only");
+    let text = std::fs::read_to_string(crate::repo_root().join(PLAN)).expect("plan");
+    let redis_only = text[..text.find("servers:").expect("servers")].to_string()
+        + &text
+            [text.find("redis:").expect("redis")..text.find("    stage: stopped").expect("stage")]
+        + "    stage: verified\n";
+    let path = scratch_dir("verified-only").join("only.yaml");
+    std::fs::write(&path, redis_only).expect("plan file");
+    let plan = path.display().to_string();
+    let p =
+        w.e.cmd()
+            .args(["plan", &plan, "--detailed-exitcode"])
+            .output()
+            .expect("runs");
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "a check is no change: {}",
+        show(&p)
+    );
+    assert!(
+        show(&p).contains("No changes. Apply runs 1 check"),
+        "{}",
+        show(&p)
+    );
+    let out = w.e.apply_json(&plan, "20ms", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        position(&events(&out), "step_completed", "redis.sessions#verify").is_some(),
+        "{}",
+        show(&out)
+    );
+    // A tampered target makes the same apply exit 3.
+    let mut t = con(&w.target, TARGET_PW, 0);
+    run(&mut t, redis::cmd("DEL").arg("before:zset"));
+    let out = w.e.apply_json(&plan, "20ms", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+}
