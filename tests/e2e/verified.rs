@@ -300,3 +300,28 @@ fn a_plan_left_with_only_its_comparison_has_no_changes_but_apply_still_compares(
     let out = w.e.apply_json(&plan, "20ms", &[]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
 }
+
+#[test]
+fn apply_local_compares_throwaway_redis_servers_and_says_so() {
+    let out = crate::migplan()
+        .args(["apply", "--local", "--auto-approve", PLAN])
+        .env("SESSIONS_SOURCE_PASSWORD", SOURCE_PW)
+        .env("SESSIONS_TARGET_PASSWORD", TARGET_PW)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = show(&out);
+    assert!(
+        text.contains("throwaway redis-servers for the data comparison"),
+        "{text}"
+    );
+    assert!(text.contains("1000 sample keys"), "{text}");
+    assert!(
+        text.contains("redis.sessions#verify") && text.contains("done: verified:"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(SOURCE_PW) && !text.contains(TARGET_PW),
+        "{text}"
+    );
+}

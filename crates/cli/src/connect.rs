@@ -51,6 +51,9 @@ pub struct ConnectArgs {
     /// Where retries are shown (apply --format json: among its events).
     #[arg(skip)]
     pub retry_report: RetryReport,
+    /// With --local: start throwaway redis-servers for the plan's data comparisons (apply).
+    #[arg(skip)]
+    pub local_redis: bool,
 }
 
 /// The services a plan uses: only these are contacted (a servers-only plan never sends a DCS
@@ -84,6 +87,8 @@ pub struct Connection {
     pub emulator: Option<RunningEmulator>,
     /// The `--local` state, locked until this connection is dropped.
     local: Option<LocalState>,
+    /// Throwaway redis-servers of `--local` (stopped with the connection).
+    _local_redis: crate::local_redis::LocalRedis,
 }
 
 impl Connection {
@@ -151,6 +156,7 @@ pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connecti
         uses: Services::of(spec),
         emulator: None,
         local: None,
+        _local_redis: crate::local_redis::LocalRedis::default(),
     })
 }
 
@@ -176,6 +182,12 @@ async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connec
     emu_cfg.persist = Some(state.path.clone());
     emu_cfg.persist_redacted = true;
     emu_cfg.clock_runs_while_stopped = true;
+    let redis = if args.local_redis {
+        tokio::task::block_in_place(|| crate::local_redis::start(spec))
+    } else {
+        crate::local_redis::LocalRedis::default()
+    };
+    emu_cfg.redis_instances = redis.instances.clone();
     let emulator = match RunningEmulator::start(emu_cfg).await {
         Ok(e) => e,
         Err(EmulatorError::State { path, message }) => {
@@ -203,9 +215,10 @@ async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connec
         .with_project_id(spec.cloud.project_id.clone());
     let cloud = Cloud::new(&with_network(cfg, args)).into_diagnostic()?;
     let target = format!(
-        "the local emulator at {} (--local, state in {}; nothing in the cloud is touched)",
+        "the local emulator at {} (--local, state in {}; nothing in the cloud is touched{})",
         emulator.base_url(),
-        state.path.display()
+        state.path.display(),
+        redis.notice
     );
     Ok(Connection {
         cloud,
@@ -214,6 +227,7 @@ async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connec
         uses: Services::of(spec),
         emulator: Some(emulator),
         local: Some(state),
+        _local_redis: redis,
     })
 }
 

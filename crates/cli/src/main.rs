@@ -8,6 +8,7 @@ mod exit;
 mod failure;
 mod journal;
 mod live;
+mod local_redis;
 mod local_state;
 mod lock;
 mod render;

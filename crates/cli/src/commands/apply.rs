@@ -170,8 +170,10 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let spec = input.parsed().spec.clone();
     let runtime = super::runtime()?;
 
+    let mut connect_args = args.connect.clone();
+    connect_args.local_redis = true;
     let conn = runtime
-        .block_on(connect::connect(&spec, &args.connect))
+        .block_on(connect::connect(&spec, &connect_args))
         .kind(ErrorKind::Connect)?;
     let target = journal::Target {
         plan: &spec.name,
