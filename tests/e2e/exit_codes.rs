@@ -39,6 +39,15 @@ fn usage_errors_exit_1_and_help_exits_0() {
             "--time-scale",
             "inf",
         ],
+        &[
+            "emulator",
+            "--access-key",
+            "a",
+            "--secret-key",
+            "b",
+            "--sms-migration-quota",
+            "0",
+        ],
         &["no-such-command"],
         &[],
     ];

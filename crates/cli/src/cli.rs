@@ -155,6 +155,10 @@ pub struct EmulatorArgs {
     /// such servers (or loopback `addrs`) copy the data for real.
     #[arg(long = "redis-instance", value_name = "ID=HOST:PORT")]
     pub redis_instances: Vec<migplan_emulator::RedisInstance>,
+    /// SMS migrations the account may run at once (tasks RUNNING, SYNCING or SKIPPING); a
+    /// `start` or `restart` past it is refused with 403 `SMS.1003`. Default: no cap.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sms_migration_quota: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -98,6 +98,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl App {
     /// Builds the shared state.
     pub fn new(cfg: EmulatorConfig, clock: VirtualClock, world: World) -> Self {
+        let mut world = world;
+        world.quota.limit = cfg.sms_migration_quota;
         let faults = FaultInjector::new(cfg.faults.clone());
         App {
             cfg,
@@ -130,6 +132,8 @@ impl App {
 
     /// Clears the world, the log and the counters, and re-seeds the fault RNG.
     pub fn reset(&self, world: World) {
+        let mut world = world;
+        world.quota.limit = self.cfg.sms_migration_quota;
         *self.world() = world;
         *self.log() = RequestLog::default();
         self.faults().reseed();

@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod paging;
 mod persist;
+mod quota;
 mod redis_mover;
 mod secrets;
 mod sms;
