@@ -48,6 +48,15 @@ fn usage_errors_exit_1_and_help_exits_0() {
             "--sms-migration-quota",
             "0",
         ],
+        &[
+            "emulator",
+            "--access-key",
+            "a",
+            "--secret-key",
+            "b",
+            "--fault",
+            "ratelimit=0",
+        ],
         &["no-such-command"],
         &[],
     ];

@@ -145,7 +145,8 @@ pub struct EmulatorArgs {
     /// Source servers (and other state) to start with; see the emulator docs for the format.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`.
+    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`;
+    /// `ratelimit=N` answers 429 (with `Retry-After`) past N requests per second per service.
     #[arg(long, value_name = "SPEC")]
     pub fault: Option<String>,
     /// Save state to this file on shutdown and load it on start.

@@ -87,7 +87,7 @@
 //! | DCS internal error | 500 | `DCS.5000` |
 //! | admin: bad JSON, query or path parameter / not loopback / unknown endpoint or task / wrong method / body over 4 MiB / internal | 400 / 403 / 404 / 405 / 413 / 500 | `EMULATOR.0400` / `0403` / `0404` / `0405` / `0413` / `0500` |
 //! | other paths: unknown / body over 4 MiB | 404 / 413 | `APIG.0101` / `APIG.0201` |
-//! | throttled / injected 5xx | 429 / 500 | `APIG.0308` / `APIG.0201` |
+//! | throttled (at random, or past `ratelimit`, then with `Retry-After`: see [`ratelimit`]) / injected 5xx | 429 / 500 | `APIG.0308` / `APIG.0201` |
 //!
 //! Refusals name their real cause: an operation blocked by a transition in progress names it
 //! ("a test launch of the target server is in progress (source server waiting,
@@ -134,6 +134,7 @@ mod config;
 mod error;
 pub mod faults;
 mod listener;
+pub mod ratelimit;
 pub mod redis_mover;
 mod routes;
 pub mod seed;
