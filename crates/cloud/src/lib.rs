@@ -20,6 +20,8 @@
 //!   the service request id, the retries spent and the time taken. Requests are
 //!   retried by the policy in [`retry`]; a create or action whose outcome is
 //!   unknown is never repeated.
+//! - [`Cloud::with_gate`] puts a [`RequestGate`] around every HTTP request (pages and
+//!   retries included): a caller's pacing per service, told of each throttling answer.
 //! - [`Cloud::stats`] counts calls, HTTP requests and retries per route, and each
 //!   request is traced in a `cloud_request` debug span (no headers, bodies or
 //!   query strings are logged).
@@ -55,6 +57,7 @@ mod config;
 mod dcs;
 mod error;
 mod error_body;
+pub mod gate;
 mod http;
 mod metadata;
 mod paging;
@@ -72,6 +75,7 @@ pub use config::{
 };
 pub use dcs::{DcsClient, PollOptions};
 pub use error::{Error, ErrorKind, RequestInfo, Service};
+pub use gate::{GateAnswer, RequestGate};
 pub use metadata::MetadataCredentials;
 pub use paging::{
     DCS_TASKS_MAX_LIMIT, Page, SMS_MAX_OFFSET, SMS_SOURCES_MAX_LIMIT, SMS_TASKS_MAX_LIMIT,
