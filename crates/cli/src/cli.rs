@@ -267,8 +267,10 @@ pub struct ApplyArgs {
     /// (`postgres://USER@HOST/DB?sslmode=require`): excludes applies on other machines (CI).
     #[arg(long, value_name = "URL", env = crate::journal::ENV_LOCK_URL, hide_env_values = true)]
     pub lock_url: Option<String>,
-    /// API requests per second per service at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
+    /// Ceiling of each service's request rate, per second (0: requests are not paced). Under
+    /// it the rate adapts: it starts at 10/s, grows while requests are accepted, halves on a
+    /// throttling answer (429) and waits out its `Retry-After`.
+    #[arg(long, value_name = "N", default_value_t = 100.0, value_parser = parse_rate)]
     pub rate_limit: f64,
     /// Only apply these resources (and what they depend on); plan files only. Repeatable.
     #[arg(long, value_name = "ADDR")]

@@ -256,6 +256,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
                     not_started: vec![],
                     api_calls: conn.cloud.stats().total_calls(),
                     elapsed_seconds: 0.0,
+                    rates: vec![],
                 },
             ));
         } else {

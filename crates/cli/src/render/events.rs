@@ -279,6 +279,7 @@ mod tests {
             not_started: vec![],
             api_calls: 12,
             elapsed_seconds: 1.0,
+            rates: vec![],
         };
         let t = summary_text(&s);
         assert!(
