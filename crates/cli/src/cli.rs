@@ -272,6 +272,10 @@ pub struct ApplyArgs {
     /// throttling answer (429) and waits out its `Retry-After`.
     #[arg(long, value_name = "N", default_value_t = 100.0, value_parser = parse_rate)]
     pub rate_limit: f64,
+    /// Print to stderr, at the end, the time taken, the API requests per route and each
+    /// service's request pace (requests, 429s, rate at the end, peak, lowest) as one JSON line.
+    #[arg(long)]
+    pub timings: bool,
     /// Only apply these resources (and what they depend on); plan files only. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
