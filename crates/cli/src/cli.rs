@@ -268,8 +268,9 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "URL", env = crate::journal::ENV_LOCK_URL, hide_env_values = true)]
     pub lock_url: Option<String>,
     /// Ceiling of each service's request rate, per second (0: requests are not paced). Under
-    /// it the rate adapts: it starts at 10/s, grows while requests are accepted, halves on a
-    /// throttling answer (429) and waits out its `Retry-After`.
+    /// it the rate adapts: it starts at 10/s, grows while requests are accepted, drops to 0.9 ×
+    /// what the gateway accepted in the last second on a throttling answer (429), and waits
+    /// out its `Retry-After`.
     #[arg(long, value_name = "N", default_value_t = 100.0, value_parser = parse_rate)]
     pub rate_limit: f64,
     /// Print to stderr, at the end, the time taken, the API requests per route and each

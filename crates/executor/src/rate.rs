@@ -8,14 +8,22 @@
 //! - **Increase**, only on an accepted request that had to wait for its slot (the pace, not
 //!   the demand, was the limit; an idle service does not talk itself into a rate it never
 //!   tried): until the first throttling answer, +1 per request (slow start: at full pace the
-//!   rate grows e-fold, ×2.7, per second: from 10 to 100 in 2.3 s); after it, +1 per
-//!   second-equivalent of requests (`+1 / rate` each: +1 req/s per second at full pace).
-//! - **Decrease**: ×0.5 on a throttling answer (429 / `APIG.0308`), at least 1 req/s; once per
-//!   episode: answers to requests admitted before the last cut do not cut again.
-//! - **`Retry-After`**: no request to the service is admitted before it has passed.
+//!   rate grows e-fold, ×2.7, per second: from 10 to 100 in 2.3 s); after it, +1 req/s per
+//!   second-equivalent of requests (`+1 / rate` each), and only +0.2 req/s per second within
+//!   5 % below the limit the last throttling answer showed (that limit is probed slowly, as
+//!   every probe past it costs a `Retry-After`; past it, +1 req/s per second again).
+//! - **Decrease**, on a throttling answer (429 / `APIG.0308`): the limit it shows is the
+//!   number of requests accepted in the second before it (the rate, if that is lower); the
+//!   rate becomes ×0.9 that limit, at least 1 req/s. Cutting from what the gateway accepted,
+//!   not from the rate asked, makes one cut enough after a slow-start overshoot or a limit
+//!   that dropped. Once per episode: answers to requests admitted before the last cut do not
+//!   cut again.
+//! - **`Retry-After`**: no request to the service is admitted before it has passed (each
+//!   throttling answer thus costs a pause of the whole service, hence the slow probing).
 //! - **Ceiling**: the rate never exceeds `--rate-limit` (default 100). A ceiling of 0 paces
 //!   nothing (requests are still counted and `Retry-After` still honoured).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -30,8 +38,14 @@ use crate::event::RateSummary;
 pub(crate) const START_RATE: f64 = 10.0;
 /// The lowest rate a decrease goes to.
 const FLOOR: f64 = 1.0;
-/// What a decrease multiplies the rate by.
-const DECREASE: f64 = 0.5;
+/// What a decrease multiplies the limit a throttling answer showed by.
+const DECREASE: f64 = 0.9;
+/// Below the known limit by at most this share, the rate grows slowly ...
+const NEAR: f64 = 0.05;
+/// ... by this many req/s per second at full pace.
+const PROBE: f64 = 0.2;
+/// The window the accepted requests are counted in.
+const SECOND: Duration = Duration::from_secs(1);
 
 /// A service's pace over a run, as reported in the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -48,10 +62,50 @@ pub(crate) struct RateStats {
     pub min_rate: f64,
 }
 
+/// The AIMD arithmetic of one service, apart from pacing and clocks (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+struct Aimd {
+    rate: f64,
+    ceiling: f64,
+    slow_start: bool,
+    /// The limit the last throttling answer showed.
+    limit: Option<f64>,
+}
+
+impl Aimd {
+    /// An accepted request that waited for its slot.
+    fn accepted(&mut self) {
+        let step = if self.slow_start {
+            1.0
+        } else if self
+            .limit
+            .is_some_and(|l| self.rate >= l * (1.0 - NEAR) && self.rate < l)
+        {
+            PROBE / self.rate
+        } else {
+            1.0 / self.rate
+        };
+        self.rate = (self.rate + step).min(self.ceiling);
+    }
+
+    /// A throttling answer, `accepted` requests having been accepted in the second before it.
+    fn throttled(&mut self, accepted: usize) {
+        let shown = if accepted > 0 {
+            self.rate.min(accepted as f64)
+        } else {
+            self.rate
+        };
+        self.slow_start = false;
+        self.limit = Some(shown);
+        self.rate = (shown * DECREASE).max(FLOOR.min(self.rate));
+    }
+}
+
 #[derive(Debug)]
 struct State {
-    rate: f64,
-    slow_start: bool,
+    aimd: Aimd,
+    /// When the requests accepted in the last second were answered.
+    accepted: VecDeque<Instant>,
     /// When the last request was admitted.
     last: Option<Instant>,
     /// No request before this (`Retry-After`).
@@ -71,6 +125,13 @@ pub(crate) struct AdaptiveRate {
     state: Mutex<State>,
 }
 
+/// Drops the instants more than a second before `now`.
+fn forget_before(times: &mut VecDeque<Instant>, now: Instant) {
+    while times.front().is_some_and(|t| *t + SECOND <= now) {
+        times.pop_front();
+    }
+}
+
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -88,8 +149,13 @@ impl AdaptiveRate {
             ceiling,
             turn: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
-                rate,
-                slow_start: true,
+                aimd: Aimd {
+                    rate,
+                    ceiling: ceiling.unwrap_or(0.0),
+                    slow_start: true,
+                    limit: None,
+                },
+                accepted: VecDeque::new(),
                 last: None,
                 hold_until: None,
                 epoch: 0,
@@ -107,26 +173,34 @@ impl AdaptiveRate {
     pub(crate) async fn admit(&self) -> u64 {
         let _turn = self.turn.lock().await;
         let mut waited = false;
-        loop {
+        let slot = loop {
             let now = Instant::now();
+            // The earliest instant allowed: after `Retry-After`, one interval after the last.
             let slot = {
                 let s = lock(&self.state);
-                let mut at = s.hold_until.filter(|h| *h > now).unwrap_or(now);
-                if let (Some(_), Some(last)) = (self.ceiling, s.last) {
-                    at = at.max(last + Duration::from_secs_f64(1.0 / s.rate));
+                let paced = match (self.ceiling, s.last) {
+                    (Some(_), Some(last)) => {
+                        Some(last + Duration::from_secs_f64(1.0 / s.aimd.rate))
+                    }
+                    _ => None,
+                };
+                match (s.hold_until, paced) {
+                    (Some(h), Some(p)) => h.max(p),
+                    (h, p) => h.or(p).unwrap_or(now),
                 }
-                at
             };
             if slot <= now {
-                break;
+                // A request that waited takes its slot as scheduled: the timer wakes up to a
+                // millisecond late, and that lateness must not add up into a slower pace.
+                break if waited { slot } else { now };
             }
             waited = true;
             // Woken at the slot of the rate of the moment; a `Retry-After` or a cut that came
             // meanwhile moves it, so look again.
             tokio::time::sleep_until(slot).await;
-        }
+        };
         let mut s = lock(&self.state);
-        s.last = Some(Instant::now());
+        s.last = Some(slot);
         s.stats.requests += 1;
         (s.epoch << 1) | u64::from(waited)
     }
@@ -137,11 +211,16 @@ impl AdaptiveRate {
         let mut s = lock(&self.state);
         match answer {
             GateAnswer::Accepted => {
-                let Some(ceiling) = self.ceiling.filter(|_| waited) else {
+                if self.ceiling.is_none() {
                     return;
-                };
-                let step = if s.slow_start { 1.0 } else { 1.0 / s.rate };
-                s.rate = (s.rate + step).min(ceiling);
+                }
+                let now = Instant::now();
+                s.accepted.push_back(now);
+                forget_before(&mut s.accepted, now);
+                if !waited {
+                    return;
+                }
+                s.aimd.accepted();
             }
             GateAnswer::Throttled { retry_after } => {
                 s.stats.throttled += 1;
@@ -153,12 +232,13 @@ impl AdaptiveRate {
                     return;
                 }
                 s.epoch += 1;
-                s.slow_start = false;
-                s.rate = (s.rate * DECREASE).max(FLOOR.min(s.rate));
+                forget_before(&mut s.accepted, Instant::now());
+                let accepted = s.accepted.len();
+                s.aimd.throttled(accepted);
             }
             GateAnswer::Other => return,
         }
-        let rate = s.rate;
+        let rate = s.aimd.rate;
         s.stats.rate = rate;
         s.stats.peak_rate = s.stats.peak_rate.max(rate);
         s.stats.min_rate = s.stats.min_rate.min(rate);

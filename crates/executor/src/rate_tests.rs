@@ -46,6 +46,19 @@ async fn starts_at_ten_per_second_and_grows_e_fold_per_second_in_slow_start() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_timer_s_millisecond_rounding_does_not_slow_the_pace() {
+    // 1/48 s is 20.83 ms; woken at 21 ms each time, a pace counted from the wake-ups would
+    // need 10.08 s for 481 requests instead of 10.
+    let r = AdaptiveRate::new(48.0, 48.0);
+    let at = run(&r, 481, Accepted).await;
+    let last = at[480];
+    assert!(
+        last >= Duration::from_secs(10) && last <= Duration::from_millis(10_001),
+        "{last:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn never_above_the_ceiling_and_a_lower_ceiling_is_the_start() {
     let r = AdaptiveRate::new(20.0, START_RATE);
     run(&r, 50, Accepted).await;
@@ -57,34 +70,90 @@ async fn never_above_the_ceiling_and_a_lower_ceiling_is_the_start() {
     assert_eq!(r.stats().rate, 4.0);
 }
 
+fn aimd(rate: f64) -> Aimd {
+    Aimd {
+        rate,
+        ceiling: 100.0,
+        slow_start: false,
+        limit: None,
+    }
+}
+
+#[test]
+fn a_429_cuts_to_nine_tenths_of_what_the_gateway_accepted() {
+    // Slow start overshot to 84/s; the gateway took 50 in the last second.
+    let mut a = Aimd {
+        slow_start: true,
+        ..aimd(84.0)
+    };
+    a.accepted();
+    assert_eq!(a.rate, 85.0, "slow start: +1 per request");
+    a.throttled(50);
+    assert_eq!((a.rate, a.limit, a.slow_start), (45.0, Some(50.0), false));
+    // Nothing accepted in the last second (or more than the rate): the rate is what it showed.
+    let mut a = aimd(40.0);
+    a.throttled(0);
+    assert_eq!(a.rate, 36.0);
+    a.throttled(70);
+    assert_eq!(a.rate, 36.0 * 0.9);
+    // Never below 1 req/s.
+    let mut a = aimd(3.0);
+    for _ in 0..20 {
+        a.throttled(1);
+    }
+    assert_eq!(a.rate, 1.0);
+}
+
+#[test]
+fn after_a_cut_the_rate_grows_one_per_second_and_slowly_near_the_limit_shown() {
+    let mut a = aimd(45.0);
+    a.limit = Some(50.0);
+    // A second of requests at full pace: +1 req/s.
+    let mut n = 0;
+    while a.rate < 46.0 {
+        a.accepted();
+        n += 1;
+    }
+    assert!((45..=46).contains(&n), "{n}");
+    // Within 5 % below 50: +0.2 req/s per second, so 2.5 req/s take about 12 s of traffic.
+    while a.rate < 47.5 {
+        a.accepted();
+    }
+    let mut n = 0;
+    while a.rate < 50.0 {
+        a.accepted();
+        n += 1;
+    }
+    assert!((590..=610).contains(&n), "{n}");
+    // Past the limit shown, +1 req/s per second again; never above the ceiling.
+    let mut n = 0;
+    while a.rate < 51.0 {
+        a.accepted();
+        n += 1;
+    }
+    assert!((50..=51).contains(&n), "{n}");
+    a.rate = 99.99;
+    a.accepted();
+    assert_eq!(a.rate, 100.0);
+}
+
 #[tokio::test(start_paused = true)]
-async fn a_429_halves_the_rate_once_and_then_it_grows_by_one_per_second() {
+async fn answers_in_flight_cut_once_and_the_limit_is_counted_over_the_last_second() {
     let r = AdaptiveRate::new(100.0, 40.0);
-    // Three requests in flight when the gateway starts refusing: one cut for all three.
+    // 20 accepted over half a second, then three in flight meet the gateway's limit.
+    run(&r, 20, Accepted).await;
     let tickets = [r.admit().await, r.admit().await, r.admit().await];
     for t in tickets {
         r.answered(t, Throttled { retry_after: None });
     }
     let s = r.stats();
-    assert_eq!((s.rate, s.min_rate, s.throttled), (20.0, 20.0, 3));
-    // A later 429 (of a request admitted after the cut) cuts again.
+    assert_eq!((s.rate, s.min_rate, s.throttled), (18.0, 18.0, 3));
+    // A second later nothing was accepted in the last second: the next cut starts from the rate.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let t = r.admit().await;
     r.answered(t, Throttled { retry_after: None });
-    assert_eq!(r.stats().rate, 10.0);
-    // Additive increase now: +1/rate per request, +1 req/s per second at full pace.
-    let t0 = Instant::now();
-    while Instant::now() - t0 < Duration::from_secs(2) {
-        run(&r, 1, Accepted).await;
-    }
-    let rate = r.stats().rate;
-    assert!((11.9..=12.1).contains(&rate), "{rate}");
-    // Never below 1 req/s.
-    for _ in 0..10 {
-        let t = r.admit().await;
-        r.answered(t, Throttled { retry_after: None });
-    }
-    assert_eq!(r.stats().rate, 1.0);
-    assert_eq!(r.stats().peak_rate, 40.0);
+    assert_eq!(r.stats().rate, 18.0 * 0.9);
+    assert_eq!(r.stats().peak_rate, 40.0 + 19.0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -146,14 +215,16 @@ async fn the_gate_keeps_one_pace_per_service_and_reports_the_used_ones() {
     let summary = rates.summary();
     assert_eq!(summary.len(), 1, "DCS sent nothing: {summary:?}");
     let sms = &summary[0];
-    // Cut to 5, then +1/5 for the request that waited its 200 ms slot.
+    // Cut to 9 (nothing was accepted before: the limit shown is the rate, 10), then +1/9 for
+    // the request that waited its slot.
     assert_eq!(
-        (sms.service.as_str(), sms.requests, sms.throttled, sms.rate),
-        ("SMS", 2, 1, 5.2)
+        (sms.service.as_str(), sms.requests, sms.throttled),
+        ("SMS", 2, 1)
     );
+    assert!((sms.rate - (9.0 + 1.0 / 9.0)).abs() < 1e-9, "{sms:?}");
     assert_eq!(
         (sms.peak_rate, sms.min_rate, sms.ceiling),
-        (10.0, 5.0, 100.0)
+        (10.0, 9.0, 100.0)
     );
     assert_eq!(rates.dcs.stats().rate, 10.0);
 }
