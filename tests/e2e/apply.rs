@@ -769,3 +769,44 @@ fn an_unset_or_empty_secret_blocks_its_resource_at_plan_time_naming_the_variable
         "the migration was sent: {dcs_writes:?}"
     );
 }
+
+#[test]
+fn each_services_pace_shows_in_the_summary_and_in_timings() {
+    // The gateway admits 5 requests a second: more than the refresh before the run sends at
+    // once (it is not paced), less than the run's pace starts at (10/s).
+    let e = Setup::plans(&["plans/quickstart.yaml"])
+        .faults("ratelimit=5")
+        .start();
+    let out = e
+        .cmd()
+        .args(["apply", "plans/quickstart.yaml", "--auto-approve"])
+        .args(["--poll-interval", "50ms", "--timings"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Requests to SMS: "))
+        .unwrap_or_else(|| panic!("a pace line: {}", show(&out)));
+    assert!(
+        line.contains("throttled") && line.contains("ceiling 100)"),
+        "{line}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let timings: Value = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timings: "))
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_else(|| panic!("a timings line: {}", show(&out)));
+    let sms = &timings["rates"][0];
+    assert_eq!(sms["service"], "SMS", "{timings}");
+    assert!(sms["requests"].as_u64().unwrap_or(0) > 0, "{timings}");
+    // Every 429 the emulator answered was to the run, and is counted.
+    let answered = e.stats()["faults"]["ratelimit"].as_u64().unwrap_or(0);
+    assert_eq!(sms["throttled"].as_u64(), Some(answered), "{timings}");
+    assert!(
+        line.contains(&format!("{answered} throttled")),
+        "{line} / {answered}"
+    );
+}

@@ -72,7 +72,7 @@ pub fn transcript(out: &std::process::Output) -> String {
         let text = replace_counts(&text, " API calls", "[N]");
         text.lines()
             .filter(|l| !is_progress_line(l))
-            .map(|l| format!("{l}\n"))
+            .map(|l| format!("{}\n", pace_line(l)))
             .collect::<String>()
     };
     format!(
@@ -82,6 +82,20 @@ pub fn transcript(out: &std::process::Output) -> String {
         clean(&out.stdout),
         clean(&out.stderr)
     )
+}
+
+/// The summary's pace of a service (`Requests to SMS: 12, 0 throttled (0.0%); rate …`): its
+/// figures depend on timing, so only what it is about stays: `Requests to SMS: [PACE]`.
+fn pace_line(line: &str) -> std::borrow::Cow<'_, str> {
+    match line
+        .strip_prefix("Requests to ")
+        .and_then(|r| r.split_once(": "))
+    {
+        Some((service, rest)) if rest.contains(" throttled (") => {
+            format!("Requests to {service}: [PACE]").into()
+        }
+        _ => line.into(),
+    }
 }
 
 /// A timestamped progress line (`[TIME] server.x#wait.replicated   RUNNING 33% …`, or a
@@ -225,6 +239,13 @@ mod tests {
 
     #[test]
     fn progress_lines_are_recognised() {
+        assert_eq!(
+            pace_line(
+                "Requests to DCS: 7, 1 throttled (14.3%); rate 5.0/s (peak 10.0, lowest 5.0, ceiling 100)"
+            ),
+            "Requests to DCS: [PACE]"
+        );
+        assert_eq!(pace_line("Requests to come"), "Requests to come");
         assert!(is_progress_line(
             "[TIME] server.app-01#wait.replicated      RUNNING 33% MIGRATE_LINUX_BLOCK 100.0 Mbit/s ETA [DURATION]"
         ));

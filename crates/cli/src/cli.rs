@@ -145,7 +145,8 @@ pub struct EmulatorArgs {
     /// Source servers (and other state) to start with; see the emulator docs for the format.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`.
+    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`;
+    /// `ratelimit=N` answers 429 (with `Retry-After`) past N requests per second per service.
     #[arg(long, value_name = "SPEC")]
     pub fault: Option<String>,
     /// Save state to this file on shutdown and load it on start.
@@ -155,6 +156,10 @@ pub struct EmulatorArgs {
     /// such servers (or loopback `addrs`) copy the data for real.
     #[arg(long = "redis-instance", value_name = "ID=HOST:PORT")]
     pub redis_instances: Vec<migplan_emulator::RedisInstance>,
+    /// SMS migrations the account may run at once (tasks RUNNING, SYNCING or SKIPPING); a
+    /// `start` or `restart` past it is refused with 403 `SMS.1003`. Default: no cap.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sms_migration_quota: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -262,9 +267,16 @@ pub struct ApplyArgs {
     /// (`postgres://USER@HOST/DB?sslmode=require`): excludes applies on other machines (CI).
     #[arg(long, value_name = "URL", env = crate::journal::ENV_LOCK_URL, hide_env_values = true)]
     pub lock_url: Option<String>,
-    /// API requests per second per service at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
+    /// Ceiling of each service's request rate, per second (0: requests are not paced). Under
+    /// it the rate adapts: it starts at 10/s, grows while requests are accepted, drops to 0.9 ×
+    /// what the gateway accepted in the last second on a throttling answer (429), and waits
+    /// out its `Retry-After`.
+    #[arg(long, value_name = "N", default_value_t = 100.0, value_parser = parse_rate)]
     pub rate_limit: f64,
+    /// Print to stderr, at the end, the time taken, the API requests per route and each
+    /// service's request pace (requests, 429s, rate at the end, peak, lowest) as one JSON line.
+    #[arg(long)]
+    pub timings: bool,
     /// Only apply these resources (and what they depend on); plan files only. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,

@@ -15,9 +15,10 @@
 //!
 //! The loop (a `RunState`, see `run_state`) owns the scheduler, the `JoinSet`, the
 //! per-resource ids learned by creates and the instants of the last writes; steps share only
-//! a read-only context (cloud clients, store handles, a `Semaphore` of `parallelism` permits
-//! around every call, the per-service rate limiters, the retry policy, the cut token). This
-//! module sets a run up: options, scheduler nodes, store, pollers, context.
+//! a read-only context (cloud clients whose every request goes through the run's adaptive pace
+//! per service, store handles, a `Semaphore` of `parallelism` permits around every call, the
+//! retry policy, the cut token). This module sets a run up: options, scheduler nodes, store,
+//! pace, pollers, context.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,8 +38,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::estimate::estimate;
 use crate::event::{Event, EventSink, Summary};
-use crate::kind::{Rates, spawn_poller};
+use crate::kind::spawn_poller;
 use crate::live_store::{LiveStore, Writers};
+use crate::rate::{Rates, START_RATE};
 use crate::request::{SecretSource, SpecIndex};
 use crate::retry::RetryPolicy;
 use crate::run_state::{RunState, summarize};
@@ -56,8 +58,11 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// Stop starting steps after the first failure (`--fail-fast`).
     pub fail_fast: bool,
-    /// Requests per second per service (`<= 0`: unlimited).
+    /// The ceiling of each service's adaptive request rate, requests per second
+    /// (`--rate-limit`; `<= 0`: requests are not paced). See the `rate` module.
     pub requests_per_second: f64,
+    /// The rate each service starts at, requests per second (capped at the ceiling).
+    pub start_requests_per_second: f64,
     /// Calls per step at most (unknown outcomes and throttling included).
     pub max_attempts: u32,
     /// Failed polls in a row after which waiting steps fail.
@@ -78,7 +83,8 @@ impl Default for ApplyOptions {
             wait_timeout: None,
             poll_interval: Duration::from_secs(10),
             fail_fast: false,
-            requests_per_second: 20.0,
+            requests_per_second: 100.0,
+            start_requests_per_second: START_RATE,
             max_attempts: 5,
             max_poll_failures: 10,
             follow_patience: 10,
@@ -208,11 +214,15 @@ impl Apply<'_> {
             self.live.migrations.clone(),
             started,
         );
-        let rates = Rates::new(self.options.requests_per_second);
+        let rates = Arc::new(Rates::new(
+            self.options.requests_per_second,
+            self.options.start_requests_per_second,
+        ));
+        let cloud = self.cloud.with_gate(rates.clone());
         let pollers = CancellationToken::new();
-        let mut background = self.start_pollers(&store, writers, &rates, &pollers);
+        let mut background = self.start_pollers(&cloud, &store, writers, &pollers);
         let (tx, rx) = mpsc::unbounded_channel();
-        let ctx = Arc::new(self.context(store, rates, tx, parallelism));
+        let ctx = Arc::new(self.context(cloud, store, tx, parallelism));
         sink.on_event(&apply_start(self.plan, parallelism));
         let mut state = RunState::new(self.plan, self.live, sched, ctx, sink, rx);
         let deadline = self.options.wait_timeout.map(|d| started + d);
@@ -226,7 +236,12 @@ impl Apply<'_> {
             .stats()
             .total_calls()
             .saturating_sub(calls_before);
-        let summary = summarize(&state, flags, api_calls, started.elapsed());
+        let summary = summarize(
+            &state,
+            flags,
+            (api_calls, rates.summary()),
+            started.elapsed(),
+        );
         sink.on_event(&Event::ApplySummary(summary.clone()));
         Ok(summary)
     }
@@ -248,28 +263,20 @@ impl Apply<'_> {
     /// `cancel`.
     fn start_pollers(
         &self,
+        cloud: &Cloud,
         store: &LiveStore,
         writers: Writers,
-        rates: &Rates,
         cancel: &CancellationToken,
     ) -> JoinSet<()> {
         let mut background = JoinSet::new();
-        let (cloud, interval) = (self.cloud, self.options.poll_interval);
+        let interval = self.options.poll_interval;
         let Writers { sms, dcs } = writers;
-        spawn_poller::<Task>(
-            &mut background,
-            cloud,
-            interval,
-            (store, sms),
-            rates,
-            cancel,
-        );
+        spawn_poller::<Task>(&mut background, cloud, interval, (store, sms), cancel);
         spawn_poller::<MigrationTaskListItem>(
             &mut background,
             cloud,
             interval,
             (store, dcs),
-            rates,
             cancel,
         );
         background
@@ -278,17 +285,16 @@ impl Apply<'_> {
     /// What every step of the run shares.
     fn context(
         &self,
+        cloud: Cloud,
         store: LiveStore,
-        rates: Rates,
         events: mpsc::UnboundedSender<Event>,
         parallelism: usize,
     ) -> Ctx {
         let opts = self.options;
         Ctx {
-            cloud: self.cloud.clone(),
+            cloud,
             spec: SpecIndex::new(self.spec),
             store,
-            rates,
             calls: Arc::new(Semaphore::new(parallelism)),
             events,
             secrets: self.secrets.clone(),

@@ -278,6 +278,29 @@ pub struct Summary {
     pub api_calls: u64,
     /// Wall-clock duration of the run, in seconds.
     pub elapsed_seconds: f64,
+    /// The request pace of each service the run sent requests to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<RateSummary>,
+}
+
+/// One service's request pace over a run: adaptive, under the `--rate-limit` ceiling (see the
+/// executor's `rate` module).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateSummary {
+    /// `SMS` or `DCS`.
+    pub service: String,
+    /// HTTP requests sent (list pages and retries included).
+    pub requests: u64,
+    /// Of which answered 429 (throttled).
+    pub throttled: u64,
+    /// Requests per second at the end of the run (0: not paced).
+    pub rate: f64,
+    /// The highest rate of the run.
+    pub peak_rate: f64,
+    /// The lowest rate of the run.
+    pub min_rate: f64,
+    /// The ceiling, requests per second (`--rate-limit`; 0: none).
+    pub ceiling: f64,
 }
 
 /// Receives events. Implementations render them (bars, log lines, JSON Lines) or count them.
@@ -361,6 +384,7 @@ mod tests {
             not_started: vec![],
             api_calls: 3,
             elapsed_seconds: 0.5,
+            rates: vec![],
         });
         let v = serde_json::to_value(&s).expect("json");
         assert_eq!(v["type"], "apply_summary");

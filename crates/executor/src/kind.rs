@@ -1,11 +1,10 @@
 //! The kinds of live object a resource is migrated by, each with its service. One
 //! [`LiveObject`] impl per kind says which resources it migrates, how its service lists every
 //! object, which part of the [`LiveStore`] holds them, and how conditions read one; the store
-//! views, the pollers, the rate limiters and the steps' view lookups are written once over it.
+//! views, the pollers and the steps' view lookups are written once over it. (Requests are paced
+//! per service by the run's cloud client: see [`crate::rate`].)
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 
 use migplan_cloud::{Cloud, Error as CloudError};
 use migplan_parser::ResourceKind;
@@ -20,12 +19,9 @@ use crate::event::StepError;
 use crate::live_store::{Lookup, Named, StoreHandle, View, Writer};
 use crate::poller::Poller;
 use crate::race;
-use crate::rate::RateLimiter;
 
 /// A kind of live object (an SMS task, a DCS migration task) and its service.
 pub(crate) trait LiveObject: Named + Clone + Send + Sync + 'static {
-    /// The resources this kind migrates.
-    const RESOURCE: ResourceKind;
     /// What messages call one.
     const WHAT: &'static str;
     /// One object (or its absence) as conditions read it.
@@ -42,7 +38,6 @@ pub(crate) trait LiveObject: Named + Clone + Send + Sync + 'static {
 }
 
 impl LiveObject for Task {
-    const RESOURCE: ResourceKind = ResourceKind::Server;
     const WHAT: &'static str = "SMS task";
     fn obj(item: Option<&Self>) -> Obj<'_> {
         Obj::Sms(item)
@@ -62,7 +57,6 @@ impl LiveObject for Task {
 }
 
 impl LiveObject for MigrationTaskListItem {
-    const RESOURCE: ResourceKind = ResourceKind::Redis;
     const WHAT: &'static str = "DCS migration task";
     fn obj(item: Option<&Self>) -> Obj<'_> {
         Obj::Dcs(item)
@@ -89,29 +83,6 @@ pub(crate) fn what(kind: ResourceKind) -> &'static str {
     }
 }
 
-/// One rate limiter per service, each shared by its poller and every call of its steps.
-#[derive(Debug)]
-pub(crate) struct Rates(HashMap<ResourceKind, Arc<RateLimiter>>);
-
-impl Rates {
-    /// `per_second` requests per second per service, in bursts of 5.
-    pub(crate) fn new(per_second: f64) -> Self {
-        let kinds = [Task::RESOURCE, MigrationTaskListItem::RESOURCE];
-        Rates(
-            kinds
-                .into_iter()
-                .map(|k| (k, Arc::new(RateLimiter::new(per_second, 5))))
-                .collect(),
-        )
-    }
-
-    /// The limiter of the service of `kind`'s objects.
-    pub(crate) fn of(&self, kind: ResourceKind) -> &Arc<RateLimiter> {
-        // Every kind has its limiter (`new` makes one per `LiveObject` impl).
-        &self.0[&kind]
-    }
-}
-
 /// Starts the poller of `T`'s service into `background`: it lists into `writer` while readers
 /// of `T`'s store wait, until `cancel`.
 pub(crate) fn spawn_poller<T: LiveObject>(
@@ -119,7 +90,6 @@ pub(crate) fn spawn_poller<T: LiveObject>(
     cloud: &Cloud,
     interval: std::time::Duration,
     (store, writer): (&crate::live_store::LiveStore, Writer<T>),
-    rates: &Rates,
     cancel: &CancellationToken,
 ) {
     let cloud = cloud.clone();
@@ -127,7 +97,6 @@ pub(crate) fn spawn_poller<T: LiveObject>(
         interval,
         demand: T::store(store).demand(),
         writer,
-        rate: rates.of(T::RESOURCE).clone(),
     };
     background.spawn(poller.run(move || T::list_all(cloud.clone()), cancel.clone()));
 }
@@ -174,16 +143,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_resource_kind_has_a_rate_limiter_and_a_name() {
-        let rates = Rates::new(10.0);
+    fn every_resource_kind_has_a_name() {
         for kind in [ResourceKind::Server, ResourceKind::Redis] {
-            let _ = rates.of(kind);
             assert!(!what(kind).is_empty());
         }
-        assert!(!Arc::ptr_eq(
-            rates.of(ResourceKind::Server),
-            rates.of(ResourceKind::Redis)
-        ));
     }
 
     #[test]

@@ -52,5 +52,7 @@ pub mod simulate;
 mod step_run;
 
 pub use driver::{Apply, ApplyOptions, ExecError, Interrupt, nodes_of};
-pub use event::{Event, EventSink, NullSink, Progress, RunStatus, StepError, Summary, VecSink};
+pub use event::{
+    Event, EventSink, NullSink, Progress, RateSummary, RunStatus, StepError, Summary, VecSink,
+};
 pub use request::SecretSource;

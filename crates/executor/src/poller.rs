@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::StepError;
 use crate::live_store::{Demand, Named, Writer};
-use crate::rate::RateLimiter;
 
 /// Polls one service.
 #[derive(Debug)]
@@ -24,8 +23,6 @@ pub(crate) struct Poller<T> {
     pub demand: Arc<Demand>,
     /// Where results go.
     pub writer: Writer<T>,
-    /// The service's request rate limit (one token per walk).
-    pub rate: Arc<RateLimiter>,
 }
 
 impl<T: Named> Poller<T> {
@@ -51,10 +48,6 @@ impl<T: Named> Poller<T> {
                 if self.demand.waiters() == 0 {
                     continue;
                 }
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = self.rate.acquire() => {}
             }
             let started = Instant::now();
             last = Some(started);
@@ -89,7 +82,6 @@ mod tests {
             interval: Duration::from_secs(10),
             demand: store.sms.demand(),
             writer: writers.sms,
-            rate: Arc::new(RateLimiter::unlimited()),
         };
         let c = calls.clone();
         let handle = tokio::spawn(poller.run(

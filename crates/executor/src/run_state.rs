@@ -299,7 +299,7 @@ pub(crate) struct Flags {
 pub(crate) fn summarize(
     state: &RunState<'_>,
     flags: Flags,
-    api_calls: u64,
+    (api_calls, rates): (u64, Vec<crate::event::RateSummary>),
     elapsed: Duration,
 ) -> Summary {
     let RunState {
@@ -320,6 +320,7 @@ pub(crate) fn summarize(
         not_started: Vec::new(),
         api_calls,
         elapsed_seconds: elapsed.as_secs_f64(),
+        rates,
     };
     for (ix, step) in plan.steps.iter().enumerate() {
         if step.class() == StepClass::Barrier {

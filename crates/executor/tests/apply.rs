@@ -415,3 +415,40 @@ async fn an_irreversible_step_whose_window_closed_is_held_not_sent() {
             .any(|e| matches!(e, Event::StepHeld { step, .. } if step == "server.db-01#cutover"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_gateway_is_met_by_the_adaptive_pace_and_every_request_is_counted() {
+    // The gateway admits 10 requests a second per service; the run starts at 20.
+    let spec = many_servers(8, "replicated");
+    let w = world(&spec, "ratelimit=10").await;
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
+    let opts = ApplyOptions {
+        requests_per_second: 100.0,
+        start_requests_per_second: 20.0,
+        ..options()
+    };
+    let before = w.emu.stats();
+    let (summary, _) = execute(&w, &spec, &plan, &live, &opts).await;
+    let after = w.emu.stats();
+    assert_eq!(summary.status, RunStatus::Complete, "{summary:#?}");
+    let delta = |k: &dyn Fn(&serde_json::Value) -> &serde_json::Value| {
+        k(&after).as_u64().unwrap_or(0) - k(&before).as_u64().unwrap_or(0)
+    };
+    let sent: u64 = summary.rates.iter().map(|r| r.requests).sum();
+    let throttled: u64 = summary.rates.iter().map(|r| r.throttled).sum();
+    assert_eq!(sent, delta(&|s| &s["requests_total"]), "{summary:#?}");
+    assert_eq!(
+        throttled,
+        delta(&|s| &s["faults"]["ratelimit"]),
+        "{summary:#?}"
+    );
+    let sms = summary
+        .rates
+        .iter()
+        .find(|r| r.service == "SMS")
+        .expect("SMS was sent requests");
+    // Throttled at least once, so cut below where it started; never above the ceiling.
+    assert!(sms.throttled > 0 && sms.min_rate < 20.0, "{sms:?}");
+    assert!(sms.peak_rate <= 100.0 && sms.ceiling == 100.0, "{sms:?}");
+}

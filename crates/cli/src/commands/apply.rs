@@ -149,6 +149,7 @@ fn stderr_line(text: &str) {
 }
 
 pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
+    let started = std::time::Instant::now();
     let json = args.format == ApplyFormat::Json;
     // --lock-timeout also bounds the wait for another --local command's state; retries are
     // events among the others with --format json.
@@ -258,6 +259,7 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
                     not_started: vec![],
                     api_calls: conn.cloud.stats().total_calls(),
                     elapsed_seconds: 0.0,
+                    rates: vec![],
                 },
             ));
         } else {
@@ -355,6 +357,9 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
             .run(sink.as_ref(), &interrupt),
         )
         .into_diagnostic()?;
+    if args.timings {
+        print_timings(started, &conn.cloud.stats(), &summary);
+    }
     runtime.block_on(conn.close());
     if !json && plan.is_blocked() {
         let mut out = std::io::stdout().lock();
@@ -377,6 +382,29 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         RunStatus::TimedOut => ExitStatus::InProgress,
     };
     Ok(held.finish(&runtime, sink, status))
+}
+
+/// `--timings`: one JSON line on stderr, `timings: {"total_ms", "apply_ms", "api_calls":
+/// {route: requests}, "rates": [per service: requests, throttled, rate, peak_rate, min_rate,
+/// ceiling]}`.
+fn print_timings(
+    started: std::time::Instant,
+    stats: &migplan_cloud::ApiStats,
+    summary: &migplan_executor::Summary,
+) {
+    let ms = |secs: f64| (secs * 1e4).round() / 10.0;
+    let calls: std::collections::BTreeMap<&str, u64> = stats
+        .routes
+        .iter()
+        .map(|(route, s)| (route.as_str(), s.requests))
+        .collect();
+    let line = serde_json::json!({
+        "total_ms": ms(started.elapsed().as_secs_f64()),
+        "apply_ms": ms(summary.elapsed_seconds),
+        "api_calls": calls,
+        "rates": summary.rates,
+    });
+    stderr_line(&format!("timings: {line}"));
 }
 
 fn show_plan(plan: &Plan, target: &str, json: bool) -> miette::Result<()> {

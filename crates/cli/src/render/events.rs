@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use migplan_executor::event::{Progress, RunStatus, Summary};
+use migplan_executor::event::{Progress, RateSummary, RunStatus, Summary};
 use migplan_executor::{Event, EventSink};
 
 /// RFC 3339 UTC now, to the second.
@@ -70,6 +70,28 @@ pub fn progress_text(p: &Progress) -> String {
     parts.join(" ")
 }
 
+/// One service's request pace, for people: `Requests to SMS: 412, 9 throttled (2.2%); rate
+/// 38.0/s (peak 51.0, lowest 10.0, ceiling 100)`; the rate is the one at the end of the run.
+pub fn rate_text(r: &RateSummary) -> String {
+    let share = if r.requests > 0 {
+        100.0 * r.throttled as f64 / r.requests as f64
+    } else {
+        0.0
+    };
+    let pace = if r.ceiling > 0.0 {
+        format!(
+            "rate {:.1}/s (peak {:.1}, lowest {:.1}, ceiling {})",
+            r.rate, r.peak_rate, r.min_rate, r.ceiling
+        )
+    } else {
+        "not paced (--rate-limit 0)".to_owned()
+    };
+    format!(
+        "Requests to {}: {}, {} throttled ({share:.1}%); {pace}\n",
+        r.service, r.requests, r.throttled
+    )
+}
+
 /// The summary for people.
 pub fn summary_text(s: &Summary) -> String {
     let mut out = String::new();
@@ -92,6 +114,9 @@ pub fn summary_text(s: &Summary) -> String {
         s.api_calls,
         s.elapsed_seconds
     ));
+    for r in &s.rates {
+        out.push_str(&rate_text(r));
+    }
     if !s.failed.is_empty() {
         out.push_str("\nFailed:\n");
         for f in &s.failed {
@@ -281,6 +306,15 @@ mod tests {
             not_started: vec![],
             api_calls: 12,
             elapsed_seconds: 1.0,
+            rates: vec![RateSummary {
+                service: "SMS".into(),
+                requests: 40,
+                throttled: 2,
+                rate: 18.25,
+                peak_rate: 31.0,
+                min_rate: 10.0,
+                ceiling: 100.0,
+            }],
         };
         let t = summary_text(&s);
         assert!(
@@ -288,6 +322,12 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("server.b#start: SMS.1039: only ready"), "{t}");
+        assert!(
+            t.contains(
+                "Requests to SMS: 40, 2 throttled (5.0%); rate 18.2/s (peak 31.0, lowest 10.0, ceiling 100)"
+            ),
+            "{t}"
+        );
         assert!(
             t.contains("server.b#wait.replicated, server.b#test (because server.b#start failed)"),
             "{t}"

@@ -46,7 +46,6 @@ impl Run<'_> {
         let sms = self.ctx.cloud.sms().clone();
         let mut attempts = self.ctx.retry.attempts();
         loop {
-            self.rate().acquire().await;
             match sms.consistency_results(id).await {
                 Ok(r) => return Ok(r),
                 Err(e) => attempts.retry(e, retry_transient).await.map_err(gave_up)?,

@@ -316,41 +316,35 @@ impl Run<'_> {
         let mut attempts = self.ctx.retry.attempts();
         let all = loop {
             let listed = match kind {
-                Kind::Sms => {
-                    self.rate().acquire().await;
-                    self.ctx.cloud.sms().tasks_named(name).await.map(|tasks| {
-                        tasks
-                            .iter()
-                            .map(|t| {
-                                let candidate = race::Candidate {
-                                    id: t.id.clone(),
-                                    created: t
-                                        .create_date
-                                        .and_then(|d| u64::try_from(d).ok())
-                                        .map(|d| vec![d]),
-                                    initial: race::fresh_sms(t),
-                                };
-                                (candidate, want.and_then(|w| w.check_sms(t)))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                }
-                Kind::Dcs => {
-                    self.rate().acquire().await;
-                    self.ctx.cloud.dcs().tasks_named(name).await.map(|tasks| {
-                        tasks
-                            .iter()
-                            .map(|t| {
-                                let candidate = race::Candidate {
-                                    id: t.task_id.clone(),
-                                    created: t.created_at.as_deref().and_then(race::created_key),
-                                    initial: race::fresh_dcs(t),
-                                };
-                                (candidate, want.and_then(|w| w.check_dcs(t)))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                }
+                Kind::Sms => self.ctx.cloud.sms().tasks_named(name).await.map(|tasks| {
+                    tasks
+                        .iter()
+                        .map(|t| {
+                            let candidate = race::Candidate {
+                                id: t.id.clone(),
+                                created: t
+                                    .create_date
+                                    .and_then(|d| u64::try_from(d).ok())
+                                    .map(|d| vec![d]),
+                                initial: race::fresh_sms(t),
+                            };
+                            (candidate, want.and_then(|w| w.check_sms(t)))
+                        })
+                        .collect::<Vec<_>>()
+                }),
+                Kind::Dcs => self.ctx.cloud.dcs().tasks_named(name).await.map(|tasks| {
+                    tasks
+                        .iter()
+                        .map(|t| {
+                            let candidate = race::Candidate {
+                                id: t.task_id.clone(),
+                                created: t.created_at.as_deref().and_then(race::created_key),
+                                initial: race::fresh_dcs(t),
+                            };
+                            (candidate, want.and_then(|w| w.check_dcs(t)))
+                        })
+                        .collect::<Vec<_>>()
+                }),
             };
             match listed {
                 Ok(all) => break all,

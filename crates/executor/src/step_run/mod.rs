@@ -43,9 +43,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::condition::{Obj, holds, progress, stuck};
 use crate::event::{Event, Progress, StepError};
-use crate::kind::{self, LiveObject, ObjView, Rates};
+use crate::kind::{self, LiveObject, ObjView};
 use crate::live_store::LiveStore;
-use crate::rate::RateLimiter;
 use crate::request::{self, SecretSource, SpecIndex};
 use crate::retry::{GaveUp, Retry, RetryPolicy};
 
@@ -62,11 +61,10 @@ const WRONG_STATE: &[&str] = &["SMS.1038", "SMS.1039", "SMS.1040", "SMS.2009", "
 
 /// Everything a step needs, shared by all steps of a run.
 pub(crate) struct Ctx {
+    /// Clients whose every request goes through the run's pace per service (`rate::Rates`).
     pub cloud: Cloud,
     pub spec: SpecIndex,
     pub store: LiveStore,
-    /// Each service's request rate limiter.
-    pub rates: Rates,
     pub calls: Arc<Semaphore>,
     pub events: mpsc::UnboundedSender<Event>,
     pub secrets: SecretSource,
@@ -219,11 +217,6 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
 }
 
 impl Run<'_> {
-    /// The rate limiter of the resource's service.
-    fn rate(&self) -> &RateLimiter {
-        self.ctx.rates.of(self.addr.kind)
-    }
-
     /// The resource's object in `v` (by id when known, else by name), or an error when
     /// several objects share its name.
     fn obj_in<'v>(&self, v: &'v dyn ObjView) -> Result<Obj<'v>, Halt> {
@@ -293,12 +286,12 @@ impl Run<'_> {
         }
     }
 
-    /// One API call: rate limit and parallelism permit around it; marks the write.
+    /// One API call: a parallelism permit around it (the cloud client paces its requests);
+    /// marks the write.
     async fn call<T, F>(&mut self, f: F) -> Result<T, CloudError>
     where
         F: std::future::Future<Output = Result<T, CloudError>>,
     {
-        self.rate().acquire().await;
         let _permit = self.ctx.calls.acquire().await;
         self.called = true;
         let r = f.await;

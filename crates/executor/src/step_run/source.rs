@@ -56,7 +56,6 @@ impl Run<'_> {
     async fn read_source(&mut self, source_id: &str) -> Result<SourceServer, Halt> {
         let mut attempts = self.ctx.retry.attempts();
         loop {
-            self.rate().acquire().await;
             let r = {
                 let _permit = self.ctx.calls.acquire().await;
                 self.ctx.cloud.sms().show_source(source_id).await

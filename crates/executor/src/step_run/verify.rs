@@ -101,7 +101,6 @@ impl Run<'_> {
         let dcs = self.ctx.cloud.dcs().clone();
         let mut attempts = self.ctx.retry.attempts();
         let found = loop {
-            self.rate().acquire().await;
             match dcs.show_instance(id).await {
                 Ok(inst) => break Ok(inst),
                 Err(e) => {
