@@ -145,7 +145,8 @@ pub struct EmulatorArgs {
     /// Source servers (and other state) to start with; see the emulator docs for the format.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`.
+    /// Faults to inject, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`;
+    /// `ratelimit=N` answers 429 (with `Retry-After`) past N requests per second per service.
     #[arg(long, value_name = "SPEC")]
     pub fault: Option<String>,
     /// Save state to this file on shutdown and load it on start.
@@ -155,6 +156,10 @@ pub struct EmulatorArgs {
     /// such servers (or loopback `addrs`) copy the data for real.
     #[arg(long = "redis-instance", value_name = "ID=HOST:PORT")]
     pub redis_instances: Vec<migplan_emulator::RedisInstance>,
+    /// SMS migrations the account may run at once (tasks RUNNING, SYNCING or SKIPPING); a
+    /// `start` or `restart` past it is refused with 403 `SMS.1003`. Default: no cap.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sms_migration_quota: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

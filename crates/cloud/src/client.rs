@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::CloudConfig;
 use crate::dcs::DcsClient;
 use crate::error::Error;
+use crate::gate::RequestGate;
 use crate::http::build_http_client;
 use crate::server_clock::ServerClock;
 use crate::sms::SmsClient;
@@ -43,6 +44,18 @@ impl Cloud {
     /// The DCS v2 client.
     pub fn dcs(&self) -> &DcsClient {
         &self.dcs
+    }
+
+    /// The same clients (connection pool, counters, credentials) with every HTTP request,
+    /// pages and retries included, going through `gate` (see [`crate::gate`]). `self` is left
+    /// as it was.
+    pub fn with_gate(&self, gate: Arc<dyn RequestGate>) -> Cloud {
+        Cloud {
+            sms: self.sms.with_gate(Arc::clone(&gate)),
+            dcs: self.dcs.with_gate(gate),
+            stats: Arc::clone(&self.stats),
+            clock: Arc::clone(&self.clock),
+        }
     }
 
     /// Counters of every API call made so far, per route.

@@ -90,6 +90,14 @@ impl DcsClient {
         &self.project_id
     }
 
+    /// This client with every HTTP request going through `gate`.
+    pub(crate) fn with_gate(&self, gate: Arc<dyn crate::gate::RequestGate>) -> Self {
+        Self {
+            core: Arc::new(self.core.with_gate(gate)),
+            project_id: self.project_id.clone(),
+        }
+    }
+
     /// Counters of the API calls made through this client (shared with the
     /// [`SmsClient`](crate::SmsClient) when built by [`Cloud`](crate::Cloud)).
     pub fn stats(&self) -> ApiStats {

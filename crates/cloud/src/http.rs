@@ -14,6 +14,7 @@ use crate::auth::{self, Auth, ToSign};
 use crate::config::CloudConfig;
 use crate::error::{Error, ErrorKind, RequestInfo, Service};
 use crate::error_body::{parse_error_body, redact_quoted};
+use crate::gate::{GateAnswer, RequestGate};
 use crate::retry::{self, Decision, Failure, Idempotency, OnRetry, RetryNotice, RetryPolicy};
 use crate::server_clock::ServerClock;
 use crate::stats::{ApiStats, StatsRecorder};
@@ -188,7 +189,7 @@ pub(crate) struct Response {
 
 /// One service's side of the core: base URL, scope header, credentials, and the
 /// shared HTTP client and counters.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServiceCore {
     pub(crate) service: Service,
     http: reqwest::Client,
@@ -204,6 +205,8 @@ pub(crate) struct ServiceCore {
     /// The cloud's clock, from the `Date` of every answer.
     pub(crate) clock: Arc<ServerClock>,
     pub(crate) page_size: Option<u32>,
+    /// Around every HTTP request, if set (see [`crate::gate`]).
+    gate: Option<Arc<dyn RequestGate>>,
 }
 
 impl ServiceCore {
@@ -243,7 +246,23 @@ impl ServiceCore {
             stats,
             clock,
             page_size: cfg.page_size,
+            gate: None,
         })
+    }
+
+    /// The same core with every HTTP request going through `gate`.
+    pub(crate) fn with_gate(&self, gate: Arc<dyn RequestGate>) -> Self {
+        Self {
+            gate: Some(gate),
+            ..self.clone()
+        }
+    }
+
+    /// Tells the gate (if any) how the request admitted with `ticket` was answered.
+    fn report(&self, ticket: Option<u64>, answer: GateAnswer) {
+        if let (Some(gate), Some(ticket)) = (&self.gate, ticket) {
+            gate.answered(self.service, ticket, answer);
+        }
     }
 
     /// Counters of every call made through this core (shared by both services).
@@ -339,9 +358,14 @@ impl ServiceCore {
         let mut retries: u32 = 0;
         loop {
             let attempt = retries + 1;
+            let ticket = match &self.gate {
+                Some(gate) => Some(gate.admit(self.service).await),
+                None => None,
+            };
             let outcome = self.attempt(call, &url, body).await;
             let (failure_kind, retry_after, request_id) = match outcome {
                 Ok(Attempt::Success(resp)) => {
+                    self.report(ticket, GateAnswer::Accepted);
                     tracing::debug!(attempt, status = resp.status, request_id = ?resp.request_id, "response");
                     return (Ok(resp), attempt);
                 }
@@ -352,6 +376,18 @@ impl ServiceCore {
                     retry_after,
                 }) => {
                     let parsed = parse_error_body(status, &body);
+                    self.report(
+                        ticket,
+                        if retry::is_throttle(status, parsed.code.as_deref()) {
+                            GateAnswer::Throttled {
+                                retry_after: retry_after.map(|d| d.min(self.retry.max_delay)),
+                            }
+                        } else if status >= 500 {
+                            GateAnswer::Other
+                        } else {
+                            GateAnswer::Accepted
+                        },
+                    );
                     tracing::debug!(attempt, status, code = ?parsed.code, request_id = ?request_id, "error response");
                     let kind = ErrorKind::Api {
                         status,
@@ -361,6 +397,7 @@ impl ServiceCore {
                     (kind, retry_after, request_id.or(parsed.request_id))
                 }
                 Err(AttemptFailure::Local(err)) => {
+                    self.report(ticket, GateAnswer::Other);
                     // Nothing was sent: the request could not be built or signed.
                     let mut err = err.with_request(self.info(call));
                     err.retries = retries;
@@ -368,6 +405,7 @@ impl ServiceCore {
                     return (Err(err), attempt);
                 }
                 Err(AttemptFailure::Transport(transport)) => {
+                    self.report(ticket, GateAnswer::Other);
                     tracing::debug!(attempt, error = %transport.message, connect = transport.connect, "transport error");
                     // Say which timeout ran out, and after how long: "operation timed out"
                     // alone does not tell a user what to change.

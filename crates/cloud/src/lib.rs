@@ -24,6 +24,8 @@
 //!   ([`wire::sms::ConsistencyResults`], with a verdict for a cutover gate).
 //! - [`Cloud::cloud_now`] estimates the cloud's current time from the `Date` header of its
 //!   answers (the newest one plus the local time since), for decisions on the cloud's clock.
+//! - [`Cloud::with_gate`] puts a [`RequestGate`] around every HTTP request (pages and
+//!   retries included): a caller's pacing per service, told of each throttling answer.
 //! - [`Cloud::stats`] counts calls, HTTP requests and retries per route, and each
 //!   request is traced in a `cloud_request` debug span (no headers, bodies or
 //!   query strings are logged).
@@ -59,6 +61,7 @@ mod config;
 mod dcs;
 mod error;
 mod error_body;
+pub mod gate;
 mod http;
 mod metadata;
 mod paging;
@@ -77,6 +80,7 @@ pub use config::{
 };
 pub use dcs::{DcsClient, PollOptions};
 pub use error::{Error, ErrorKind, RequestInfo, Service};
+pub use gate::{GateAnswer, RequestGate};
 pub use metadata::MetadataCredentials;
 pub use paging::{
     DCS_TASKS_MAX_LIMIT, Page, SMS_MAX_OFFSET, SMS_SOURCES_MAX_LIMIT, SMS_TASKS_MAX_LIMIT,

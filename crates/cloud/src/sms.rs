@@ -55,6 +55,13 @@ impl SmsClient {
         })
     }
 
+    /// This client with every HTTP request going through `gate`.
+    pub(crate) fn with_gate(&self, gate: Arc<dyn crate::gate::RequestGate>) -> Self {
+        Self {
+            core: Arc::new(self.core.with_gate(gate)),
+        }
+    }
+
     /// Counters of the API calls made through this client (and through the
     /// [`DcsClient`](crate::DcsClient) it shares them with, if built by [`Cloud`](crate::Cloud)).
     pub fn stats(&self) -> ApiStats {

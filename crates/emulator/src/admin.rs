@@ -3,7 +3,7 @@
 //! | method | path | what |
 //! |---|---|---|
 //! | GET | `/_emulator/health` | `{"ok": true}` |
-//! | GET | `/_emulator/stats` | `{"requests_total", "by_route": {"GET /v3/tasks": n}, "by_status", "faults", "now_ms", "time_scale"}` |
+//! | GET | `/_emulator/stats` | `{"requests_total", "by_route": {"GET /v3/tasks": n}, "by_status", "faults", "now_ms", "time_scale", "sms_migrations": {"running", "max_running", "quota"}}`: `max_running` is the greatest number of SMS migrations that ran at once since the start or reset, `quota` the cap or `null` ([`crate::state::sms_quota`]) |
 //! | GET | `/_emulator/requests?since=SEQ` | ordered request log (no bodies, no headers): `seq, virtual_time_ms, method, path, route, status, operation?, fault?, request_id`; `seq` is the log position, so `since=` the last one seen never misses an entry |
 //! | POST | `/_emulator/reset` | empty the world (re-apply the seed file), the log and counters; re-seed the fault RNG |
 //! | GET | `/_emulator/clock` | `{"now_ms", "time_scale"}` |
@@ -30,7 +30,7 @@ use crate::api_error::{ApiError, Flavor, codes};
 use crate::app::App;
 use crate::listener::ConnInfo;
 use crate::routes::{AppState, Path, json};
-use crate::state::{dcs, sms_action, sms_source};
+use crate::state::{dcs, sms_action, sms_quota, sms_source};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
@@ -72,6 +72,11 @@ async fn loopback_only(req: Request, next: Next) -> Response {
 
 /// The stats document.
 pub fn stats_json(app: &App) -> serde_json::Value {
+    let migrations = {
+        let mut w = app.world();
+        let running = sms_quota::running(&mut w, app.now());
+        serde_json::json!({"running": running, "max_running": w.quota.max_running, "quota": w.quota.limit})
+    };
     let log = app.log();
     serde_json::json!({
         "requests_total": log.total,
@@ -80,6 +85,7 @@ pub fn stats_json(app: &App) -> serde_json::Value {
         "faults": log.faults,
         "now_ms": app.now(),
         "time_scale": app.clock.scale(),
+        "sms_migrations": migrations,
     })
 }
 

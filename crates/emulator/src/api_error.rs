@@ -130,6 +130,9 @@ pub mod codes {
     pub const SMS_INVALID_PARAM: &str = "SMS.1001";
     /// The source already has a migration task (emulator-chosen).
     pub const SMS_SOURCE_HAS_TASK: &str = "SMS.1002";
+    /// The account's quota of migrations at the same time is used up (403, emulator-chosen:
+    /// the limit is documented, its code is not; see [`crate::state::sms_quota`]).
+    pub const SMS_MIGRATION_QUOTA: &str = "SMS.1003";
     /// Only running tasks can be paused (`stop`).
     pub const SMS_STOP_NOT_RUNNING: &str = "SMS.1038";
     /// Only ready or paused (or finished, for a sync round) tasks can be started.

@@ -1,8 +1,10 @@
 //! The shared application state behind every handler: config, clock, world, faults, log.
 
+use crate::api_error::Flavor;
 use crate::clock::VirtualClock;
 use crate::config::EmulatorConfig;
 use crate::faults::{Fault, FaultInjector};
+use crate::ratelimit::RateLimit;
 use crate::state::World;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -87,6 +89,7 @@ pub struct App {
     pub clock: VirtualClock,
     world: Mutex<World>,
     faults: Mutex<FaultInjector>,
+    ratelimit: Mutex<Option<RateLimit>>,
     log: Mutex<RequestLog>,
 }
 
@@ -98,12 +101,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl App {
     /// Builds the shared state.
     pub fn new(cfg: EmulatorConfig, clock: VirtualClock, world: World) -> Self {
+        let mut world = world;
+        world.quota.limit = cfg.sms_migration_quota;
         let faults = FaultInjector::new(cfg.faults.clone());
+        let ratelimit = cfg.faults.ratelimit.map(RateLimit::new);
         App {
             cfg,
             clock,
             world: Mutex::new(world),
             faults: Mutex::new(faults),
+            ratelimit: Mutex::new(ratelimit),
             log: Mutex::new(RequestLog::default()),
         }
     }
@@ -118,6 +125,16 @@ impl App {
         lock(&self.faults)
     }
 
+    /// Counts an API request to the service of `flavor` against the rate limit: `Some((limit,
+    /// wait))` when it is over (not counted), `None` when admitted or there is no limit.
+    pub fn over_ratelimit(&self, flavor: Flavor) -> Option<(u32, std::time::Duration)> {
+        let mut guard = lock(&self.ratelimit);
+        let r = guard.as_mut()?;
+        r.admit(flavor, tokio::time::Instant::now())
+            .err()
+            .map(|wait| (r.limit(), wait))
+    }
+
     /// Locks the request log.
     pub fn log(&self) -> MutexGuard<'_, RequestLog> {
         lock(&self.log)
@@ -128,10 +145,16 @@ impl App {
         self.clock.now_ms()
     }
 
-    /// Clears the world, the log and the counters, and re-seeds the fault RNG.
+    /// Clears the world (and the high-water mark of migrations), the log, the counters and
+    /// the rate-limit window, and re-seeds the fault RNG.
     pub fn reset(&self, world: World) {
+        let mut world = world;
+        world.quota.limit = self.cfg.sms_migration_quota;
         *self.world() = world;
         *self.log() = RequestLog::default();
         self.faults().reseed();
+        if let Some(r) = lock(&self.ratelimit).as_mut() {
+            r.clear();
+        }
     }
 }

@@ -44,6 +44,9 @@ pub struct EmulatorConfig {
     /// migrations between such servers (or loopback `addrs`) move data for real, see
     /// [`crate::redis_mover`].
     pub redis_instances: Vec<RedisInstance>,
+    /// SMS migrations the account may run at once (`--sms-migration-quota`); `None` (the
+    /// default): no cap. See [`crate::state::sms_quota`].
+    pub sms_migration_quota: Option<u32>,
 }
 
 impl EmulatorConfig {
@@ -63,6 +66,7 @@ impl EmulatorConfig {
             page_limit_max: None,
             check_date_skew: true,
             redis_instances: Vec::new(),
+            sms_migration_quota: None,
         }
     }
 }
@@ -88,6 +92,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("page_limit_max", &self.page_limit_max)
             .field("check_date_skew", &self.check_date_skew)
             .field("redis_instances", &self.redis_instances)
+            .field("sms_migration_quota", &self.sms_migration_quota)
             .finish()
     }
 }

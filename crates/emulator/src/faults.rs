@@ -1,5 +1,6 @@
-//! Fault injection: added latency, throttling (429 `APIG.0308`), server errors (500
-//! `APIG.0201`) and responses dropped after the change was committed.
+//! Fault injection: added latency, throttling (429 `APIG.0308`, at random or past a rate
+//! limit), server errors (500 `APIG.0201`) and responses dropped after the change was
+//! committed.
 //!
 //! The spec is a comma-separated list, e.g. `latency=20ms,throttle=0.1,error=0.1,drop=0.1,seed=42`:
 //!
@@ -9,10 +10,12 @@
 //! | `throttle` | probability 0..=1 | answer 429 `APIG.0308` without executing |
 //! | `error` | probability 0..=1 | answer 500 `APIG.0201` without executing |
 //! | `drop` | probability 0..=1 | execute, then close the connection without answering |
+//! | `ratelimit` | requests per second, 1..=1,000,000 | past it, per service, answer 429 `APIG.0308` with `Retry-After` without executing (see [`crate::ratelimit`]) |
 //! | `seed` | u64 | RNG seed (default 0): the same request order gives the same faults |
 //!
 //! Each API request draws exactly three numbers (throttle, error, drop), in arrival order, so
-//! a run is reproducible whatever the outcomes. Admin paths never get faults.
+//! a run is reproducible whatever the outcomes; a request over the rate limit draws them too,
+//! and its 429 takes the place of whatever they decided. Admin paths never get faults.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::str::FromStr;
@@ -31,6 +34,8 @@ pub struct FaultSpec {
     pub drop: f64,
     /// RNG seed.
     pub seed: u64,
+    /// Requests per second per service admitted; the rest are answered 429 (`None`: no limit).
+    pub ratelimit: Option<u32>,
 }
 
 /// Why a fault spec did not parse.
@@ -40,7 +45,7 @@ pub enum FaultSpecError {
     #[error("fault spec item {0:?} is not of the form key=value")]
     NotKeyValue(String),
     /// An unknown key.
-    #[error("unknown fault {0:?} (expected latency, throttle, error, drop or seed)")]
+    #[error("unknown fault {0:?} (expected latency, throttle, error, drop, ratelimit or seed)")]
     UnknownKey(String),
     /// A bad duration.
     #[error("bad latency {0:?} (expected e.g. 20ms, 1s, 500us)")]
@@ -56,6 +61,9 @@ pub enum FaultSpecError {
     /// A bad seed.
     #[error("bad seed {0:?} (expected an unsigned integer)")]
     BadSeed(String),
+    /// A bad rate limit.
+    #[error("bad ratelimit {0:?} (expected requests per second, a whole number from 1 to 1000000)")]
+    BadRateLimit(String),
 }
 
 fn parse_duration(s: &str) -> Option<Duration> {
@@ -106,6 +114,15 @@ impl FromStr for FaultSpec {
                 "throttle" => spec.throttle = prob()?,
                 "error" => spec.error = prob()?,
                 "drop" => spec.drop = prob()?,
+                "ratelimit" => {
+                    spec.ratelimit = Some(
+                        value
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=1_000_000).contains(n))
+                            .ok_or_else(|| FaultSpecError::BadRateLimit(value.to_owned()))?,
+                    )
+                }
                 "seed" => {
                     spec.seed = value
                         .parse()
@@ -121,7 +138,11 @@ impl FromStr for FaultSpec {
 impl FaultSpec {
     /// True when the spec injects nothing.
     pub fn is_none(&self) -> bool {
-        self.latency.is_zero() && self.throttle == 0.0 && self.error == 0.0 && self.drop == 0.0
+        self.latency.is_zero()
+            && self.throttle == 0.0
+            && self.error == 0.0
+            && self.drop == 0.0
+            && self.ratelimit.is_none()
     }
 }
 
@@ -135,6 +156,9 @@ pub enum Fault {
     Error,
     /// Execute, then drop the connection.
     Drop,
+    /// Answer 429 without executing: over the rate limit (`ratelimit`).
+    #[serde(rename = "ratelimit")]
+    RateLimit,
 }
 
 /// The seeded decision source.
@@ -192,7 +216,8 @@ mod tests {
                 throttle: 0.1,
                 error: 0.1,
                 drop: 0.1,
-                seed: 42
+                seed: 42,
+                ratelimit: None,
             }
         );
         assert!("".parse::<FaultSpec>().unwrap().is_none());
@@ -228,6 +253,15 @@ mod tests {
             "seed=-1".parse::<FaultSpec>(),
             Err(FaultSpecError::BadSeed(_))
         ));
+        for bad in ["0", "-5", "1.5", "2000000", "many"] {
+            assert_eq!(
+                format!("ratelimit={bad}").parse::<FaultSpec>(),
+                Err(FaultSpecError::BadRateLimit(bad.into()))
+            );
+        }
+        let s: FaultSpec = "ratelimit=50".parse().unwrap();
+        assert_eq!(s.ratelimit, Some(50));
+        assert!(!s.is_none());
         let msg = "error=2".parse::<FaultSpec>().unwrap_err().to_string();
         assert!(msg.contains("between 0 and 1"), "{msg}");
     }

@@ -74,6 +74,7 @@
 //! | SMS `stop` when not running / `start` not allowed / `restart` not allowed | 400 | `SMS.1038` / `SMS.1039` / `SMS.1040` |
 //! | SMS other operation in the wrong state, during a transition (test launch, cutover, ...), after the cutover | 400 | `SMS.2009` |
 //! | SMS delete of a running task | 400 | `SMS.2015` |
+//! | SMS `start` / `restart` past the account's quota of migrations at once ([`EmulatorConfig::sms_migration_quota`]) | 403 | `SMS.1003` (emulator choice: SMS documents the limit, 100 migrations at the same time, but no code for it; 403 because the v3 API pages document 403 as the refusal of a valid request, and a code of its own so that clients do not take it for a state refusal; see [`state::sms_quota`]) |
 //! | SMS unknown source (task create: 400) | 404 | `SMS.2216` |
 //! | SMS unknown task / template | 404 | `SMS.2252` / `SMS.2253` |
 //! | SMS body over 4 MiB | 413 | `SMS.2004` (legacy SMS code for exactly this, which it answered as 401) |
@@ -90,7 +91,7 @@
 //! | DCS internal error | 500 | `DCS.5000` |
 //! | admin: bad JSON, query or path parameter / not loopback / unknown endpoint or task / wrong method / body over 4 MiB / internal | 400 / 403 / 404 / 405 / 413 / 500 | `EMULATOR.0400` / `0403` / `0404` / `0405` / `0413` / `0500` |
 //! | other paths: unknown / body over 4 MiB | 404 / 413 | `APIG.0101` / `APIG.0201` |
-//! | throttled / injected 5xx | 429 / 500 | `APIG.0308` / `APIG.0201` |
+//! | throttled (at random, or past `ratelimit`, then with `Retry-After`: see [`ratelimit`]) / injected 5xx | 429 / 500 | `APIG.0308` / `APIG.0201` |
 //!
 //! Refusals name their real cause: an operation blocked by a transition in progress names it
 //! ("a test launch of the target server is in progress (source server waiting,
@@ -137,6 +138,7 @@ mod config;
 mod error;
 pub mod faults;
 mod listener;
+pub mod ratelimit;
 pub mod redis_mover;
 mod routes;
 pub mod seed;

@@ -23,6 +23,7 @@ pub fn run(args: EmulatorArgs) -> miette::Result<ExitStatus> {
     cfg.seed = args.seed;
     cfg.persist = args.persist;
     cfg.redis_instances = args.redis_instances;
+    cfg.sms_migration_quota = args.sms_migration_quota;
     if let Some(spec) = args.fault {
         cfg.faults = spec
             .parse::<FaultSpec>()

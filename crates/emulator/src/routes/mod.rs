@@ -201,6 +201,25 @@ async fn edge_middleware(State(app): State<AppState>, req: Request, next: Next) 
     response
 }
 
+/// 429 `APIG.0308` for a request over the rate limit, with `Retry-After` (see
+/// [`crate::ratelimit`]).
+fn ratelimited(limit: u32, wait: std::time::Duration, request_id: &str) -> Response {
+    let mut resp = apig_response(
+        &ApiError::apig(
+            429,
+            codes::APIG_THROTTLED,
+            format!(
+                "The throttling threshold has been reached: policy user over ratelimit,limit:{limit},time:1 second"
+            ),
+        ),
+        request_id,
+    );
+    let secs = crate::ratelimit::retry_after_secs(wait);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
+}
+
 fn response_request_id(response: &Response) -> Option<String> {
     response
         .headers()
@@ -501,7 +520,16 @@ async fn api_middleware(State(app): State<AppState>, req: Request, next: Next) -
             } else {
                 app.faults().decide()
             };
+            // The gateway's limit comes first; the numbers above are drawn all the same.
+            let over = app.over_ratelimit(Flavor::for_path(&path));
+            if over.is_some() {
+                fault = Some(Fault::RateLimit);
+            }
             match fault {
+                Some(Fault::RateLimit) => {
+                    let (limit, wait) = over.unwrap_or_default();
+                    ratelimited(limit, wait, &request_id)
+                }
                 Some(Fault::Throttle) => apig_response(
                     &ApiError::apig(
                         429,

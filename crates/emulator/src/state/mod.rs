@@ -7,6 +7,7 @@ pub mod dcs;
 pub mod run;
 pub mod sms_action;
 pub mod sms_consistency;
+pub mod sms_quota;
 pub mod sms_source;
 pub mod sms_task;
 pub mod sms_template;
@@ -29,6 +30,10 @@ pub struct World {
     pub dcs_tasks: Vec<dcs::DcsTaskRec>,
     /// DCS jobs.
     pub jobs: Vec<dcs::JobRec>,
+    /// The cap on SMS migrations at once and its high-water mark (configuration and an
+    /// observation: never persisted).
+    #[serde(skip)]
+    pub quota: sms_quota::Quota,
 }
 
 /// Page sizes per list (documented in the crate docs).

@@ -15,6 +15,9 @@
 //! | network_check, collect_log | any | fills `network_check_info` / log status | — |
 //! | sync_failed_rollback | SYNC_FAIL | SYNC_F_ROLLBACKING, SYNC_F_ROLLBACK_SUCCESS after 30 s | SMS.2009 |
 //!
+//! A `start` or `restart` the task state allows is refused with 403 `SMS.1003` when the account
+//! already runs as many migrations as its quota allows (see [`super::sms_quota`]).
+//!
 //! Actions other than stop/network_check/collect_log are also refused while the source is
 //! in the middle of a timed transition (testing, cutovering, clearing, cloning, ...) or the
 //! task is (ABORTING, SYNC_F_ROLLBACKING), with the code of the table; the message then names
@@ -26,6 +29,7 @@
 
 use super::World;
 use super::run::Run;
+use super::sms_quota;
 use super::sms_task::{ABORTING_MS, CloneRec, index_of, resolve_at};
 use super::timeline::Timeline;
 use crate::api_error::{ApiError, codes};
@@ -79,8 +83,14 @@ fn in_progress(
     task_pending.then(|| format!("the task is {task_state}; retry when that has finished"))
 }
 
-/// Starts a fresh full copy of task `id` (READY, restart, auto_start).
+/// Starts a fresh full copy of task `id` for `auto_start`, unless the account's migration
+/// quota is used up: the task then stays READY (see [`super::sms_quota`]).
 pub fn start_full(world: &mut World, id: &str, now: i64) -> Result<(), ApiError> {
+    let running = sms_quota::running(world, now);
+    if world.quota.admit(running, &Operation::Start).is_err() {
+        return Ok(());
+    }
+    world.quota.started(running);
     run_full(world, id, "REPLICATE", now)
 }
 
@@ -148,8 +158,18 @@ pub fn apply(
     let idx = index_of(world, id)?;
     resolve_at(world, idx, now);
     let op = &req.operation;
+    // Migrations running before this operation: only `start` and `restart` can add one.
+    let migrating = match op {
+        Operation::Start | Operation::Restart => sms_quota::running(world, now),
+        _ => 0,
+    };
     let state = world.tasks[idx].state_at(now);
-    let World { tasks, sources, .. } = world;
+    let World {
+        tasks,
+        sources,
+        quota,
+        ..
+    } = world;
     let task = &mut tasks[idx];
     let mut src = sources
         .iter_mut()
@@ -195,9 +215,13 @@ pub fn apply(
     match op {
         Operation::Start => match state {
             TaskState::Ready => {
-                return start_full(world, id, now);
+                quota.admit(migrating, op)?;
+                quota.started(migrating);
+                return run_full(world, id, "REPLICATE", now);
             }
             TaskState::Abort => {
+                quota.admit(migrating, op)?;
+                quota.started(migrating);
                 let resume_sync = task.sync.as_ref().is_some_and(|r| !r.is_done());
                 let run = if resume_sync {
                     task.sync.as_mut()
@@ -206,7 +230,7 @@ pub fn apply(
                 };
                 match run {
                     Some(run) => run.set_paused(false, now),
-                    None => return start_full(world, id, now),
+                    None => return run_full(world, id, "REPLICATE", now),
                 }
                 if resume_sync {
                     task.state.set(now, TaskState::Syncing);
@@ -222,6 +246,8 @@ pub fn apply(
                 }
             }
             _ if success && !task.cutover_done && !busy => {
+                quota.admit(migrating, op)?;
+                quota.started(migrating);
                 let total = task.full.as_ref().map_or(1 << 30, |r| r.copy_progress().1);
                 let first_id = task
                     .sync
@@ -301,6 +327,8 @@ pub fn apply(
                     format!("only failed or paused tasks can be restarted; the task is {state}"),
                 ));
             }
+            quota.admit(migrating, op)?;
+            quota.started(migrating);
             return run_full(world, id, "RESTART", now);
         }
         Operation::Test | Operation::Cutover => {

@@ -12,6 +12,7 @@ mod faults;
 mod http_date;
 mod paging;
 mod persist;
+mod quota;
 mod redis_mover;
 mod secrets;
 mod sms;
