@@ -2,6 +2,7 @@
 
 mod adoption;
 mod operations;
+mod quota;
 mod redis_table;
 mod server_table;
 mod stage_order;
