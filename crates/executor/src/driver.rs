@@ -168,9 +168,16 @@ pub fn nodes_of(
         if s.class() == StepClass::Barrier {
             node = node.free();
         }
+        node.quota = s.quota_use();
         nodes.push(node);
     }
     Ok((nodes, caps))
+}
+
+/// The SMS migrations the plan's quota lets run at once, when it has one.
+pub(crate) fn quota_of(plan: &Plan) -> Option<usize> {
+    plan.quota
+        .map(|q| usize::try_from(q.sms_concurrent_migrations).unwrap_or(usize::MAX))
 }
 
 /// What each resource's task must migrate, resolved as the planner resolves it.
@@ -240,6 +247,7 @@ impl Apply<'_> {
                 parallelism: Some(parallelism),
                 wave_caps,
                 fail_fast: self.options.fail_fast,
+                quota: quota_of(self.plan),
             },
         ))
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migplan_parser::ResourceAddr;
-use migplan_planner::{LiveSnapshot, Plan, StepClass};
+use migplan_planner::{LiveSnapshot, Plan, StepClass, is_migrating};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
@@ -58,6 +58,16 @@ pub(crate) struct RunState<'a> {
     cut_called: HashMap<usize, (bool, Option<Progress>)>,
     tasks: JoinSet<StepOutput>,
     running: HashMap<tokio::task::Id, usize>,
+    /// The SMS quota's view of the run: which resource index is which task name.
+    quota: QuotaWatch,
+}
+
+/// What the owner loop needs to count the migrations that run outside this run's slots.
+struct QuotaWatch {
+    /// Task name of each scheduler resource (servers only).
+    names: Vec<Option<String>>,
+    /// The last SMS view counted.
+    seq: u64,
 }
 
 impl<'a> RunState<'a> {
@@ -69,6 +79,7 @@ impl<'a> RunState<'a> {
         sink: &'a dyn EventSink,
         events: mpsc::UnboundedReceiver<Event>,
     ) -> Self {
+        let sched_names: Vec<Option<usize>> = sched.nodes().iter().map(|n| n.resource).collect();
         RunState {
             plan,
             sink,
@@ -87,7 +98,36 @@ impl<'a> RunState<'a> {
             cut_called: HashMap::new(),
             tasks: JoinSet::new(),
             running: HashMap::new(),
+            quota: QuotaWatch {
+                names: resource_names(plan, &sched_names),
+                seq: 0,
+            },
         }
+    }
+
+    /// Counts, in the latest SMS view, the migrations that run and that no resource of this
+    /// run holds a slot for (other plans', other people's, or this plan's when not started by
+    /// this run), and tells the scheduler.
+    fn count_outside(&mut self) {
+        if self.plan.quota.is_none() {
+            return;
+        }
+        let view = self.ctx.store.sms.latest();
+        self.quota.seq = self.quota.seq.max(view.seq);
+        let held: HashSet<&str> = self
+            .quota
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| self.sched.holds(*r))
+            .filter_map(|(_, n)| n.as_deref())
+            .collect();
+        let outside = view
+            .items()
+            .iter()
+            .filter(|t| is_migrating(t.state.as_ref()) && !held.contains(t.name.as_str()))
+            .count();
+        self.sched.set_outside(outside);
     }
 
     /// The owner loop (see the module docs), until no step runs.
@@ -100,10 +140,16 @@ impl<'a> RunState<'a> {
         let sleep = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now));
         tokio::pin!(sleep);
         loop {
+            self.count_outside();
             self.spawn_ready();
-            if self.tasks.is_empty() {
+            // Copies waiting for a slot of the quota: watch the polls, a slot frees when any
+            // migration of the account ends.
+            let quota_wait = self.sched.waiting_for_quota() > 0 && !flags.timed_out;
+            if self.tasks.is_empty() && !quota_wait {
                 return flags;
             }
+            let ctx = self.ctx.clone();
+            let next_view = self.quota.seq + 1;
             tokio::select! {
                 biased;
                 _ = interrupt.abort.cancelled(), if !flags.aborted => {
@@ -124,6 +170,11 @@ impl<'a> RunState<'a> {
                 }
                 Some(event) = self.events.recv() => self.sink.on_event(&event),
                 Some(joined) = self.tasks.join_next_with_id() => self.joined(joined),
+                v = ctx.store.sms.fresh(None, next_view, &ctx.cut), if quota_wait => {
+                    if let Some(v) = v {
+                        self.quota.seq = self.quota.seq.max(v.seq);
+                    }
+                }
             }
         }
     }
@@ -246,6 +297,21 @@ impl<'a> RunState<'a> {
             self.sink.on_event(&event);
         }
     }
+}
+
+/// The task name of each scheduler resource (`resource_of[ix]` is node `ix`'s resource):
+/// servers only, the only resources with SMS tasks.
+fn resource_names(plan: &Plan, resource_of: &[Option<usize>]) -> Vec<Option<String>> {
+    let n = resource_of.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut names = vec![None; n];
+    for (ix, r) in resource_of.iter().enumerate() {
+        if let (Some(r), Some(addr)) = (r, plan.steps.get(ix).and_then(|s| s.resource.as_ref()))
+            && addr.kind == migplan_parser::ResourceKind::Server
+        {
+            names[*r] = Some(addr.name.clone());
+        }
+    }
+    names
 }
 
 /// Reports the steps that will not run because `root` did not: skipped after a failure, held

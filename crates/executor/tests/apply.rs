@@ -18,9 +18,14 @@ struct World {
 }
 
 async fn world(spec: &Spec, faults: &str) -> World {
+    world_with_quota(spec, faults, None).await
+}
+
+async fn world_with_quota(spec: &Spec, faults: &str, quota: Option<u32>) -> World {
     let mut cfg = EmulatorConfig::new("AK", "SK");
     cfg.time_scale = 5000.0;
     cfg.faults = faults.parse::<FaultSpec>().expect("faults");
+    cfg.sms_migration_quota = quota;
     let emu = RunningEmulator::start(cfg).await.expect("emulator");
     let mut names = BTreeSet::new();
     for s in &spec.servers {
@@ -413,5 +418,81 @@ async fn an_irreversible_step_whose_window_closed_is_held_not_sent() {
         sink.events()
             .iter()
             .any(|e| matches!(e, Event::StepHeld { step, .. } if step == "server.db-01#cutover"))
+    );
+}
+
+/// Requests the emulator answered 403: a `start` or `restart` refused for the account's
+/// migration quota (nothing else is forbidden here).
+fn refused_for_quota(w: &World) -> u64 {
+    w.emu.stats()["by_status"]["403"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_under_the_sms_quota_never_runs_more_and_is_never_refused() {
+    // 60 servers, an account quota of 20, 5 of its migrations another tool's (long copies):
+    // apply may start at most 15 until those end, never more than 20 in all.
+    let text = many_servers(60, "replicated");
+    let mut spec = text;
+    spec.cloud.quotas.sms_concurrent_migrations = 20;
+    let w = world_with_quota(&spec, "", Some(20)).await;
+    let mut others = Vec::new();
+    for i in 0..5 {
+        let name = format!("other-{i}");
+        let source = w
+            .emu
+            .register_source(migplan_wire::sms::RegisterSourceRequest {
+                name: name.clone(),
+                disks: vec![migplan_wire::sms::ServerDisk {
+                    name: "/dev/vda".into(),
+                    size: 400 << 30,
+                    used_size: Some(400 << 30),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .expect("source");
+        let body = migplan_wire::sms::CreateTaskRequest {
+            name: name.clone(),
+            source_server: migplan_wire::sms::SourceServerRef { id: source },
+            ..migplan_executor::request::create_task(&spec.servers[0], &spec.cloud, "x", None)
+        };
+        let id = w.cloud.sms().create_task(&body).await.expect("created");
+        w.cloud
+            .sms()
+            .action(&id, migplan_wire::sms::Operation::Start)
+            .await
+            .expect("started");
+        others.push(id);
+    }
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
+    assert_eq!(
+        plan.quota
+            .map(|q| (q.sms_concurrent_migrations, q.sms_running_elsewhere)),
+        Some((20, 5))
+    );
+    let opts = ApplyOptions {
+        parallelism: 60,
+        ..options()
+    };
+    let (summary, sink) = execute(&w, &spec, &plan, &live, &opts).await;
+    assert_eq!(
+        summary.status,
+        RunStatus::Complete,
+        "{summary:#?}\n{:#?}",
+        sink.events()
+    );
+    let stats = w.emu.stats();
+    let m = &stats["sms_migrations"];
+    assert_eq!(m["quota"], 20, "{stats}");
+    assert!(
+        m["max_running"].as_u64().is_some_and(|n| n <= 20),
+        "{stats}"
+    );
+    assert_eq!(m["max_running"], 20, "the quota was the bound: {stats}");
+    assert_eq!(
+        refused_for_quota(&w),
+        0,
+        "no start was refused for the quota"
     );
 }
