@@ -60,6 +60,31 @@ pub(crate) struct RunState<'a> {
     running: HashMap<tokio::task::Id, usize>,
     /// The SMS quota's view of the run: which resource index is which task name.
     quota: QuotaWatch,
+    /// The snapshot the plan was made from.
+    live: &'a LiveSnapshot,
+    /// When each running step started.
+    started_at: HashMap<usize, Instant>,
+    eta: EtaWatch,
+}
+
+/// How the end of the run is re-estimated (see [`crate::forecast`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct EtaSettings {
+    /// The poll interval, in milliseconds of the cloud's clock.
+    pub poll_ms: u64,
+    /// Requests per second of the cloud's clock per service.
+    pub requests_per_second: f64,
+    /// Seconds of the cloud's clock per second here.
+    pub time_scale: f64,
+    /// At most this often (real time).
+    pub every: Duration,
+}
+
+/// When the end was last re-estimated, and whether anything moved since.
+struct EtaWatch {
+    settings: Option<EtaSettings>,
+    at: Option<Instant>,
+    seen: (u64, usize),
 }
 
 /// What the owner loop needs to count the migrations that run outside this run's slots.
@@ -73,7 +98,7 @@ struct QuotaWatch {
 impl<'a> RunState<'a> {
     pub(crate) fn new(
         plan: &'a Plan,
-        live: &LiveSnapshot,
+        live: &'a LiveSnapshot,
         sched: Scheduler,
         ctx: Arc<Ctx>,
         sink: &'a dyn EventSink,
@@ -102,7 +127,62 @@ impl<'a> RunState<'a> {
                 names: resource_names(plan, &sched_names),
                 seq: 0,
             },
+            live,
+            started_at: HashMap::new(),
+            eta: EtaWatch {
+                settings: None,
+                at: None,
+                seen: (u64::MAX, usize::MAX),
+            },
         }
+    }
+
+    /// Re-estimates the end of the run as it goes, with these settings.
+    pub(crate) fn estimate_with(&mut self, settings: EtaSettings) {
+        self.eta.settings = Some(settings);
+    }
+
+    /// Sends a [`Event::Forecast`] when the SMS poll or the steps moved since the last one
+    /// (at most every `every` of its settings).
+    fn re_estimate(&mut self) {
+        let Some(settings) = self.eta.settings else {
+            return;
+        };
+        let view = self.ctx.store.sms.latest();
+        let done = self
+            .sched
+            .states()
+            .iter()
+            .filter(|s| !matches!(s, StepState::Pending | StepState::Running))
+            .count();
+        let moved = (view.seq, done) != self.eta.seen;
+        let due = self.eta.at.is_none_or(|at| at.elapsed() >= settings.every);
+        if !(moved && due) {
+            return;
+        }
+        self.eta.seen = (view.seq, done);
+        self.eta.at = Some(Instant::now());
+        let now = Instant::now();
+        let elapsed = |ix: usize| {
+            self.started_at.get(&ix).map_or(0, |t| {
+                ((now - *t).as_secs_f64() * 1000.0 * settings.time_scale) as u64
+            })
+        };
+        let eta = crate::forecast::eta_ms(&crate::forecast::Midrun {
+            plan: self.plan,
+            spec: &self.ctx.spec,
+            live: self.live,
+            tasks: view.items(),
+            sched: &self.sched,
+            names: &self.quota.names,
+            elapsed_ms: &elapsed,
+            poll_ms: settings.poll_ms,
+            requests_per_second: settings.requests_per_second,
+        });
+        self.sink.on_event(&Event::Forecast {
+            eta_seconds: eta.map(|ms| ms.div_ceil(1000)),
+            queued: self.sched.waiting_for_quota(),
+        });
     }
 
     /// Counts, in the latest SMS view, the migrations that run and that no resource of this
@@ -142,6 +222,7 @@ impl<'a> RunState<'a> {
         loop {
             self.count_outside();
             self.spawn_ready();
+            self.re_estimate();
             // Copies waiting for a slot of the quota: watch the polls, a slot frees when any
             // migration of the account ends.
             let quota_wait = self.sched.waiting_for_quota() > 0 && !flags.timed_out;
@@ -202,6 +283,7 @@ impl<'a> RunState<'a> {
             };
             let handle = self.tasks.spawn(run_step(self.ctx.clone(), input));
             self.running.insert(handle.id(), ix);
+            self.started_at.insert(ix, Instant::now());
         }
     }
 
@@ -301,7 +383,7 @@ impl<'a> RunState<'a> {
 
 /// The task name of each scheduler resource (`resource_of[ix]` is node `ix`'s resource):
 /// servers only, the only resources with SMS tasks.
-fn resource_names(plan: &Plan, resource_of: &[Option<usize>]) -> Vec<Option<String>> {
+pub(crate) fn resource_names(plan: &Plan, resource_of: &[Option<usize>]) -> Vec<Option<String>> {
     let n = resource_of.iter().flatten().max().map_or(0, |m| m + 1);
     let mut names = vec![None; n];
     for (ix, r) in resource_of.iter().enumerate() {

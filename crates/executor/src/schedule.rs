@@ -324,17 +324,20 @@ impl Scheduler {
         node.quota.starts() && node.resource.is_some_and(|r| !self.holds[r])
     }
 
-    /// Steps ready but for the quota: they begin a migration and every slot is taken. The
-    /// driver watches the polls while there are any (a slot frees when a migration ends,
-    /// ours or not).
+    /// How many steps are ready but for the quota: they begin a migration and every slot is
+    /// taken. The driver watches the polls while there are any (a slot frees when a
+    /// migration ends, ours or not).
     pub fn waiting_for_quota(&self) -> usize {
-        if self.stop.is_some() || self.quota_free(0) {
-            return 0;
-        }
+        self.quota_queue().count()
+    }
+
+    /// The steps ready but for the quota, in the order they will be admitted.
+    pub fn quota_queue(&self) -> impl Iterator<Item = NodeIx> + '_ {
+        let full = self.stop.is_none() && !self.quota_free(0);
         self.ready
             .iter()
-            .filter(|&&(_, ix)| self.needs_slot(ix))
-            .count()
+            .map(|&(_, ix)| ix)
+            .filter(move |&ix| full && self.needs_slot(ix))
     }
 
     /// Stops dispatching (Ctrl-C): `ready()` is empty from now on.

@@ -495,4 +495,20 @@ async fn a_fleet_under_the_sms_quota_never_runs_more_and_is_never_refused() {
         0,
         "no start was refused for the quota"
     );
+    // The end was re-estimated as the run went, with the copies waiting for a slot.
+    let forecasts: Vec<(Option<u64>, usize)> = sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            migplan_executor::Event::Forecast {
+                eta_seconds,
+                queued,
+            } => Some((eta_seconds, queued)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        forecasts.iter().any(|(e, q)| e.is_some() && *q > 0),
+        "{forecasts:?}"
+    );
 }
