@@ -15,6 +15,7 @@ mod operations;
 mod plan;
 mod plan_comments;
 mod plan_states;
+mod quota;
 mod safety;
 mod schemas;
 mod secrets;
