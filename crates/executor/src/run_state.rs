@@ -85,6 +85,10 @@ struct EtaWatch {
     settings: Option<EtaSettings>,
     at: Option<Instant>,
     seen: (u64, usize),
+    /// The last estimate (milliseconds of the cloud's clock left, when it was made) and the
+    /// copies queued for the quota when it was sent.
+    last: Option<(Option<u64>, Instant)>,
+    queued: usize,
 }
 
 /// What the owner loop needs to count the migrations that run outside this run's slots.
@@ -93,6 +97,9 @@ struct QuotaWatch {
     names: Vec<Option<String>>,
     /// The last SMS view counted.
     seq: u64,
+    /// Starts the service refused for the quota since that view: migrations it counts that
+    /// the view does not show yet.
+    refused: usize,
 }
 
 impl<'a> RunState<'a> {
@@ -126,6 +133,7 @@ impl<'a> RunState<'a> {
             quota: QuotaWatch {
                 names: resource_names(plan, &sched_names),
                 seq: 0,
+                refused: 0,
             },
             live,
             started_at: HashMap::new(),
@@ -133,6 +141,8 @@ impl<'a> RunState<'a> {
                 settings: None,
                 at: None,
                 seen: (u64::MAX, usize::MAX),
+                last: None,
+                queued: 0,
             },
         }
     }
@@ -157,7 +167,19 @@ impl<'a> RunState<'a> {
             .count();
         let moved = (view.seq, done) != self.eta.seen;
         let due = self.eta.at.is_none_or(|at| at.elapsed() >= settings.every);
+        let queued = self.sched.waiting_for_quota();
         if !(moved && due) {
+            // The queue moved: said at once, with the last estimate run down since.
+            if queued != self.eta.queued
+                && let Some((eta, at)) = self.eta.last
+            {
+                self.eta.queued = queued;
+                let ran = (at.elapsed().as_secs_f64() * 1000.0 * settings.time_scale) as u64;
+                self.sink.on_event(&Event::Forecast {
+                    eta_seconds: eta.map(|ms| ms.saturating_sub(ran).div_ceil(1000)),
+                    queued,
+                });
+            }
             return;
         }
         self.eta.seen = (view.seq, done);
@@ -179,9 +201,11 @@ impl<'a> RunState<'a> {
             poll_ms: settings.poll_ms,
             requests_per_second: settings.requests_per_second,
         });
+        self.eta.last = Some((eta, now));
+        self.eta.queued = queued;
         self.sink.on_event(&Event::Forecast {
             eta_seconds: eta.map(|ms| ms.div_ceil(1000)),
-            queued: self.sched.waiting_for_quota(),
+            queued,
         });
     }
 
@@ -193,6 +217,9 @@ impl<'a> RunState<'a> {
             return;
         }
         let view = self.ctx.store.sms.latest();
+        if view.seq > self.quota.seq {
+            self.quota.refused = 0;
+        }
         self.quota.seq = self.quota.seq.max(view.seq);
         let held: HashSet<&str> = self
             .quota
@@ -207,7 +234,7 @@ impl<'a> RunState<'a> {
             .iter()
             .filter(|t| is_migrating(t.state.as_ref()) && !held.contains(t.name.as_str()))
             .count();
-        self.sched.set_outside(outside);
+        self.sched.set_outside(outside + self.quota.refused);
     }
 
     /// The owner loop (see the module docs), until no step runs.
@@ -352,6 +379,17 @@ impl<'a> RunState<'a> {
                 self.held.insert(ix, reason);
                 let waiting = self.sched.complete(ix, Outcome::Held);
                 emit_dependents(self.sink, self.plan, ix, &waiting, true);
+            }
+            StepResult::Requeued { reason } => {
+                self.sink.on_event(&Event::StepWaiting {
+                    step: step.id.to_string(),
+                    resource: step.resource.as_ref().map(ToString::to_string),
+                    until: reason,
+                });
+                // The service counts one more than the last poll showed: no start is sent
+                // again before the next poll says a slot is free.
+                self.quota.refused += 1;
+                self.sched.complete(ix, Outcome::Requeue);
             }
             StepResult::Cut { called } => {
                 self.cut_called.insert(ix, (called, out.progress));

@@ -129,6 +129,9 @@ pub enum Outcome {
     /// Not started: its maintenance window closed. Dependents are not run either; not a
     /// failure (no fail-fast).
     Held,
+    /// Refused for the SMS quota (a migration began outside the run since the driver last
+    /// counted): it frees its slot and waits for one again, as if never started.
+    Requeue,
 }
 
 /// Where a step is.
@@ -436,7 +439,7 @@ impl Scheduler {
         let ended = match outcome {
             Outcome::InProgress => false,
             Outcome::Done => quota.ends(),
-            Outcome::Failed | Outcome::Held => quota != QuotaUse::None,
+            Outcome::Failed | Outcome::Held | Outcome::Requeue => quota != QuotaUse::None,
         };
         if ended && let Some(r) = self.nodes[ix].resource {
             self.release(r);
@@ -445,6 +448,16 @@ impl Scheduler {
             Outcome::InProgress => {
                 // Keeps its slot, its resource and its wave membership.
                 self.state[ix] = StepState::InProgress;
+                Vec::new()
+            }
+            Outcome::Requeue => {
+                // Pending and ready again; its resource stays started (wave membership).
+                self.state[ix] = StepState::Pending;
+                self.running -= 1;
+                if let Some(r) = self.nodes[ix].resource {
+                    self.resource_busy[r] = false;
+                }
+                self.ready.insert((Reverse(self.priority[ix]), ix));
                 Vec::new()
             }
             Outcome::Done => {
@@ -1016,5 +1029,25 @@ mod tests {
         }
         assert_eq!(peak, 20);
         assert!(s.states().iter().all(|st| *st == StepState::Done));
+    }
+
+    #[test]
+    fn a_start_refused_for_the_quota_frees_its_slot_and_queues_again() {
+        let mut nodes = Vec::new();
+        copy_chain(&mut nodes, 0, 100);
+        let mut s = Scheduler::new(nodes, quota(1));
+        for ix in dispatch(&mut s) {
+            s.complete(ix, Outcome::Done);
+        }
+        let start = dispatch(&mut s);
+        assert_eq!(s.held(), 1);
+        // Someone else's migration began between two polls: refused.
+        s.set_outside(1);
+        assert!(s.complete(start[0], Outcome::Requeue).is_empty());
+        assert_eq!((s.held(), s.state(start[0])), (0, StepState::Pending));
+        assert_eq!(s.waiting_for_quota(), 1);
+        assert!(s.ready().is_empty());
+        s.set_outside(0);
+        assert_eq!(dispatch(&mut s), start, "sent again once a slot is free");
     }
 }
