@@ -113,7 +113,6 @@ fn a_fleet_under_the_account_quota_never_runs_more_than_it_and_is_never_refused(
             .is_some_and(|n| n <= u64::from(QUOTA)),
         "more than {QUOTA} ran at once: {stats}"
     );
-    assert_eq!(m["max_running"], QUOTA, "the quota bound the run: {stats}");
     let refused: Vec<Value> = e
         .requests()
         .into_iter()
