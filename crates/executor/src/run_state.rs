@@ -64,6 +64,8 @@ pub(crate) struct RunState<'a> {
     live: &'a LiveSnapshot,
     /// When each running step started.
     started_at: HashMap<usize, Instant>,
+    /// Steps that ended (however).
+    ended: usize,
     eta: EtaWatch,
 }
 
@@ -100,6 +102,8 @@ struct QuotaWatch {
     /// Starts the service refused for the quota since that view: migrations it counts that
     /// the view does not show yet.
     refused: usize,
+    /// What the last count was made from: the view, the scheduler's slots, the refusals.
+    counted: Option<(u64, u64, usize)>,
 }
 
 impl<'a> RunState<'a> {
@@ -134,9 +138,11 @@ impl<'a> RunState<'a> {
                 names: resource_names(plan, &sched_names),
                 seq: 0,
                 refused: 0,
+                counted: None,
             },
             live,
             started_at: HashMap::new(),
+            ended: 0,
             eta: EtaWatch {
                 settings: None,
                 at: None,
@@ -159,12 +165,7 @@ impl<'a> RunState<'a> {
             return;
         };
         let view = self.ctx.store.sms.latest();
-        let done = self
-            .sched
-            .states()
-            .iter()
-            .filter(|s| !matches!(s, StepState::Pending | StepState::Running))
-            .count();
+        let done = self.ended;
         let moved = (view.seq, done) != self.eta.seen;
         let due = self.eta.at.is_none_or(|at| at.elapsed() >= settings.every);
         let queued = self.sched.waiting_for_quota();
@@ -221,6 +222,12 @@ impl<'a> RunState<'a> {
             self.quota.refused = 0;
         }
         self.quota.seq = self.quota.seq.max(view.seq);
+        // Nothing it is counted from moved: the count stands.
+        let key = (view.seq, self.sched.quota_epoch(), self.quota.refused);
+        if self.quota.counted == Some(key) {
+            return;
+        }
+        self.quota.counted = Some(key);
         let held: HashSet<&str> = self
             .quota
             .names
@@ -323,6 +330,7 @@ impl<'a> RunState<'a> {
         let Some(ix) = self.running.remove(&id) else {
             return;
         };
+        self.ended += 1;
         match out {
             Ok(out) => {
                 self.drain_events();

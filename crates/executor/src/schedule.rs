@@ -173,7 +173,11 @@ pub struct Scheduler {
     deps_left: Vec<usize>,
     state: Vec<StepState>,
     priority: Vec<u64>,
+    /// Ready steps that begin no migration, best first.
     ready: BTreeSet<(Reverse<u64>, NodeIx)>,
+    /// Ready steps that begin a migration (they need a slot of the quota), best first: kept
+    /// apart so that a full quota costs nothing to skip, however long its queue.
+    ready_quota: BTreeSet<(Reverse<u64>, NodeIx)>,
     running: usize,
     resource_busy: Vec<bool>,
     resource_left: Vec<usize>,
@@ -185,6 +189,8 @@ pub struct Scheduler {
     held: usize,
     /// Migrations running in the account that no resource of this run holds.
     outside: usize,
+    /// Changes each time a slot is taken or freed.
+    quota_epoch: u64,
     opts: SchedulerOptions,
     stop: Option<Stop>,
 }
@@ -242,6 +248,7 @@ impl Scheduler {
             state: vec![StepState::Pending; n],
             priority,
             ready: BTreeSet::new(),
+            ready_quota: BTreeSet::new(),
             running: 0,
             resource_busy: vec![false; resources],
             resource_left,
@@ -250,6 +257,7 @@ impl Scheduler {
             holds,
             held,
             outside: 0,
+            quota_epoch: 0,
             opts,
             stop: None,
         };
@@ -327,20 +335,53 @@ impl Scheduler {
         node.quota.starts() && node.resource.is_some_and(|r| !self.holds[r])
     }
 
+    /// Whether every slot of the quota is taken (never, without a quota).
+    pub fn quota_full(&self) -> bool {
+        !self.quota_free(0)
+    }
+
+    /// Changes each time one of this run's resources takes or frees a slot (the driver
+    /// counts the migrations outside again then).
+    pub fn quota_epoch(&self) -> u64 {
+        self.quota_epoch
+    }
+
     /// How many steps are ready but for the quota: they begin a migration and every slot is
     /// taken. The driver watches the polls while there are any (a slot frees when a
     /// migration ends, ours or not).
     pub fn waiting_for_quota(&self) -> usize {
-        self.quota_queue().count()
+        if self.stop.is_some() || !self.quota_full() {
+            return 0;
+        }
+        self.ready_quota.len()
     }
 
     /// The steps ready but for the quota, in the order they will be admitted.
     pub fn quota_queue(&self) -> impl Iterator<Item = NodeIx> + '_ {
-        let full = self.stop.is_none() && !self.quota_free(0);
-        self.ready
+        let full = self.stop.is_none() && self.quota_full();
+        self.ready_quota
             .iter()
             .map(|&(_, ix)| ix)
             .filter(move |&ix| full && self.needs_slot(ix))
+    }
+
+    /// The ready set a step belongs in.
+    fn ready_set(&mut self, ix: NodeIx) -> &mut BTreeSet<(Reverse<u64>, NodeIx)> {
+        if self.nodes[ix].quota.starts() {
+            &mut self.ready_quota
+        } else {
+            &mut self.ready
+        }
+    }
+
+    fn enqueue(&mut self, ix: NodeIx) {
+        let key = (Reverse(self.priority[ix]), ix);
+        self.ready_set(ix).insert(key);
+    }
+
+    fn dequeue(&mut self, ix: NodeIx) -> bool {
+        let key = (Reverse(self.priority[ix]), ix);
+        self.ready_set(ix).remove(&key)
     }
 
     /// Stops dispatching (Ctrl-C): `ready()` is empty from now on.
@@ -362,10 +403,21 @@ impl Scheduler {
         let mut taken_resources: Vec<usize> = Vec::new();
         let mut extra_active = vec![0u32; self.wave_active.len()];
         let mut admitted = 0usize;
-        for &(_, ix) in &self.ready {
+        // Both ready sets in one order, best first; the quota's only while a slot is free.
+        let mut plain = self.ready.iter().peekable();
+        let mut copies = self.ready_quota.iter().peekable();
+        loop {
             if slots == Some(0) {
                 break;
             }
+            let open = self.quota_free(admitted);
+            let next = match (plain.peek(), copies.peek().filter(|_| open)) {
+                (Some(a), Some(b)) if b < a => copies.next(),
+                (Some(_), _) => plain.next(),
+                (None, Some(_)) => copies.next(),
+                (None, None) => None,
+            };
+            let Some(&(_, ix)) = next else { break };
             let node = &self.nodes[ix];
             if let Some(r) = node.resource {
                 if self.resource_busy[r] || taken_resources.contains(&r) {
@@ -404,8 +456,7 @@ impl Scheduler {
         if self.stop.is_some() {
             return false;
         }
-        let key = (Reverse(self.priority[ix]), ix);
-        if !self.ready.remove(&key) {
+        if !self.dequeue(ix) {
             return false;
         }
         self.state[ix] = StepState::Running;
@@ -415,6 +466,7 @@ impl Scheduler {
         {
             self.holds[r] = true;
             self.held += 1;
+            self.quota_epoch += 1;
         }
         if let Some(r) = self.nodes[ix].resource {
             self.resource_busy[r] = true;
@@ -457,7 +509,7 @@ impl Scheduler {
                 if let Some(r) = self.nodes[ix].resource {
                     self.resource_busy[r] = false;
                 }
-                self.ready.insert((Reverse(self.priority[ix]), ix));
+                self.enqueue(ix);
                 Vec::new()
             }
             Outcome::Done => {
@@ -512,6 +564,7 @@ impl Scheduler {
     fn release(&mut self, r: usize) {
         if std::mem::replace(&mut self.holds[r], false) {
             self.held -= 1;
+            self.quota_epoch += 1;
         }
     }
 
@@ -535,7 +588,7 @@ impl Scheduler {
             if self.state[s] != StepState::Pending {
                 continue;
             }
-            self.ready.remove(&(Reverse(self.priority[s]), s));
+            self.dequeue(s);
             self.state[s] = StepState::Skipped { because: root };
             if let Some(r) = self.nodes[s].resource {
                 self.resource_done_one(r, s);
@@ -552,7 +605,7 @@ impl Scheduler {
         let mut work = vec![ix];
         while let Some(i) = work.pop() {
             if !self.nodes[i].free {
-                self.ready.insert((Reverse(self.priority[i]), i));
+                self.enqueue(i);
                 continue;
             }
             self.state[i] = StepState::Done;

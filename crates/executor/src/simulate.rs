@@ -43,6 +43,8 @@ pub struct Sim {
     next_call: [u64; 2],
     run: SimRun,
     last_done: Option<NodeIx>,
+    /// When the quota became full or free again: `(instant, full)`.
+    full: Vec<(u64, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,6 +96,7 @@ impl Sim {
                 stalled_at: 0,
             },
             last_done: None,
+            full: Vec::new(),
         }
     }
 
@@ -144,8 +147,9 @@ impl Sim {
             for ix in self.sched.ready() {
                 self.begin(ix);
             }
-            for ix in self.sched.quota_queue().collect::<Vec<_>>() {
-                self.run.queued[ix] = true;
+            let full = self.sched.quota_full();
+            if self.full.last().map_or(full, |&(_, f)| f) != full || self.full.is_empty() {
+                self.full.push((self.now, full));
             }
             let Some(Reverse((t, ev))) = self.events.pop() else {
                 break;
@@ -162,10 +166,43 @@ impl Sim {
             }
         }
         self.run.stalled_at = self.now;
+        self.mark_queued();
         let all = (0..self.sched.nodes().len())
             .all(|i| !matches!(self.sched.state(i), StepState::Pending | StepState::Running));
         self.run.makespan = all.then_some(self.now);
         self.run
+    }
+
+    /// The copies that waited for a slot: ready (their dependencies ended) while the quota
+    /// was full, and started later.
+    fn mark_queued(&mut self) {
+        let full_between = |from: u64, to: u64| {
+            // The state at `from`, and any change to full before `to`.
+            let at = self.full.partition_point(|&(t, _)| t <= from);
+            let before = at.checked_sub(1).is_some_and(|i| self.full[i].1);
+            before
+                || self.full[at..]
+                    .iter()
+                    .take_while(|&&(t, _)| t < to)
+                    .any(|&(_, f)| f)
+        };
+        let nodes = self.sched.nodes();
+        // A barrier (never started) ends with the last of its dependencies; nodes come in
+        // dependency order.
+        let mut end: Vec<u64> = self.run.end.iter().map(|e| e.unwrap_or(0)).collect();
+        for (ix, node) in nodes.iter().enumerate() {
+            if node.free {
+                end[ix] = node.deps.iter().map(|&d| end[d]).max().unwrap_or(0);
+            }
+        }
+        for (ix, node) in nodes.iter().enumerate() {
+            if !node.quota.starts() || node.resource.is_none() {
+                continue;
+            }
+            let ready_at = node.deps.iter().map(|&d| end[d]).max().unwrap_or(0);
+            let start = self.run.start[ix].unwrap_or(u64::MAX);
+            self.run.queued[ix] = start > ready_at && full_between(ready_at, start);
+        }
     }
 
     fn begin(&mut self, ix: NodeIx) {
