@@ -326,7 +326,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut rng = Rng(0x5eed_f0ca_57);
+    let mut rng = Rng(0x005e_edf0_ca57);
     let shapes = [
         fan(&mut rng),
         chains(&mut rng),
