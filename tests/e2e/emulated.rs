@@ -65,6 +65,7 @@ pub struct Setup {
     time_scale: f64,
     faults: String,
     redis_instances: Vec<String>,
+    sms_migration_quota: Option<u32>,
 }
 
 impl Setup {
@@ -95,6 +96,11 @@ impl Setup {
     /// moves data between such servers for real, and ShowInstance answers with the address.
     pub fn redis_instance(mut self, id: &str, addr: &str) -> Setup {
         self.redis_instances.push(format!("{id}={addr}"));
+        self
+    }
+    /// The account's cap on SMS migrations at once (`--sms-migration-quota`).
+    pub fn sms_migration_quota(mut self, n: u32) -> Setup {
+        self.sms_migration_quota = Some(n);
         self
     }
     /// A source the plans name whose agent never registered.
@@ -171,6 +177,7 @@ impl Emulated {
             .iter()
             .map(|r| r.parse().expect("ID=HOST:PORT"))
             .collect();
+        cfg.sms_migration_quota = setup.sms_migration_quota;
         let emu = rt.block_on(RunningEmulator::start(cfg)).expect("emulator");
         std::fs::create_dir_all(dir.join("locks")).expect("lock dir");
         Emulated {

@@ -15,6 +15,12 @@ pub fn stable(text: &str) -> String {
     replace_digests(&replace_uuids(&out))
 }
 
+/// [`stable`], and RFC 3339 instants (`[TIME]`: a forecast's finish is the emulator's clock
+/// plus the makespan).
+pub fn stable_times(text: &str) -> String {
+    replace_times(&stable(text))
+}
+
 /// 64-hex sha256 digests (fingerprints cover emulator-generated ids).
 fn replace_digests(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -153,7 +159,7 @@ fn replace_times(text: &str) -> String {
     out
 }
 
-/// Durations as migplan writes them: `1.2s`, `250ms`, `3m12s`, `2h3m`, `0s`.
+/// Durations as migplan writes them: `1.2s`, `250ms`, `3m12s`, `2h3m`, `0s`, `2d3h`.
 fn replace_durations(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -190,7 +196,7 @@ fn duration_len(s: &str) -> Option<usize> {
         }
         let unit = if s[i..].starts_with("ms") {
             2
-        } else if i < b.len() && matches!(b[i], b's' | b'm' | b'h') {
+        } else if i < b.len() && matches!(b[i], b's' | b'm' | b'h' | b'd') {
             1
         } else {
             return None;

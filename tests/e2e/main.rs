@@ -16,6 +16,7 @@ mod operations;
 mod plan;
 mod plan_comments;
 mod plan_states;
+mod quota;
 mod safety;
 mod schemas;
 mod secrets;

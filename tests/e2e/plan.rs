@@ -165,10 +165,51 @@ fn graph_prints_dot_and_mermaid_offline() {
     }
 }
 
+/// `plan --timings`' API requests per route.
+fn plan_calls(extra: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+    let out = migplan()
+        .args(["plan", "--local", "--timings", "plans/fleet-waves.yaml"])
+        .args(extra)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timings: "))
+        .expect("a timings line on stderr");
+    let t: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    t["api_calls"].as_object().expect("api_calls").clone()
+}
+
+#[test]
+fn the_forecast_reads_the_detail_of_each_source_still_to_copy_and_nothing_else() {
+    // The list carries no used sizes: one detail per source whose copy is ahead (7 servers,
+    // nothing created yet); the lists are read once per page as without the forecast.
+    let calls = plan_calls(&[]);
+    assert_eq!(calls["SMS GET /v3/sources/{source_id}"], 7, "{calls:?}");
+    let without = plan_calls(&["--no-forecast"]);
+    for (route, n) in &without {
+        assert_eq!(calls.get(route), Some(n), "{route}: {calls:?}");
+    }
+    assert_eq!(calls.len(), without.len() + 1, "{calls:?}");
+}
+
 #[test]
 fn refresh_reads_each_list_once_per_page_not_once_per_resource() {
     let out = migplan()
-        .args(["plan", "--local", "--timings", "plans/fleet-waves.yaml"])
+        .args([
+            "plan",
+            "--local",
+            "--timings",
+            "--no-forecast",
+            "plans/fleet-waves.yaml",
+        ])
         .output()
         .expect("runs");
     assert_eq!(

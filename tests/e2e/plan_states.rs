@@ -8,7 +8,7 @@ use migplan_wire::sms::{
 };
 
 use crate::emulated::{Emulated, Setup};
-use crate::filters::stable;
+use crate::filters::stable_times;
 
 const PLANS: [&str; 3] = ["quickstart", "shop-cutover", "fleet-waves"];
 const PLAN_FILES: [&str; 3] = [
@@ -34,7 +34,7 @@ fn plan_output(cloud: &Emulated, plan: &str, format: &str, exit: i32) -> String 
         "{plan} {format}: {stderr}\n{stdout}"
     );
     assert!(!stdout.contains(cloud.secret_key()) && !stderr.contains(cloud.secret_key()));
-    stable(&stdout)
+    stable_times(&stdout)
 }
 
 #[test]

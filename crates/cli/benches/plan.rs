@@ -2,7 +2,8 @@
 //! against an emulator holding the matching live state (one SMS task per server, one DCS
 //! migration task per Redis entry). Runs the real release binary with `--timings` and prints the
 //! total time split into parse, refresh, plan and render, its peak memory, and the API requests
-//! per list beside the minimum ceil(N / page size).
+//! per list beside the minimum ceil(N / page size), without the forecast (`--no-forecast`);
+//! then once with it (one source detail per server still to copy, and the simulation).
 //!
 //! Run: `cargo bench -p migplan-cli --bench plan` (figures only, no pass/fail).
 #![allow(clippy::print_stdout)] // a bench prints its figures
@@ -71,21 +72,39 @@ fn main() {
     );
 
     for format in ["json", "human"] {
-        let t = best_run(&plan_path, &url, format);
+        let t = best_run(&plan_path, &url, format, &["--no-forecast"]);
         report(&t, format);
     }
+    // The forecast: one source detail per server still to copy, and the simulation.
+    let t = best_run(&plan_path, &url, "json", &[]);
+    println!(
+        "plan --format json with the forecast: total {:.1} ms (refresh {:.1} ms with {} source details, plan + forecast {:.1} ms)",
+        t["total_ms"].as_f64().unwrap_or(f64::NAN),
+        t["refresh_ms"].as_f64().unwrap_or(f64::NAN),
+        t["api_calls"]["SMS GET /v3/sources/{source_id}"]
+            .as_u64()
+            .unwrap_or(0),
+        t["plan_ms"].as_f64().unwrap_or(f64::NAN),
+    );
     runtime
         .block_on(async { emulator.shutdown().await })
         .expect("shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs `migplan plan --timings` RUNS times and keeps the fastest run's figures.
-fn best_run(plan_path: &std::path::Path, url: &str, format: &str) -> serde_json::Value {
+/// Runs `migplan plan --timings` (with `extra` flags) RUNS times and keeps the fastest run's
+/// figures.
+fn best_run(
+    plan_path: &std::path::Path,
+    url: &str,
+    format: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     let mut best: Option<serde_json::Value> = None;
     for _ in 0..RUNS {
         let out = Command::new(env!("CARGO_BIN_EXE_migplan"))
             .args(["plan", "--timings", "--format", format])
+            .args(extra)
             .arg(plan_path)
             .env("MIGPLAN_SMS_ENDPOINT", url)
             .env("MIGPLAN_DCS_ENDPOINT", url)

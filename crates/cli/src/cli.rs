@@ -192,7 +192,31 @@ pub struct PlanArgs {
     #[arg(long)]
     pub timings: bool,
     #[command(flatten)]
+    pub forecast: ForecastArgs,
+    #[command(flatten)]
     pub connect: crate::connect::ConnectArgs,
+}
+
+/// What `plan`'s forecast assumes about the apply it forecasts: apply's own flags.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Forecast (the apply it assumes)")]
+pub struct ForecastArgs {
+    /// Steps (and API calls) in flight at most, as `apply --parallelism`.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub parallelism: u32,
+    /// Apply's `--wait-timeout`: the forecast says where that apply detaches (the next run
+    /// continues).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub wait_timeout: Option<std::time::Duration>,
+    /// Apply's `--poll-interval` [default: 10s, 200ms with --local].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub poll_interval: Option<std::time::Duration>,
+    /// Apply's `--rate-limit`: API requests per second per service at most (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
+    pub rate_limit: f64,
+    /// No forecast: skip it, and the reads of each source's disks it needs.
+    #[arg(long)]
+    pub no_forecast: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -300,6 +324,8 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
     pub format: StatusFormat,
+    #[command(flatten)]
+    pub forecast: ForecastArgs,
     #[command(flatten)]
     pub connect: crate::connect::ConnectArgs,
 }

@@ -84,6 +84,9 @@ pub struct Connection {
     pub lock_identity: Option<String>,
     /// The services the plan uses; the others are never called.
     pub uses: Services,
+    /// Seconds of the target's clock per second here: 1 for the cloud, the emulator's time
+    /// scale for `--local` (forecasts are in the target's time).
+    pub time_scale: f64,
     pub emulator: Option<RunningEmulator>,
     /// The `--local` state, locked until this connection is dropped.
     local: Option<LocalState>,
@@ -154,6 +157,7 @@ pub async fn connect(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connecti
         target,
         lock_identity: Some(cfg.target_identity()),
         uses: Services::of(spec),
+        time_scale: 1.0,
         emulator: None,
         local: None,
         _local_redis: crate::local_redis::LocalRedis::default(),
@@ -168,6 +172,9 @@ fn with_network(cfg: CloudConfig, args: &ConnectArgs) -> CloudConfig {
         .with_on_retry(move |n| retries::report(report, n))
 }
 
+/// The `--local` emulator's clock runs this many times faster than this host's.
+const LOCAL_TIME_SCALE: f64 = 1000.0;
+
 async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connection> {
     let wait = args.lock_wait.map_or(local_state::DEFAULT_WAIT, |w| {
         w.max(local_state::DEFAULT_WAIT)
@@ -178,7 +185,7 @@ async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connec
     let ak = format!("LOCAL{}", uuid::Uuid::new_v4().simple());
     let sk = uuid::Uuid::new_v4().simple().to_string();
     let mut emu_cfg = EmulatorConfig::new(ak.clone(), sk.clone());
-    emu_cfg.time_scale = 1000.0;
+    emu_cfg.time_scale = LOCAL_TIME_SCALE;
     emu_cfg.persist = Some(state.path.clone());
     emu_cfg.persist_redacted = true;
     emu_cfg.clock_runs_while_stopped = true;
@@ -225,6 +232,7 @@ async fn connect_local(spec: &Spec, args: &ConnectArgs) -> miette::Result<Connec
         target,
         lock_identity: None,
         uses: Services::of(spec),
+        time_scale: LOCAL_TIME_SCALE,
         emulator: Some(emulator),
         local: Some(state),
         _local_redis: redis,

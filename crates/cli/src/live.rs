@@ -36,6 +36,33 @@ pub async fn read_snapshot(conn: &Connection) -> miette::Result<LiveSnapshot> {
     })
 }
 
+/// Source details the forecast reads at once (`GET /v3/sources/{id}`).
+const DETAILS_IN_FLIGHT: usize = 8;
+
+/// Adds to `snapshot` the disks of the sources whose full copy is still ahead (the list does
+/// not carry used sizes; the forecast's copy times come from them): one `GET
+/// /v3/sources/{id}` per such source, [`DETAILS_IN_FLIGHT`] at a time. A detail that cannot
+/// be read only makes the forecast fall back to the source's `totalsize`.
+pub async fn read_source_details(
+    conn: &Connection,
+    spec: &migplan_parser::Spec,
+    snapshot: &mut LiveSnapshot,
+) {
+    use futures_util::StreamExt;
+    if !conn.uses.sms {
+        return;
+    }
+    let ids = snapshot.sources_wanting_detail(spec);
+    let sms = conn.cloud.sms();
+    let details: Vec<_> = futures_util::stream::iter(ids)
+        .map(|id| async move { sms.show_source(&id).await })
+        .buffer_unordered(DETAILS_IN_FLIGHT)
+        .filter_map(|r| async move { r.ok() })
+        .collect()
+        .await;
+    snapshot.add_source_details(details);
+}
+
 /// The list, or nothing without sending a request.
 async fn when<T>(
     used: bool,

@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod exit;
 mod failure;
+mod forecast;
 mod journal;
 mod live;
 mod local_redis;

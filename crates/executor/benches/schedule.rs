@@ -145,7 +145,7 @@ fn row(name: &str, nodes: &[Node], parallelism: Option<usize>, caps: Vec<Option<
     let opts = SchedulerOptions {
         parallelism,
         wave_caps: caps,
-        fail_fast: false,
+        ..SchedulerOptions::default()
     };
     let ours = simulate(nodes, &opts);
     // A level holds at most one step per member, so a cap of c members is c slots per level.

@@ -36,14 +36,14 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::estimate::estimate;
+use crate::estimate::{Estimator, writes};
 use crate::event::{Event, EventSink, Summary};
 use crate::kind::spawn_poller;
 use crate::live_store::{LiveStore, Writers};
 use crate::rate::{Rates, START_RATE};
 use crate::request::{SecretSource, SpecIndex};
 use crate::retry::RetryPolicy;
-use crate::run_state::{RunState, summarize};
+use crate::run_state::{EtaSettings, RunState, summarize};
 use crate::schedule::{Node, Scheduler, SchedulerOptions};
 use crate::step_run::Ctx;
 
@@ -74,6 +74,16 @@ pub struct ApplyOptions {
     /// Data comparisons connect only to Redis servers on this machine (`--local`: a
     /// simulation touches nothing elsewhere, not even with a marker key).
     pub loopback_only: bool,
+    /// Seconds of the cloud's clock per second here: 1 for the cloud, the emulator's time
+    /// scale for `--local`. Estimates and the ETA are in the cloud's time.
+    pub time_scale: f64,
+}
+
+impl ApplyOptions {
+    /// The poll interval in milliseconds of the cloud's clock.
+    pub(crate) fn poll_ms(&self) -> u64 {
+        (self.poll_interval.as_secs_f64() * 1000.0 * self.time_scale.max(0.0)) as u64
+    }
 }
 
 impl Default for ApplyOptions {
@@ -89,6 +99,7 @@ impl Default for ApplyOptions {
             max_poll_failures: 10,
             follow_patience: 10,
             loopback_only: false,
+            time_scale: 1.0,
         }
     }
 }
@@ -132,11 +143,25 @@ pub struct Apply<'a> {
     pub secrets: SecretSource,
 }
 
-/// The scheduler's view of a plan: one node per step, resources and waves numbered.
+/// The scheduler's view of a plan: one node per step, resources and waves numbered, each
+/// step's estimate in milliseconds for polls every 10 s.
 pub fn nodes_of(
     plan: &Plan,
     spec: &Spec,
     live: &LiveSnapshot,
+) -> Result<(Vec<Node>, Vec<Option<u32>>), ExecError> {
+    nodes_with(plan, spec, live, DEFAULT_POLL_MS)
+}
+
+/// The poll interval estimates assume when not told: the default `--poll-interval`.
+pub(crate) const DEFAULT_POLL_MS: u64 = 10_000;
+
+/// [`nodes_of`], for polls every `poll_ms` of the cloud's clock.
+pub(crate) fn nodes_with(
+    plan: &Plan,
+    spec: &Spec,
+    live: &LiveSnapshot,
+    poll_ms: u64,
 ) -> Result<(Vec<Node>, Vec<Option<u32>>), ExecError> {
     let index: HashMap<&str, usize> = plan
         .steps
@@ -153,6 +178,8 @@ pub fn nodes_of(
     }
     let caps = plan.waves.iter().map(|w| w.max_parallel).collect();
     let specix = SpecIndex::new(spec);
+    let estimator = Estimator::new(&specix, live, poll_ms);
+    let mut wrote: HashMap<&ResourceAddr, bool> = HashMap::new();
     let mut nodes = Vec::with_capacity(plan.steps.len());
     for s in &plan.steps {
         let mut deps = Vec::with_capacity(s.depends_on.len());
@@ -165,7 +192,11 @@ pub fn nodes_of(
             };
             deps.push(i);
         }
-        let mut node = Node::new(s.id.to_string(), &deps, estimate(s, &specix, live));
+        let after_write = s
+            .resource
+            .as_ref()
+            .is_some_and(|r| wrote.insert(r, writes(s.class())) == Some(true));
+        let mut node = Node::new(s.id.to_string(), &deps, estimator.step_ms(s, after_write));
         if let Some(r) = &s.resource {
             let n = resources.len();
             node.resource = Some(*resources.entry(r).or_insert(n));
@@ -174,9 +205,16 @@ pub fn nodes_of(
         if s.class() == StepClass::Barrier {
             node = node.free();
         }
+        node.quota = s.quota_use();
         nodes.push(node);
     }
     Ok((nodes, caps))
+}
+
+/// The SMS migrations the plan's quota lets run at once, when it has one.
+pub(crate) fn quota_of(plan: &Plan) -> Option<usize> {
+    plan.quota
+        .map(|q| usize::try_from(q.sms_concurrent_migrations).unwrap_or(usize::MAX))
 }
 
 /// What each resource's task must migrate, resolved as the planner resolves it.
@@ -225,6 +263,16 @@ impl Apply<'_> {
         let ctx = Arc::new(self.context(cloud, store, tx, parallelism));
         sink.on_event(&apply_start(self.plan, parallelism));
         let mut state = RunState::new(self.plan, self.live, sched, ctx, sink, rx);
+        state.estimate_with(EtaSettings {
+            poll_ms: self.options.poll_ms(),
+            requests_per_second: self.options.requests_per_second / self.options.time_scale,
+            time_scale: self.options.time_scale,
+            // Once per poll, between 0.2 s and 1 s.
+            every: self
+                .options
+                .poll_interval
+                .clamp(Duration::from_millis(200), Duration::from_secs(1)),
+        });
         let deadline = self.options.wait_timeout.map(|d| started + d);
         let flags = state.drive(interrupt, deadline).await;
         state.drain_events();
@@ -248,13 +296,15 @@ impl Apply<'_> {
 
     /// The plan's steps as scheduler nodes, under the run's limits.
     fn scheduler(&self, parallelism: usize) -> Result<Scheduler, ExecError> {
-        let (nodes, wave_caps) = nodes_of(self.plan, self.spec, self.live)?;
+        let (nodes, wave_caps) =
+            nodes_with(self.plan, self.spec, self.live, self.options.poll_ms())?;
         Ok(Scheduler::new(
             nodes,
             SchedulerOptions {
                 parallelism: Some(parallelism),
                 wave_caps,
                 fail_fast: self.options.fail_fast,
+                quota: quota_of(self.plan),
             },
         ))
     }

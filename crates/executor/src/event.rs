@@ -4,7 +4,7 @@
 //!
 //! `migplan apply --format json` writes one event per line, serialized with a `type` tag and
 //! these stable names: `apply_start`, `step_started`, `step_progress`, `step_waiting`,
-//! `step_completed`, `step_failed`, `step_skipped`, `apply_summary`. Fields are added over
+//! `step_completed`, `step_failed`, `step_skipped`, `forecast`, `apply_summary`. Fields are added over
 //! time, never renamed. Secrets never appear in events. The CLI adds `request_retried` lines
 //! to the same stream (a retry of an API request, from the cloud client's hook: see
 //! `crates/cli/src/retries.rs`); they are not executor events.
@@ -95,6 +95,15 @@ pub enum Event {
         resource: Option<String>,
         /// Why, e.g. `its maintenance window closed at 2026-11-28T05:00+01:00`.
         reason: String,
+    },
+    /// The end of the run, re-estimated from live progress (the forecast's simulation from
+    /// where the run stands): at the start, then as polls and steps move it.
+    Forecast {
+        /// Seconds of the cloud's clock until the last step ends; `None` when the run cannot
+        /// end on its own (the quota is held by migrations that do not end).
+        eta_seconds: Option<u64>,
+        /// Copies waiting now for a slot of the SMS quota.
+        queued: usize,
     },
     /// The run ended.
     ApplySummary(Summary),

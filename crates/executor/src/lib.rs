@@ -39,6 +39,7 @@ pub mod condition;
 mod driver;
 mod estimate;
 pub mod event;
+pub mod forecast;
 mod kind;
 mod live_store;
 mod poller;

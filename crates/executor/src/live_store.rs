@@ -100,6 +100,11 @@ impl<T: Named> View<T> {
         }
     }
 
+    /// Every object of the list.
+    pub(crate) fn items(&self) -> &[T] {
+        &self.data.items
+    }
+
     /// The object with id `id` if known, else the one named `name`.
     pub(crate) fn find(&self, id: Option<&str>, name: &str) -> Lookup<'_, T> {
         let d = &self.data;
@@ -183,6 +188,11 @@ pub(crate) struct StoreHandle<T> {
 }
 
 impl<T> StoreHandle<T> {
+    /// The latest view, without waiting (and without asking for a poll).
+    pub(crate) fn latest(&self) -> Arc<View<T>> {
+        self.rx.borrow().clone()
+    }
+
     /// The demand counter shared with the poller.
     pub(crate) fn demand(&self) -> Arc<Demand> {
         self.demand.clone()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migplan_parser::ResourceAddr;
-use migplan_planner::{LiveSnapshot, Plan, StepClass};
+use migplan_planner::{LiveSnapshot, Plan, StepClass, is_migrating};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
@@ -58,17 +58,64 @@ pub(crate) struct RunState<'a> {
     cut_called: HashMap<usize, (bool, Option<Progress>)>,
     tasks: JoinSet<StepOutput>,
     running: HashMap<tokio::task::Id, usize>,
+    /// The SMS quota's view of the run: which resource index is which task name.
+    quota: QuotaWatch,
+    /// The snapshot the plan was made from.
+    live: &'a LiveSnapshot,
+    /// When each running step started.
+    started_at: HashMap<usize, Instant>,
+    /// Steps that ended (however).
+    ended: usize,
+    eta: EtaWatch,
+}
+
+/// How the end of the run is re-estimated (see [`crate::forecast`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct EtaSettings {
+    /// The poll interval, in milliseconds of the cloud's clock.
+    pub poll_ms: u64,
+    /// Requests per second of the cloud's clock per service.
+    pub requests_per_second: f64,
+    /// Seconds of the cloud's clock per second here.
+    pub time_scale: f64,
+    /// At most this often (real time).
+    pub every: Duration,
+}
+
+/// When the end was last re-estimated, and whether anything moved since.
+struct EtaWatch {
+    settings: Option<EtaSettings>,
+    at: Option<Instant>,
+    seen: (u64, usize),
+    /// The last estimate (milliseconds of the cloud's clock left, when it was made) and the
+    /// copies queued for the quota when it was sent.
+    last: Option<(Option<u64>, Instant)>,
+    queued: usize,
+}
+
+/// What the owner loop needs to count the migrations that run outside this run's slots.
+struct QuotaWatch {
+    /// Task name of each scheduler resource (servers only).
+    names: Vec<Option<String>>,
+    /// The last SMS view counted.
+    seq: u64,
+    /// Starts the service refused for the quota since that view: migrations it counts that
+    /// the view does not show yet.
+    refused: usize,
+    /// What the last count was made from: the view, the scheduler's slots, the refusals.
+    counted: Option<(u64, u64, usize)>,
 }
 
 impl<'a> RunState<'a> {
     pub(crate) fn new(
         plan: &'a Plan,
-        live: &LiveSnapshot,
+        live: &'a LiveSnapshot,
         sched: Scheduler,
         ctx: Arc<Ctx>,
         sink: &'a dyn EventSink,
         events: mpsc::UnboundedReceiver<Event>,
     ) -> Self {
+        let sched_names: Vec<Option<usize>> = sched.nodes().iter().map(|n| n.resource).collect();
         RunState {
             plan,
             sink,
@@ -87,7 +134,114 @@ impl<'a> RunState<'a> {
             cut_called: HashMap::new(),
             tasks: JoinSet::new(),
             running: HashMap::new(),
+            quota: QuotaWatch {
+                names: resource_names(plan, &sched_names),
+                seq: 0,
+                refused: 0,
+                counted: None,
+            },
+            live,
+            started_at: HashMap::new(),
+            ended: 0,
+            eta: EtaWatch {
+                settings: None,
+                at: None,
+                seen: (u64::MAX, usize::MAX),
+                last: None,
+                queued: 0,
+            },
         }
+    }
+
+    /// Re-estimates the end of the run as it goes, with these settings.
+    pub(crate) fn estimate_with(&mut self, settings: EtaSettings) {
+        self.eta.settings = Some(settings);
+    }
+
+    /// Sends a [`Event::Forecast`] when the SMS poll or the steps moved since the last one
+    /// (at most every `every` of its settings).
+    fn re_estimate(&mut self) {
+        let Some(settings) = self.eta.settings else {
+            return;
+        };
+        let view = self.ctx.store.sms.latest();
+        let done = self.ended;
+        let moved = (view.seq, done) != self.eta.seen;
+        let due = self.eta.at.is_none_or(|at| at.elapsed() >= settings.every);
+        let queued = self.sched.waiting_for_quota();
+        if !(moved && due) {
+            // The queue moved: said at once, with the last estimate run down since.
+            if queued != self.eta.queued
+                && let Some((eta, at)) = self.eta.last
+            {
+                self.eta.queued = queued;
+                let ran = (at.elapsed().as_secs_f64() * 1000.0 * settings.time_scale) as u64;
+                self.sink.on_event(&Event::Forecast {
+                    eta_seconds: eta.map(|ms| ms.saturating_sub(ran).div_ceil(1000)),
+                    queued,
+                });
+            }
+            return;
+        }
+        self.eta.seen = (view.seq, done);
+        self.eta.at = Some(Instant::now());
+        let now = Instant::now();
+        let elapsed = |ix: usize| {
+            self.started_at.get(&ix).map_or(0, |t| {
+                ((now - *t).as_secs_f64() * 1000.0 * settings.time_scale) as u64
+            })
+        };
+        let eta = crate::forecast::eta_ms(&crate::forecast::Midrun {
+            plan: self.plan,
+            spec: &self.ctx.spec,
+            live: self.live,
+            tasks: view.items(),
+            sched: &self.sched,
+            names: &self.quota.names,
+            elapsed_ms: &elapsed,
+            poll_ms: settings.poll_ms,
+            requests_per_second: settings.requests_per_second,
+        });
+        self.eta.last = Some((eta, now));
+        self.eta.queued = queued;
+        self.sink.on_event(&Event::Forecast {
+            eta_seconds: eta.map(|ms| ms.div_ceil(1000)),
+            queued,
+        });
+    }
+
+    /// Counts, in the latest SMS view, the migrations that run and that no resource of this
+    /// run holds a slot for (other plans', other people's, or this plan's when not started by
+    /// this run), and tells the scheduler.
+    fn count_outside(&mut self) {
+        if self.plan.quota.is_none() {
+            return;
+        }
+        let view = self.ctx.store.sms.latest();
+        if view.seq > self.quota.seq {
+            self.quota.refused = 0;
+        }
+        self.quota.seq = self.quota.seq.max(view.seq);
+        // Nothing it is counted from moved: the count stands.
+        let key = (view.seq, self.sched.quota_epoch(), self.quota.refused);
+        if self.quota.counted == Some(key) {
+            return;
+        }
+        self.quota.counted = Some(key);
+        let held: HashSet<&str> = self
+            .quota
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| self.sched.holds(*r))
+            .filter_map(|(_, n)| n.as_deref())
+            .collect();
+        let outside = view
+            .items()
+            .iter()
+            .filter(|t| is_migrating(t.state.as_ref()) && !held.contains(t.name.as_str()))
+            .count();
+        self.sched.set_outside(outside + self.quota.refused);
     }
 
     /// The owner loop (see the module docs), until no step runs.
@@ -100,10 +254,17 @@ impl<'a> RunState<'a> {
         let sleep = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now));
         tokio::pin!(sleep);
         loop {
+            self.count_outside();
             self.spawn_ready();
-            if self.tasks.is_empty() {
+            self.re_estimate();
+            // Copies waiting for a slot of the quota: watch the polls, a slot frees when any
+            // migration of the account ends.
+            let quota_wait = self.sched.waiting_for_quota() > 0 && !flags.timed_out;
+            if self.tasks.is_empty() && !quota_wait {
                 return flags;
             }
+            let ctx = self.ctx.clone();
+            let next_view = self.quota.seq + 1;
             tokio::select! {
                 biased;
                 _ = interrupt.abort.cancelled(), if !flags.aborted => {
@@ -124,6 +285,11 @@ impl<'a> RunState<'a> {
                 }
                 Some(event) = self.events.recv() => self.sink.on_event(&event),
                 Some(joined) = self.tasks.join_next_with_id() => self.joined(joined),
+                v = ctx.store.sms.fresh(None, next_view, &ctx.cut), if quota_wait => {
+                    if let Some(v) = v {
+                        self.quota.seq = self.quota.seq.max(v.seq);
+                    }
+                }
             }
         }
     }
@@ -151,6 +317,7 @@ impl<'a> RunState<'a> {
             };
             let handle = self.tasks.spawn(run_step(self.ctx.clone(), input));
             self.running.insert(handle.id(), ix);
+            self.started_at.insert(ix, Instant::now());
         }
     }
 
@@ -163,6 +330,7 @@ impl<'a> RunState<'a> {
         let Some(ix) = self.running.remove(&id) else {
             return;
         };
+        self.ended += 1;
         match out {
             Ok(out) => {
                 self.drain_events();
@@ -220,6 +388,17 @@ impl<'a> RunState<'a> {
                 let waiting = self.sched.complete(ix, Outcome::Held);
                 emit_dependents(self.sink, self.plan, ix, &waiting, true);
             }
+            StepResult::Requeued { reason } => {
+                self.sink.on_event(&Event::StepWaiting {
+                    step: step.id.to_string(),
+                    resource: step.resource.as_ref().map(ToString::to_string),
+                    until: reason,
+                });
+                // The service counts one more than the last poll showed: no start is sent
+                // again before the next poll says a slot is free.
+                self.quota.refused += 1;
+                self.sched.complete(ix, Outcome::Requeue);
+            }
             StepResult::Cut { called } => {
                 self.cut_called.insert(ix, (called, out.progress));
                 self.sched.complete(ix, Outcome::InProgress);
@@ -246,6 +425,21 @@ impl<'a> RunState<'a> {
             self.sink.on_event(&event);
         }
     }
+}
+
+/// The task name of each scheduler resource (`resource_of[ix]` is node `ix`'s resource):
+/// servers only, the only resources with SMS tasks.
+pub(crate) fn resource_names(plan: &Plan, resource_of: &[Option<usize>]) -> Vec<Option<String>> {
+    let n = resource_of.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut names = vec![None; n];
+    for (ix, r) in resource_of.iter().enumerate() {
+        if let (Some(r), Some(addr)) = (r, plan.steps.get(ix).and_then(|s| s.resource.as_ref()))
+            && addr.kind == migplan_parser::ResourceKind::Server
+        {
+            names[*r] = Some(addr.name.clone());
+        }
+    }
+    names
 }
 
 /// Reports the steps that will not run because `root` did not: skipped after a failure, held

@@ -10,33 +10,225 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::schedule::{Node, NodeIx, Outcome, Scheduler, SchedulerOptions};
+use crate::schedule::{Node, NodeIx, Outcome, Scheduler, SchedulerOptions, StepState};
 
 /// The makespan of running `nodes` (their `estimate` is the true duration) with the scheduler.
 pub fn simulate(nodes: &[Node], opts: &SchedulerOptions) -> u64 {
-    let mut s = Scheduler::new(nodes.to_vec(), opts.clone());
-    let mut now = 0u64;
-    let mut events: BinaryHeap<Reverse<(u64, NodeIx)>> = BinaryHeap::new();
-    loop {
-        for ix in s.ready() {
-            s.start(ix);
-            events.push(Reverse((now + nodes[ix].estimate, ix)));
-        }
-        let Some(Reverse((t, ix))) = events.pop() else {
-            break;
-        };
-        now = t;
-        s.complete(ix, Outcome::Done);
-        // Complete everything else ending at the same instant before dispatching again.
-        while let Some(Reverse((t2, ix2))) = events.peek().copied() {
-            if t2 != now {
-                break;
-            }
-            events.pop();
-            s.complete(ix2, Outcome::Done);
+    let run = Sim::new(Scheduler::new(nodes.to_vec(), opts.clone())).run();
+    run.makespan.unwrap_or(run.stalled_at)
+}
+
+/// A service's request rate in the simulation: calls of one service are at least `spacing`
+/// apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Time between two calls of one service.
+    pub spacing: u64,
+}
+
+/// A discrete-event run of the real [`Scheduler`] on estimated durations: at each instant it
+/// starts whatever `ready()` offers, then jumps to the next end (of a step, or of a migration
+/// outside the run that holds a slot of the quota). Used for the makespan figures, the
+/// forecast of `plan`, and the ETA re-estimated during apply (from a scheduler mid-run).
+#[derive(Debug)]
+pub struct Sim {
+    sched: Scheduler,
+    now: u64,
+    events: BinaryHeap<Reverse<(u64, Ev)>>,
+    /// When each migration outside the run ends (`u64::MAX`: not on its own).
+    outside: Vec<u64>,
+    /// Per node: the service its calls go to (0 or 1) and how many calls it makes.
+    calls: Vec<Option<(usize, u32)>>,
+    rate: Option<Rate>,
+    next_call: [u64; 2],
+    run: SimRun,
+    last_done: Option<NodeIx>,
+    /// When the quota became full or free again: `(instant, full)`.
+    full: Vec<(u64, bool)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Node(NodeIx),
+    Outside,
+}
+
+/// Where every step of a simulated run started and ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimRun {
+    /// Start of each node (`None`: never started).
+    pub start: Vec<Option<u64>>,
+    /// End of each node.
+    pub end: Vec<Option<u64>>,
+    /// Nodes that waited for a slot of the quota at some point.
+    pub queued: Vec<bool>,
+    /// The step whose end let each node start (a dependency, or the one that freed a slot).
+    pub cause: Vec<Option<NodeIx>>,
+    /// The order nodes started in.
+    pub order: Vec<NodeIx>,
+    /// When the last step ended; `None` when some step never started (the quota is taken by
+    /// migrations that do not end).
+    pub makespan: Option<u64>,
+    /// When the run could not go on (the last event).
+    pub stalled_at: u64,
+}
+
+impl Sim {
+    /// A run of `sched` from its current state (a fresh scheduler, or one mid-run whose
+    /// running steps are then given with [`Sim::running`]).
+    pub fn new(sched: Scheduler) -> Self {
+        let n = sched.nodes().len();
+        Sim {
+            sched,
+            now: 0,
+            events: BinaryHeap::new(),
+            outside: Vec::new(),
+            calls: vec![None; n],
+            rate: None,
+            next_call: [0; 2],
+            run: SimRun {
+                start: vec![None; n],
+                end: vec![None; n],
+                queued: vec![false; n],
+                cause: vec![None; n],
+                order: Vec::new(),
+                makespan: None,
+                stalled_at: 0,
+            },
+            last_done: None,
+            full: Vec::new(),
         }
     }
-    now
+
+    /// Migrations outside the run that hold slots of the quota, by when each ends.
+    pub fn outside(mut self, ends: Vec<u64>) -> Self {
+        for &e in &ends {
+            if e != u64::MAX {
+                self.events.push(Reverse((e, Ev::Outside)));
+            }
+        }
+        self.outside = ends;
+        self
+    }
+
+    /// The calls each node makes, and the rate they are paced at.
+    pub fn calls(mut self, calls: Vec<Option<(usize, u32)>>, rate: Option<Rate>) -> Self {
+        self.calls = calls;
+        self.rate = rate;
+        self
+    }
+
+    /// A node that runs already (mid-run) and ends after `left`.
+    pub fn running(mut self, ix: NodeIx, left: u64) -> Self {
+        self.run.start[ix] = Some(0);
+        self.events.push(Reverse((left, Ev::Node(ix))));
+        self
+    }
+
+    /// Runs to the end (or to where nothing can move any more).
+    pub fn run(mut self) -> SimRun {
+        // Running nodes nobody gave an end to end after their estimate.
+        let mut given = vec![false; self.sched.nodes().len()];
+        for Reverse((_, e)) in &self.events {
+            if let Ev::Node(ix) = e {
+                given[*ix] = true;
+            }
+        }
+        for (ix, given) in given.into_iter().enumerate() {
+            if self.sched.state(ix) == StepState::Running && !given {
+                self.run.start[ix] = Some(0);
+                let d = self.sched.nodes()[ix].estimate;
+                self.events.push(Reverse((d, Ev::Node(ix))));
+            }
+        }
+        loop {
+            let out = self.outside.iter().filter(|&&e| e > self.now).count();
+            self.sched.set_outside(out);
+            for ix in self.sched.ready() {
+                self.begin(ix);
+            }
+            let full = self.sched.quota_full();
+            if self.full.last().map_or(full, |&(_, f)| f) != full || self.full.is_empty() {
+                self.full.push((self.now, full));
+            }
+            let Some(Reverse((t, ev))) = self.events.pop() else {
+                break;
+            };
+            self.now = t;
+            self.end(ev);
+            // Everything else ending at the same instant before dispatching again.
+            while let Some(Reverse((t2, ev2))) = self.events.peek().copied() {
+                if t2 != t {
+                    break;
+                }
+                self.events.pop();
+                self.end(ev2);
+            }
+        }
+        self.run.stalled_at = self.now;
+        self.mark_queued();
+        let all = (0..self.sched.nodes().len())
+            .all(|i| !matches!(self.sched.state(i), StepState::Pending | StepState::Running));
+        self.run.makespan = all.then_some(self.now);
+        self.run
+    }
+
+    /// The copies that waited for a slot: ready (their dependencies ended) while the quota
+    /// was full, and started later.
+    fn mark_queued(&mut self) {
+        let full_between = |from: u64, to: u64| {
+            // The state at `from`, and any change to full before `to`.
+            let at = self.full.partition_point(|&(t, _)| t <= from);
+            let before = at.checked_sub(1).is_some_and(|i| self.full[i].1);
+            before
+                || self.full[at..]
+                    .iter()
+                    .take_while(|&&(t, _)| t < to)
+                    .any(|&(_, f)| f)
+        };
+        let nodes = self.sched.nodes();
+        // A barrier (never started) ends with the last of its dependencies; nodes come in
+        // dependency order.
+        let mut end: Vec<u64> = self.run.end.iter().map(|e| e.unwrap_or(0)).collect();
+        for (ix, node) in nodes.iter().enumerate() {
+            if node.free {
+                end[ix] = node.deps.iter().map(|&d| end[d]).max().unwrap_or(0);
+            }
+        }
+        for (ix, node) in nodes.iter().enumerate() {
+            if !node.quota.starts() || node.resource.is_none() {
+                continue;
+            }
+            let ready_at = node.deps.iter().map(|&d| end[d]).max().unwrap_or(0);
+            let start = self.run.start[ix].unwrap_or(u64::MAX);
+            self.run.queued[ix] = start > ready_at && full_between(ready_at, start);
+        }
+    }
+
+    fn begin(&mut self, ix: NodeIx) {
+        if !self.sched.start(ix) {
+            return;
+        }
+        self.run.start[ix] = Some(self.now);
+        self.run.order.push(ix);
+        self.run.cause[ix] = self.last_done;
+        let mut d = self.sched.nodes()[ix].estimate;
+        if let (Some(rate), Some((svc, n))) = (self.rate, self.calls[ix]) {
+            let slot = &mut self.next_call[svc.min(1)];
+            let at = (*slot).max(self.now);
+            *slot = at + rate.spacing * u64::from(n.max(1));
+            d += at - self.now;
+        }
+        self.events.push(Reverse((self.now + d, Ev::Node(ix))));
+    }
+
+    fn end(&mut self, ev: Ev) {
+        if let Ev::Node(ix) = ev {
+            self.run.end[ix] = Some(self.now);
+            self.sched.complete(ix, Outcome::Done);
+            self.last_done = Some(ix);
+        }
+    }
 }
 
 /// The makespan of a level-by-level runner with at most `parallelism` steps at once

@@ -18,9 +18,14 @@ struct World {
 }
 
 async fn world(spec: &Spec, faults: &str) -> World {
+    world_with_quota(spec, faults, None).await
+}
+
+async fn world_with_quota(spec: &Spec, faults: &str, quota: Option<u32>) -> World {
     let mut cfg = EmulatorConfig::new("AK", "SK");
     cfg.time_scale = 5000.0;
     cfg.faults = faults.parse::<FaultSpec>().expect("faults");
+    cfg.sms_migration_quota = quota;
     let emu = RunningEmulator::start(cfg).await.expect("emulator");
     let mut names = BTreeSet::new();
     for s in &spec.servers {
@@ -451,4 +456,141 @@ async fn a_rate_limited_gateway_is_met_by_the_adaptive_pace_and_every_request_is
     // Throttled at least once, so cut below where it started; never above the ceiling.
     assert!(sms.throttled > 0 && sms.min_rate < 20.0, "{sms:?}");
     assert!(sms.peak_rate <= 100.0 && sms.ceiling == 100.0, "{sms:?}");
+}
+
+/// Requests the emulator answered 403: a `start` or `restart` refused for the account's
+/// migration quota (nothing else is forbidden here).
+fn refused_for_quota(w: &World) -> u64 {
+    w.emu.stats()["by_status"]["403"].as_u64().unwrap_or(0)
+}
+
+/// Starts `n` long copies of another tool (400 GiB each) in `w`'s account.
+async fn start_others(w: &World, spec: &Spec, n: usize) {
+    for i in 0..n {
+        let name = format!("other-{i}");
+        let source = w
+            .emu
+            .register_source(migplan_wire::sms::RegisterSourceRequest {
+                name: name.clone(),
+                disks: vec![migplan_wire::sms::ServerDisk {
+                    name: "/dev/vda".into(),
+                    size: 400 << 30,
+                    used_size: Some(400 << 30),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .expect("source");
+        let body = migplan_wire::sms::CreateTaskRequest {
+            name: name.clone(),
+            source_server: migplan_wire::sms::SourceServerRef { id: source },
+            ..migplan_executor::request::create_task(&spec.servers[0], &spec.cloud, "x", None)
+        };
+        let id = w.cloud.sms().create_task(&body).await.expect("created");
+        w.cloud
+            .sms()
+            .action(&id, migplan_wire::sms::Operation::Start)
+            .await
+            .expect("started");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_refused_for_the_quota_waits_for_a_slot_and_is_sent_again() {
+    // The plan (and the run's first view) saw no migration elsewhere; five begin right after.
+    let mut spec = many_servers(30, "replicated");
+    spec.cloud.quotas.sms_concurrent_migrations = 20;
+    let w = world_with_quota(&spec, "", Some(20)).await;
+    let mut configured = spec.clone();
+    for s in &mut configured.servers {
+        s.stage = migplan_parser::ServerStage::Configured;
+    }
+    let (s, _) = apply_once(&w, &configured, &options()).await;
+    assert_eq!(s.status, RunStatus::Complete);
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
+    start_others(&w, &spec, 5).await;
+    let opts = ApplyOptions {
+        parallelism: 30,
+        ..options()
+    };
+    let (summary, sink) = execute(&w, &spec, &plan, &live, &opts).await;
+    assert_eq!(
+        summary.status,
+        RunStatus::Complete,
+        "{summary:#?}\n{:#?}",
+        sink.events()
+    );
+    assert!(refused_for_quota(&w) > 0, "the service refused some starts");
+    assert!(
+        sink.events().iter().any(|e| matches!(
+            e,
+            migplan_executor::Event::StepWaiting { until, .. } if until.contains("SMS quota")
+        )),
+        "a refused start said it waits for a slot"
+    );
+    let stats = w.emu.stats();
+    assert!(
+        stats["sms_migrations"]["max_running"]
+            .as_u64()
+            .is_some_and(|n| n <= 20),
+        "{stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_under_the_sms_quota_never_runs_more_and_is_never_refused() {
+    // 60 servers, an account quota of 20, 5 of its migrations another tool's (long copies):
+    // apply may start at most 15 until those end, never more than 20 in all.
+    let text = many_servers(60, "replicated");
+    let mut spec = text;
+    spec.cloud.quotas.sms_concurrent_migrations = 20;
+    let w = world_with_quota(&spec, "", Some(20)).await;
+    start_others(&w, &spec, 5).await;
+    let live = snapshot(&w.cloud).await;
+    let plan = migplan_planner::plan(&spec, &live, &PlanOptions::default()).expect("plan");
+    assert_eq!(
+        plan.quota
+            .map(|q| (q.sms_concurrent_migrations, q.sms_running_elsewhere)),
+        Some((20, 5))
+    );
+    let opts = ApplyOptions {
+        parallelism: 60,
+        ..options()
+    };
+    let (summary, sink) = execute(&w, &spec, &plan, &live, &opts).await;
+    assert_eq!(
+        summary.status,
+        RunStatus::Complete,
+        "{summary:#?}\n{:#?}",
+        sink.events()
+    );
+    let stats = w.emu.stats();
+    let m = &stats["sms_migrations"];
+    assert_eq!(m["quota"], 20, "{stats}");
+    assert!(
+        m["max_running"].as_u64().is_some_and(|n| n <= 20),
+        "{stats}"
+    );
+    assert_eq!(
+        refused_for_quota(&w),
+        0,
+        "no start was refused for the quota"
+    );
+    // The end was re-estimated as the run went, with the copies waiting for a slot.
+    let forecasts: Vec<(Option<u64>, usize)> = sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            migplan_executor::Event::Forecast {
+                eta_seconds,
+                queued,
+            } => Some((eta_seconds, queued)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        forecasts.iter().any(|(e, q)| e.is_some() && *q > 0),
+        "{forecasts:?}"
+    );
 }

@@ -37,6 +37,7 @@ struct KnownFields {
     test: BTreeSet<String>,
     network_check: BTreeSet<String>,
     verify: BTreeSet<String>,
+    quotas: BTreeSet<String>,
 }
 
 fn properties_of<T: JsonSchema>() -> BTreeSet<String> {
@@ -66,6 +67,7 @@ static KNOWN: LazyLock<KnownFields> = LazyLock::new(|| KnownFields {
     test: properties_of::<TestDoc>(),
     network_check: properties_of::<NetworkCheckDoc>(),
     verify: properties_of::<VerifyDoc>(),
+    quotas: properties_of::<QuotasDoc>(),
 });
 
 /// A mapping being decoded: its entries and its own span.
@@ -510,7 +512,42 @@ impl<'s> Decoder<'s> {
             project_name: self.opt_string(&f, "project_name"),
             domain_id: self.opt_string(&f, "domain_id"),
             enterprise_project_id: self.opt_string(&f, "enterprise_project_id"),
+            quotas: f.get("quotas").and_then(|n| self.quotas(n)),
         })
+    }
+
+    fn quotas(&mut self, node: &Sp<Node>) -> Option<Sp<QuotasDoc>> {
+        let before = self.errors.len();
+        let f = self.mapping(node, "cloud.quotas", &KNOWN.quotas);
+        if f.is_none()
+            && let Some(d) = self.errors.get_mut(before)
+        {
+            d.help = Some(
+                "`quotas` is a mapping under `cloud`: write `quotas: {sms_concurrent_migrations: 100}`"
+                    .into(),
+            );
+        }
+        let f = f?;
+        let before = self.errors.len();
+        let sms_concurrent_migrations = self.opt_uint(
+            &f,
+            "sms_concurrent_migrations",
+            1,
+            10000,
+            "how many SMS migrations the account runs at once (SMS allows 100 by default)",
+        );
+        // The cap is migplan's; the account's real quota is what the service says.
+        if let Some(d) = self.errors.get_mut(before)
+            && d.code == Code::OutOfRange
+        {
+            d.message = d.message.replace("the API accepts", "migplan allows");
+        }
+        Some(Sp::new(
+            QuotasDoc {
+                sms_concurrent_migrations,
+            },
+            node.span,
+        ))
     }
 
     fn defaults(&mut self, node: &Sp<Node>) -> Option<Defaults> {

@@ -99,6 +99,21 @@ pub struct CloudSection {
     /// Enterprise project for new SMS tasks.
     #[schemars(default)]
     pub enterprise_project_id: Option<Sp<String>>,
+    /// The account's limits that apply runs under (the service refuses, or silently queues,
+    /// work beyond them).
+    #[schemars(default)]
+    pub quotas: Option<Sp<QuotasDoc>>,
+}
+
+/// The account's limits on work running at once.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct QuotasDoc {
+    /// SMS migrations (full copies and sync rounds) the account runs at once, counting tasks
+    /// that are not this plan's (1 to 10000, default 100: SMS migrates at most 100 source
+    /// servers at the same time). Apply starts a copy only while fewer run.
+    #[schemars(range(min = 1, max = 10000), default)]
+    pub sms_concurrent_migrations: Option<Sp<u32>>,
 }
 
 /// Inherited settings.

@@ -201,6 +201,29 @@ pub struct CloudSpec {
     pub domain_id: Option<String>,
     /// Enterprise project for new tasks.
     pub enterprise_project_id: Option<String>,
+    /// The account's limits apply runs under.
+    pub quotas: Quotas,
+}
+
+/// The account's limits on work running at once (`cloud.quotas`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Quotas {
+    /// SMS migrations (RUNNING, SYNCING tasks) the account runs at once, whoever started
+    /// them. Default [`Quotas::DEFAULT_SMS_CONCURRENT_MIGRATIONS`].
+    pub sms_concurrent_migrations: u32,
+}
+
+impl Quotas {
+    /// SMS's documented limit: 100 source servers migrated at the same time.
+    pub const DEFAULT_SMS_CONCURRENT_MIGRATIONS: u32 = 100;
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            sms_concurrent_migrations: Self::DEFAULT_SMS_CONCURRENT_MIGRATIONS,
+        }
+    }
 }
 
 /// Which registered source server a migration reads from.

@@ -284,6 +284,13 @@ fn cloud(ctx: &mut Ctx<'_>, c: &CloudSection) -> CloudSpec {
         project_name: value(&c.project_name).unwrap_or_else(|| region.value.clone()),
         domain_id: value(&c.domain_id),
         enterprise_project_id: value(&c.enterprise_project_id),
+        quotas: Quotas {
+            sms_concurrent_migrations: c
+                .quotas
+                .as_ref()
+                .and_then(|q| q.value.sms_concurrent_migrations.as_ref())
+                .map_or(Quotas::DEFAULT_SMS_CONCURRENT_MIGRATIONS, |n| n.value),
+        },
     }
 }
 

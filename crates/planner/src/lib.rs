@@ -49,6 +49,7 @@ pub mod diff;
 mod display_text;
 pub mod error;
 pub mod fingerprint;
+pub mod forecast;
 mod gates;
 pub mod identity;
 pub mod kinds;
@@ -68,8 +69,11 @@ pub use current::Current;
 pub use diff::{Change, FieldDiff};
 pub use error::PlanError;
 pub use fingerprint::{FieldChange, FingerprintInputs};
+pub use forecast::{
+    Assumptions, CriticalStep, Detach, Forecast, QueuePlace, QuotaPlan, is_migrating,
+};
 pub use identity::{Identity, Mismatch, RedisIdentity, ServerIdentity, Side};
-pub use kinds::{KindSpec, StepKind};
+pub use kinds::{KindSpec, QuotaUse, StepKind};
 pub use plan::{
     FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, WavePlan, plan_output_schema,
 };

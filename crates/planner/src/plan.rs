@@ -63,6 +63,14 @@ pub struct Plan {
     /// closed since from an edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_at: Option<String>,
+    /// The SMS quota apply runs under and what already used it when planned, when the plan
+    /// has servers. Drives apply (copies are admitted only while fewer migrations run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<crate::forecast::QuotaPlan>,
+    /// How long apply is expected to take. Display only; filled by the CLI
+    /// (`migplan_executor::forecast`), never by the planner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<crate::forecast::Forecast>,
 }
 
 /// One wave: members and how many may be active at once.
@@ -108,6 +116,14 @@ pub struct ResourcePlan {
     /// for a check and the task carries one. Display only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_check: Option<String>,
+    /// Seconds of the cloud's clock from the start of apply until it reaches its desired
+    /// stage, when it has steps. Display only (the forecast's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u64>,
+    /// Its place in the queue for the SMS quota, when its copy waits for a free slot. Display
+    /// only (the forecast's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<crate::forecast::QueuePlace>,
 }
 
 impl ResourcePlan {

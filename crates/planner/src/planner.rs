@@ -18,6 +18,7 @@ use crate::current::{
 use crate::diff::{Change, FieldDiff, redis_diffs, server_diffs, unified};
 use crate::error::PlanError;
 use crate::fingerprint::{FingerprintInputs, redis_inputs, server_inputs};
+use crate::forecast::QuotaPlan;
 use crate::gates::{apply_windows, drop_served_checks};
 use crate::identity::{RedisIdentity, ServerIdentity, Side};
 use crate::plan::{FORMAT_VERSION, Plan, PlanOptions, ResourcePlan, Summary, WavePlan};
@@ -97,6 +98,14 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
     let steps = graph.into_steps();
     let resources: Vec<ResourcePlan> = items.into_iter().map(|i| i.plan).collect();
     let summary = Summary::of(&resources, &steps);
+    // The quota counts every migration in the account; this plan's are the tasks its servers
+    // matched (by live id: a same-named task of another machine is not this plan's).
+    let has_servers = resources.iter().any(|r| r.kind == ResourceKind::Server);
+    let ours: Vec<String> = resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Server)
+        .filter_map(|r| r.live_id.clone())
+        .collect();
     Ok(Plan {
         format_version: FORMAT_VERSION,
         name: spec.name.clone(),
@@ -108,6 +117,14 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
         planned_at: (!spec.windows.is_empty())
             .then(|| opts.now.map(|t| t.to_string()))
             .flatten(),
+        quota: has_servers.then(|| {
+            QuotaPlan::of(
+                spec.cloud.quotas.sms_concurrent_migrations,
+                live,
+                ours.iter().map(String::as_str),
+            )
+        }),
+        forecast: None,
     })
 }
 
@@ -318,6 +335,8 @@ fn resource_plan(
         fingerprint: inputs.digest(),
         fingerprint_inputs: inputs.0,
         network_check: None,
+        eta_seconds: None,
+        queue: None,
     }
 }
 

@@ -11,6 +11,9 @@ use serde_json::Value;
 
 use crate::plan::Plan;
 
+/// Per-resource fields the forecast fills (display only).
+const FORECAST_FIELDS: &[&str] = &["eta_seconds", "queue"];
+
 /// At most this many differences are listed; the rest are counted.
 const MAX_LISTED: usize = 20;
 /// At most this many characters of a value are shown.
@@ -18,10 +21,21 @@ const MAX_VALUE_CHARS: usize = 60;
 
 /// The differences between `saved` and `derived`, as lines for people; empty when equal.
 pub(crate) fn differences(saved: &Plan, derived: &Plan) -> Vec<String> {
-    let (Ok(saved), Ok(derived)) = (serde_json::to_value(saved), serde_json::to_value(derived))
+    let (Ok(mut saved), Ok(mut derived)) =
+        (serde_json::to_value(saved), serde_json::to_value(derived))
     else {
         return vec!["the plan could not be compared (not serializable)".into()];
     };
+    // The forecast's figures are display only and move with the clock: not compared.
+    for plan in [&mut saved, &mut derived] {
+        for r in plan["resources"].as_array_mut().into_iter().flatten() {
+            if let Some(r) = r.as_object_mut() {
+                for key in FORECAST_FIELDS {
+                    r.remove(*key);
+                }
+            }
+        }
+    }
     let mut out = Vec::new();
     for key in ["format_version", "name", "targets", "summary"] {
         if saved.get(key) != derived.get(key) {

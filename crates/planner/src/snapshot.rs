@@ -56,6 +56,48 @@ impl LiveSnapshot {
     }
 }
 
+impl LiveSnapshot {
+    /// The ids of the sources whose detail (`GET /v3/sources/{id}`: the disks and their used
+    /// sizes, which the list does not carry) the forecast would use: those the plan's servers
+    /// name, listed without disks, whose full copy is still ahead (no task, or a task ready,
+    /// paused or failed). Sorted, each once.
+    pub fn sources_wanting_detail(&self, spec: &Spec) -> Vec<String> {
+        use migplan_wire::sms::TaskState;
+        let ix = LiveIndex::new(self);
+        let mut ids: Vec<String> = spec
+            .servers
+            .iter()
+            .filter(|s| {
+                ix.task(&s.name).one().is_none_or(|t| {
+                    matches!(
+                        t.state,
+                        Some(TaskState::Ready | TaskState::Abort | TaskState::MigrateFail)
+                    )
+                })
+            })
+            .filter_map(|s| ix.source(&s.source).one())
+            .filter(|src| src.disks.as_ref().is_none_or(Vec::is_empty))
+            .map(|src| src.id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Adds what source details say to the listed sources (their disks), by id.
+    pub fn add_source_details(&mut self, details: Vec<SourceServer>) {
+        let mut by_id: HashMap<String, SourceServer> =
+            details.into_iter().map(|d| (d.id.clone(), d)).collect();
+        for s in &mut self.sources {
+            if let Some(d) = by_id.remove(&s.id)
+                && d.disks.is_some()
+            {
+                s.disks = d.disks;
+            }
+        }
+    }
+}
+
 /// The result of looking a name up: nothing, exactly one object, or several (never guessed).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Match<'a, T> {
@@ -172,6 +214,41 @@ impl<'a> LiveIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sources_still_to_copy_and_listed_without_disks_want_their_detail() {
+        use migplan_wire::sms::{ServerDisk, TaskState};
+        let text = "version: 1\nname: t\ncloud: {region: r, project_id: 0123456789abcdef0123456789abcdef}\nservers:\n  - {name: new, target: {template: tpl}, stage: replicated}\n  - {name: ready, target: {template: tpl}, stage: replicated}\n  - {name: copied, target: {template: tpl}, stage: cutover}\n  - {name: known, target: {template: tpl}, stage: replicated}\n";
+        let spec = migplan_parser::parse("t.yaml", text).expect("valid").spec;
+        let mut live = LiveSnapshot::assume_ready(&spec);
+        let task = |name: &str, state| Task {
+            id: format!("t-{name}"),
+            name: name.into(),
+            state: Some(state),
+            ..Task::default()
+        };
+        live.tasks = vec![
+            task("ready", TaskState::Ready),
+            task("copied", TaskState::MigrateSuccess),
+        ];
+        let disks = vec![ServerDisk {
+            size: 40,
+            used_size: Some(10),
+            ..ServerDisk::default()
+        }];
+        live.sources[3].disks = Some(disks.clone());
+        assert_eq!(
+            live.sources_wanting_detail(&spec),
+            ["offline-new", "offline-ready"]
+        );
+        live.add_source_details(vec![SourceServer {
+            id: "offline-new".into(),
+            disks: Some(disks.clone()),
+            ..SourceServer::default()
+        }]);
+        assert_eq!(live.sources[0].disks, Some(disks));
+        assert_eq!(live.sources_wanting_detail(&spec), ["offline-ready"]);
+    }
 
     #[test]
     fn assume_ready_registers_every_source_and_template() {

@@ -324,4 +324,10 @@ impl Step {
     pub fn call(&self) -> Call {
         self.kind.spec().call()
     }
+
+    /// What it does to the SMS quota, derived from its kind and stage.
+    pub fn quota_use(&self) -> QuotaUse {
+        self.stage
+            .map_or(QuotaUse::None, |s| self.kind.spec().quota_use(s))
+    }
 }

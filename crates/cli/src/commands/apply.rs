@@ -10,7 +10,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use miette::{IntoDiagnostic, WrapErr};
 use migplan_executor::{Apply, ApplyOptions, EventSink, Interrupt, RunStatus, SecretSource};
@@ -190,10 +189,11 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         json,
     )?;
 
-    let snapshot = runtime
+    let mut snapshot = runtime
         .block_on(live::read_snapshot(&conn))
         .kind(ErrorKind::Api)?;
-    let plan: Plan = match &input {
+    runtime.block_on(live::read_source_details(&conn, &spec, &mut snapshot));
+    let mut plan: Plan = match &input {
         Input::PlanFile(parsed) => migplan_planner::plan(
             &parsed.spec,
             &snapshot,
@@ -235,6 +235,22 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
         }
     };
 
+    let poll_interval = args
+        .poll_interval
+        .unwrap_or_else(|| crate::forecast::default_poll_interval(args.connect.local));
+    crate::forecast::attach(
+        &mut plan,
+        &spec,
+        &snapshot,
+        &crate::forecast::Assumed {
+            parallelism: args.parallelism,
+            wait_timeout: args.wait_timeout,
+            poll_interval,
+            rate_limit: args.rate_limit,
+        },
+        conn.time_scale,
+        conn.cloud.cloud_now(),
+    );
     show_plan(&plan, &conn.target, json)?;
     let missing = missing_secrets(&spec, &plan, |name| std::env::var_os(name).is_some());
     if !missing.is_empty() {
@@ -309,14 +325,11 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let options = ApplyOptions {
         parallelism: args.parallelism as usize,
         wait_timeout: args.wait_timeout,
-        poll_interval: args.poll_interval.unwrap_or(if args.connect.local {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(10)
-        }),
+        poll_interval,
         fail_fast: args.fail_fast,
         requests_per_second: args.rate_limit,
         loopback_only: args.connect.local,
+        time_scale: conn.time_scale,
         ..ApplyOptions::default()
     };
     let secrets: SecretSource = Arc::new(|name: &str| std::env::var(name).ok());

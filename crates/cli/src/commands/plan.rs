@@ -40,7 +40,10 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
             .kind(ErrorKind::Connect)?;
         conn.cloud.reset_stats(); // count the refresh only, not --local's setup
         let refresh = Instant::now();
-        let snapshot = live::read_snapshot(&conn).await.kind(ErrorKind::Api)?;
+        let mut snapshot = live::read_snapshot(&conn).await.kind(ErrorKind::Api)?;
+        if !args.forecast.no_forecast {
+            live::read_source_details(&conn, &parsed.spec, &mut snapshot).await;
+        }
         timings.refresh_ms = ms(refresh.elapsed());
         timings.api_calls = conn
             .cloud
@@ -50,9 +53,14 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
             .map(|(route, s)| (route, s.requests))
             .collect();
         let target = conn.target.clone();
+        let (time_scale, cloud_now, local) = (
+            conn.time_scale,
+            conn.cloud.cloud_now(),
+            conn.emulator.is_some(),
+        );
         conn.close().await;
         let planning = Instant::now();
-        let plan = migplan_planner::plan(
+        let mut plan = migplan_planner::plan(
             &parsed.spec,
             &snapshot,
             &PlanOptions {
@@ -62,6 +70,16 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitStatus> {
             },
         )
         .into_diagnostic()?;
+        if !args.forecast.no_forecast {
+            crate::forecast::attach(
+                &mut plan,
+                &parsed.spec,
+                &snapshot,
+                &crate::forecast::Assumed::of(&args.forecast, local),
+                time_scale,
+                cloud_now,
+            );
+        }
         timings.plan_ms = ms(planning.elapsed());
         Ok::<_, miette::Report>((plan, target))
     })?;

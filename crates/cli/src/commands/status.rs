@@ -61,6 +61,13 @@ struct Row {
     /// The last network check's figures, when the plan asks for a check.
     #[serde(skip_serializing_if = "Option::is_none")]
     network_check: Option<String>,
+    /// Seconds of the cloud's clock until it reaches its desired stage, if apply ran now
+    /// (the forecast, under apply's default flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eta_seconds: Option<u64>,
+    /// Its place in the queue for the SMS quota, when its copy would wait for a slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue: Option<migplan_planner::QueuePlace>,
 }
 
 fn row(r: &ResourcePlan, live: &LiveSnapshot) -> Row {
@@ -87,6 +94,8 @@ fn row(r: &ResourcePlan, live: &LiveSnapshot) -> Row {
         blocked: r.blocked.iter().map(|b| b.message.clone()).collect(),
         progress: prog.filter(|_| matches!(r.current, Current::InProgress { .. })),
         network_check: r.network_check.clone(),
+        eta_seconds: r.eta_seconds,
+        queue: r.queue,
     }
 }
 
@@ -101,15 +110,35 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
         let conn = connect::connect(&parsed.spec, &args.connect)
             .await
             .kind(ErrorKind::Connect)?;
-        let snapshot = live::read_snapshot(&conn).await.kind(ErrorKind::Api)?;
+        let mut snapshot = live::read_snapshot(&conn).await.kind(ErrorKind::Api)?;
+        if !args.forecast.no_forecast {
+            live::read_source_details(&conn, &parsed.spec, &mut snapshot).await;
+        }
         let target = conn.target.clone();
+        let (time_scale, cloud_now, local) = (
+            conn.time_scale,
+            conn.cloud.cloud_now(),
+            conn.emulator.is_some(),
+        );
         conn.close().await;
         let options = PlanOptions {
             unset_secrets: connect::unset_secrets(&parsed.spec),
             now: Some(jiff::Timestamp::now()),
             ..PlanOptions::default()
         };
-        let plan = migplan_planner::plan(&parsed.spec, &snapshot, &options).into_diagnostic()?;
+        let mut plan =
+            migplan_planner::plan(&parsed.spec, &snapshot, &options).into_diagnostic()?;
+        // Where each resource would be in the queue for the SMS quota if apply ran now.
+        if !args.forecast.no_forecast {
+            crate::forecast::attach(
+                &mut plan,
+                &parsed.spec,
+                &snapshot,
+                &crate::forecast::Assumed::of(&args.forecast, local),
+                time_scale,
+                cloud_now,
+            );
+        }
         Ok::<_, miette::Report>((plan, snapshot, target))
     })?;
     let rows: Vec<Row> = plan.resources.iter().map(|r| row(r, &snapshot)).collect();
@@ -150,10 +179,11 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
         .into_diagnostic()?;
         for r in &rows {
             let mark = if r.at_desired { "✓" } else { "" };
-            let extra = match (&r.progress, r.blocked.first()) {
-                (_, Some(b)) => format!("blocked: {b}"),
-                (Some(p), None) => progress_text(p),
-                (None, None) => mark.to_string(),
+            let extra = match (&r.progress, r.blocked.first(), &r.queue) {
+                (_, Some(b), _) => format!("blocked: {b}"),
+                (Some(p), None, _) => progress_text(p),
+                (None, None, Some(q)) => render::queue_text(q),
+                (None, None, None) => mark.to_string(),
             };
             // Labels and messages carry states and text from the API: escaped for the terminal.
             writeln!(
@@ -176,6 +206,11 @@ pub fn run(args: StatusArgs) -> miette::Result<ExitStatus> {
             rows.len()
         )
         .into_diagnostic()?;
+        if let Some(f) = &plan.forecast
+            && plan.has_changes()
+        {
+            writeln!(out, "{}", render::forecast_line(f)).into_diagnostic()?;
+        }
     }
     Ok(status_exit(&rows))
 }

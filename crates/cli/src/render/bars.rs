@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use migplan_executor::{Event, EventSink};
 use migplan_planner::{LiveSnapshot, Plan, StepClass};
 
-use super::events::{fmt_secs, progress_text, summary_text};
+use super::events::{fmt_secs, forecast_text, progress_text, summary_text};
 use crate::untrusted::escape_controls;
 
 /// Width of the resource column; longer addresses are cut with `…`.
@@ -102,6 +102,8 @@ struct Screen {
     /// Lines of the live region now on screen.
     drawn: usize,
     finished: bool,
+    /// The last forecast: seconds left, copies queued for the quota, and when it came.
+    forecast: Option<(Option<u64>, usize, Instant)>,
 }
 
 /// One drawing: permanent lines to print above, then the live region.
@@ -196,6 +198,7 @@ impl Screen {
             pending: Vec::new(),
             drawn: 0,
             finished: false,
+            forecast: None,
         }
     }
 
@@ -349,6 +352,10 @@ impl Screen {
                 self.pending
                     .push(format!("! {step} held: {}", escape_controls(reason)));
             }
+            Event::Forecast {
+                eta_seconds,
+                queued,
+            } => self.forecast = Some((*eta_seconds, *queued, now)),
             Event::ApplySummary(_) => self.finished = true,
         }
     }
@@ -366,7 +373,14 @@ impl Screen {
             " · {} elapsed",
             fmt_secs(secs(now - self.started))
         ));
-        // The run ends no sooner than its longest wait the API has an estimate for.
+        // The run's forecast, re-estimated from live progress; before the first one, the
+        // run ends no sooner than its longest wait the API has an estimate for.
+        if let Some((eta, queued, at)) = self.forecast {
+            let eta = eta.map(|e| (i64::try_from(e).unwrap_or(i64::MAX) - secs(now - at)).max(0));
+            let eta = eta.map(|e| u64::try_from(e).unwrap_or(0));
+            text.push_str(&format!(" · {}", forecast_text(eta, queued)));
+            return text;
+        }
         let eta = self
             .active
             .iter()
@@ -650,6 +664,29 @@ mod tests {
         );
         assert!(f.live[0].starts_with("server.app-01"), "{f:?}");
         assert!(f.live[0].contains("[========>           ]  40%"), "{f:?}");
+    }
+
+    #[test]
+    fn the_overall_line_shows_the_re_estimated_end_and_the_quota_queue() {
+        let clock = FakeClock::new();
+        let mut s = screen(&clock);
+        s.on_event(&Event::ApplyStart {
+            plan: "t".into(),
+            steps: 6,
+            resources: 2,
+            parallelism: 10,
+        });
+        progress(&mut s, "server.app-01", 40, Some(60));
+        s.on_event(&Event::Forecast {
+            eta_seconds: Some(4800),
+            queued: 3,
+        });
+        clock.advance(60);
+        let f = s.frame(clock.clock()(), 120, 24, false);
+        assert_eq!(
+            f.live.last().map(String::as_str),
+            Some("t: 0/6 steps done · 1m0s elapsed · ETA 1h19m, 3 copies queued for the SMS quota")
+        );
     }
 
     #[test]

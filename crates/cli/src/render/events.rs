@@ -178,6 +178,8 @@ pub fn summary_text(s: &Summary) -> String {
 
 struct LineState {
     last: HashMap<String, (Instant, String, Option<u8>)>,
+    /// The last forecast line: when, and the copies queued then.
+    forecast: Option<(Instant, usize)>,
 }
 
 /// Not a terminal: timestamped lines on stdout.
@@ -191,6 +193,7 @@ impl Default for LineSink {
         LineSink {
             state: Mutex::new(LineState {
                 last: HashMap::new(),
+                forecast: None,
             }),
             heartbeat: Duration::from_secs(30),
         }
@@ -262,15 +265,55 @@ impl EventSink for LineSink {
                 step,
                 &format!("held: {}", crate::untrusted::escape_controls(reason)),
             ),
+            Event::Forecast {
+                eta_seconds,
+                queued,
+            } => {
+                // A line when the queue moves, else at the heartbeat.
+                let Ok(mut st) = self.state.lock() else {
+                    return;
+                };
+                let show = st
+                    .forecast
+                    .is_none_or(|(at, q)| q != *queued || at.elapsed() >= self.heartbeat);
+                if show {
+                    st.forecast = Some((Instant::now(), *queued));
+                    drop(st);
+                    self.line("forecast", &forecast_text(*eta_seconds, *queued));
+                }
+            }
             Event::ApplySummary(s) => out_line(&summary_text(s)),
         }
     }
+}
+
+/// `ETA 1h20m, 12 copies queued for the SMS quota` (the cloud's clock).
+pub fn forecast_text(eta_seconds: Option<u64>, queued: usize) -> String {
+    let mut t = match eta_seconds {
+        Some(e) => format!("ETA {}", fmt_secs(i64::try_from(e).unwrap_or(i64::MAX))),
+        None => "no end in sight: the SMS quota is held by migrations that do not end".into(),
+    };
+    if queued > 0 {
+        let copies = if queued == 1 { "copy" } else { "copies" };
+        t.push_str(&format!(", {queued} {copies} queued for the SMS quota"));
+    }
+    t
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use migplan_executor::event::{FailedStep, SkippedStep, StepError, StepRef};
+
+    #[test]
+    fn the_forecast_reads_as_an_eta_and_a_queue() {
+        assert_eq!(forecast_text(Some(4800), 0), "ETA 1h20m");
+        assert_eq!(
+            forecast_text(Some(90), 12),
+            "ETA 1m30s, 12 copies queued for the SMS quota"
+        );
+        assert!(forecast_text(None, 1).starts_with("no end in sight"));
+    }
 
     #[test]
     fn summary_names_failures_with_code_and_groups_skips_by_root() {

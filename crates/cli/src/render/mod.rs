@@ -3,6 +3,7 @@
 
 pub mod bars;
 pub mod events;
+pub mod forecast;
 pub mod plan_human;
 pub mod plan_markdown;
 #[cfg(test)]
@@ -11,7 +12,9 @@ mod test_support;
 use std::io::IsTerminal;
 
 mod diagnostics;
+
 pub use diagnostics::*;
+pub use forecast::{forecast_line, queue_text};
 
 /// Said by every view of a plan made with `--target`, as Terraform does: it is not the whole
 /// plan file's plan.

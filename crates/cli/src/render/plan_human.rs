@@ -64,7 +64,27 @@ pub fn render(plan: &Plan, color: bool) -> String {
     waves(&mut out, plan, &paint);
     out.push_str(&summary_line(plan, color));
     out.push('\n');
+    forecast(&mut out, plan, &paint);
     out
+}
+
+/// The finish, the critical path, and where a wait timeout detaches, when the plan has a
+/// forecast and changes.
+fn forecast(out: &mut String, plan: &Plan, paint: &Paint) {
+    let Some(f) = plan.forecast.as_ref().filter(|_| plan.has_changes()) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.wrap(BOLD, &super::forecast::forecast_line(f))
+    );
+    if let Some(path) = super::forecast::critical_path_text(f) {
+        let _ = writeln!(out, "{}", paint.wrap(DIM, &path));
+    }
+    for line in super::forecast::detach_lines(f) {
+        let _ = writeln!(out, "{}", paint.wrap(YELLOW, &line));
+    }
 }
 
 fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan, paint: &Paint) {
@@ -78,6 +98,10 @@ fn resource(out: &mut String, steps: &HashMap<&StepId, &Step>, r: &ResourcePlan,
         );
     } else {
         let _ = writeln!(out, "  {}", paint.wrap(BOLD, &head));
+    }
+    if let Some(f) = super::forecast::resource_text(r) {
+        let style = if r.queue.is_some() { YELLOW } else { DIM };
+        let _ = writeln!(out, "      {}", paint.wrap(style, &f));
     }
     for d in &r.diffs {
         let _ = writeln!(out, "      {} {}", paint.symbol(d.symbol()), field_line(d));

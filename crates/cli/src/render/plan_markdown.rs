@@ -45,11 +45,14 @@ pub fn render(plan: &Plan) -> String {
         .collect();
     out.push_str("| resource | current | desired | steps | status |\n|---|---|---|---:|---|\n");
     for r in &shown {
-        let status = match (r.is_blocked(), r.blocked_from()) {
+        let mut status = match (r.is_blocked(), r.blocked_from()) {
             (true, Some(stage)) => format!("⛔ blocked from `{stage}`"),
             (true, None) => "⛔ blocked".to_string(),
             (false, _) => "changes".to_string(),
         };
+        if let Some(f) = super::forecast::resource_text(r) {
+            status.push_str(&format!(" · {f}"));
+        }
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | {} | {} |",
@@ -76,6 +79,18 @@ pub fn render(plan: &Plan) -> String {
         super::count(s.wait, "wait"),
         s.blocked
     );
+    if let Some(f) = plan.forecast.as_ref().filter(|_| plan.has_changes()) {
+        let line = super::forecast::forecast_line(f);
+        let line = line.strip_prefix("Forecast: ").unwrap_or(&line);
+        let _ = writeln!(out, "\n**Forecast:** {}", cell(line));
+        if let Some(path) = super::forecast::critical_path_text(f) {
+            let path = path.strip_prefix("Critical path: ").unwrap_or(&path);
+            let _ = writeln!(out, "\n**Critical path:** {}", cell(path));
+        }
+        for line in super::forecast::detach_lines(f) {
+            let _ = writeln!(out, "\n> [!NOTE]\n> {}", cell(&line));
+        }
+    }
     out
 }
 

@@ -45,6 +45,14 @@ impl Run<'_> {
                 Err(e) if e.code().is_some_and(|c| WRONG_STATE.contains(&c)) => {
                     break Some(self.refused_for_state(&e, reading.min_seq).await?);
                 }
+                // The account's quota is used up (a migration began since the last poll):
+                // back to the queue for a free slot.
+                Err(e) if e.code() == Some(QUOTA_REFUSED) && step.quota_use().starts() => {
+                    return Err(Halt::Requeue(format!(
+                        "a free slot of the SMS quota ({})",
+                        StepError::from_cloud(&e)
+                    )));
+                }
                 Err(e) => e,
             };
             let rule = |e: &CloudError| {

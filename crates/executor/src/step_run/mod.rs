@@ -59,6 +59,11 @@ mod wait;
 /// Error codes of an action refused because of the object's current state.
 const WRONG_STATE: &[&str] = &["SMS.1038", "SMS.1039", "SMS.1040", "SMS.2009", "DCS.4957"];
 
+/// The error code of a `start` or `restart` refused because the account runs as many
+/// migrations as its quota allows (a migration began between two polls): the step waits for
+/// a free slot again instead of failing.
+const QUOTA_REFUSED: &str = "SMS.1003";
+
 /// Everything a step needs, shared by all steps of a run.
 pub(crate) struct Ctx {
     /// Clients whose every request goes through the run's pace per service (`rate::Rates`).
@@ -107,6 +112,10 @@ pub(crate) enum StepResult {
     Held {
         reason: String,
     },
+    /// Refused for the account's migration quota: it waits for a free slot and is sent again.
+    Requeued {
+        reason: String,
+    },
 }
 
 /// What a step hands back.
@@ -127,6 +136,8 @@ enum Halt {
     Cut,
     /// A gate did not open (a data comparison failed or could not tell): held, with why.
     Held(String),
+    /// Refused for the account's migration quota: back to the queue, with why.
+    Requeue(String),
 }
 
 impl From<StepError> for Halt {
@@ -205,6 +216,7 @@ pub(crate) async fn run_step(ctx: Arc<Ctx>, input: StepInput) -> StepOutput {
             called: run.called || step.class() == StepClass::Wait,
         },
         Err(Halt::Held(reason)) => StepResult::Held { reason },
+        Err(Halt::Requeue(reason)) => StepResult::Requeued { reason },
     };
     StepOutput {
         ix,

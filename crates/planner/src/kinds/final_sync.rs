@@ -46,6 +46,10 @@ impl KindSpec for FinalSync {
             post: Condition::task(&[TaskState::SyncSuccess]),
         }
     }
+    /// A round is a migration under the SMS quota, and the step waits for its end.
+    fn quota_use(&self, _stage: Stage) -> super::QuotaUse {
+        super::QuotaUse::StartsAndEnds
+    }
 }
 
 /// When the task last brought data over: the newest end of its copy (`MIGRATE_*`) or sync

@@ -102,6 +102,34 @@ impl Conditions {
     }
 }
 
+/// What a step does to the account's SMS migrations running at once (the quota apply admits
+/// copies under, see [`QuotaPlan`](crate::QuotaPlan)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QuotaUse {
+    /// Nothing.
+    #[default]
+    None,
+    /// Begins a migration (a full copy, a sync round): sent only while a slot is free, which
+    /// it holds until a step that ends the migration ends.
+    Starts,
+    /// Ends the migration (the wait for the copy or the round).
+    Ends,
+    /// Begins a migration and ends when it does (a restart waits for its own copy).
+    StartsAndEnds,
+}
+
+impl QuotaUse {
+    /// It needs a free slot to start.
+    pub fn starts(self) -> bool {
+        matches!(self, QuotaUse::Starts | QuotaUse::StartsAndEnds)
+    }
+
+    /// Its end frees the slot.
+    pub fn ends(self) -> bool {
+        matches!(self, QuotaUse::Ends | QuotaUse::StartsAndEnds)
+    }
+}
+
 /// What a step kind is. Implemented by each kind's payload.
 pub trait KindSpec {
     /// Short name, also the id suffix.
@@ -144,6 +172,11 @@ pub trait KindSpec {
     /// weight; waits are estimated from the resource instead).
     fn settle_seconds(&self) -> u64 {
         0
+    }
+
+    /// What a step of this kind toward `stage` does to the SMS quota.
+    fn quota_use(&self, _stage: Stage) -> QuotaUse {
+        QuotaUse::None
     }
 }
 

@@ -75,4 +75,7 @@ impl KindSpec for Restart {
             post,
         }
     }
+    fn quota_use(&self, _stage: Stage) -> super::QuotaUse {
+        super::QuotaUse::StartsAndEnds
+    }
 }

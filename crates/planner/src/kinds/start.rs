@@ -45,4 +45,7 @@ impl KindSpec for Start {
         };
         Conditions::action(pre, toward(stage))
     }
+    fn quota_use(&self, _stage: Stage) -> super::QuotaUse {
+        super::QuotaUse::Starts
+    }
 }

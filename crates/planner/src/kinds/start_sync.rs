@@ -33,4 +33,7 @@ impl KindSpec for StartSync {
             toward(stage),
         )
     }
+    fn quota_use(&self, _stage: Stage) -> super::QuotaUse {
+        super::QuotaUse::Starts
+    }
 }

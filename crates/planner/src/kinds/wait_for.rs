@@ -58,4 +58,14 @@ impl KindSpec for WaitFor {
             post,
         }
     }
+    /// The wait for an SMS copy or sync round ends a migration.
+    fn quota_use(&self, stage: Stage) -> super::QuotaUse {
+        use migplan_parser::ServerStage::{Replicated, Synced};
+        match stage {
+            Stage::Server(Replicated | Synced) if self.service == Service::Sms => {
+                super::QuotaUse::Ends
+            }
+            _ => super::QuotaUse::None,
+        }
+    }
 }

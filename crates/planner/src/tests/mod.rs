@@ -3,6 +3,7 @@
 mod adoption;
 mod cutover_gates;
 mod operations;
+mod quota;
 mod redis_table;
 mod server_table;
 mod stage_order;
