@@ -211,8 +211,9 @@ pub struct ForecastArgs {
     /// Apply's `--poll-interval` [default: 10s, 200ms with --local].
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub poll_interval: Option<std::time::Duration>,
-    /// Apply's `--rate-limit`: API requests per second per service at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = parse_rate)]
+    /// Apply's `--rate-limit`: the ceiling of each service's request rate (0: not paced); the
+    /// forecast assumes apply's pace reaches it.
+    #[arg(long, value_name = "N", default_value_t = 100.0, value_parser = parse_rate)]
     pub rate_limit: f64,
     /// No forecast: skip it, and the reads of each source's disks it needs.
     #[arg(long)]
