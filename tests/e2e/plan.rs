@@ -235,3 +235,40 @@ fn refresh_reads_each_list_once_per_page_not_once_per_resource() {
         assert!(t[phase].as_f64().is_some(), "{phase} missing");
     }
 }
+
+#[test]
+fn a_ci_job_timeout_shorter_than_the_run_is_named_in_the_forecast() {
+    let e = Setup::plans(&["plans/quickstart.yaml"]).start();
+    let run = |env: Option<&str>, extra: &[&str]| {
+        let mut c = e.cmd();
+        c.args(["plan", "plans/quickstart.yaml"]).args(extra);
+        match env {
+            Some(v) => c.env("CI_JOB_TIMEOUT", v),
+            None => c.env_remove("CI_JOB_TIMEOUT"),
+        };
+        let out = c.output().expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            crate::emulated::show(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = run(Some("60"), &[]);
+    assert!(
+        text.contains("The CI job's timeout (CI_JOB_TIMEOUT, 1m) ends apply at +1m"),
+        "{text}"
+    );
+    assert!(text.contains("pass --wait-timeout below it"), "{text}");
+    // --wait-timeout given: that is the limit, as before.
+    let text = run(Some("60"), &["--wait-timeout", "2m"]);
+    assert!(text.contains("With --wait-timeout 2m"), "{text}");
+    assert!(!text.contains("CI_JOB_TIMEOUT"), "{text}");
+    // No job limit, no timeout: no detach line.
+    let text = run(None, &[]);
+    assert!(
+        !text.contains("detaches") && !text.contains("CI_JOB_TIMEOUT"),
+        "{text}"
+    );
+}

@@ -15,20 +15,38 @@ pub struct Assumed {
     pub wait_timeout: Option<Duration>,
     pub poll_interval: Duration,
     pub rate_limit: f64,
+    /// `wait_timeout` is the CI job's own limit (`CI_JOB_TIMEOUT`), no `--wait-timeout` given.
+    pub job_limit: bool,
 }
 
 impl Assumed {
     /// What `plan`'s and `status`' flags say (`local`: the `--local` defaults).
     pub fn of(f: &crate::cli::ForecastArgs, local: bool) -> Assumed {
+        let (wait_timeout, job_limit) = limit(f.wait_timeout);
         Assumed {
             parallelism: f.parallelism,
-            wait_timeout: f.wait_timeout,
+            job_limit,
+            wait_timeout,
             poll_interval: f
                 .poll_interval
                 .unwrap_or_else(|| default_poll_interval(local)),
             rate_limit: f.rate_limit,
         }
     }
+}
+
+/// The limit a run works under: `--wait-timeout`, else a declared CI job limit (GitLab's
+/// `CI_JOB_TIMEOUT`, seconds, where the job is ended: `true`).
+pub fn limit(wait_timeout: Option<Duration>) -> (Option<Duration>, bool) {
+    if wait_timeout.is_some() {
+        return (wait_timeout, false);
+    }
+    let job = std::env::var("CI_JOB_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs);
+    (job, job.is_some())
 }
 
 /// Apply's poll interval when not given: 10 s, 200 ms with `--local`.
@@ -61,4 +79,7 @@ pub fn attach(
     // Only a plan whose steps point at missing steps cannot be simulated; a planner's never
     // does, and a forecast is only shown: without one, the plan is shown without it.
     let _ = migplan_executor::forecast::attach(plan, spec, live, &opts);
+    if let Some(d) = plan.forecast.as_mut().and_then(|f| f.detach.as_mut()) {
+        d.job_limit = assumed.job_limit;
+    }
 }

@@ -348,6 +348,7 @@ pub fn forecast(
                 in_progress,
                 longer_than_timeout: longer,
                 runs: u32::try_from(end.div_ceil(t.max(1))).unwrap_or(u32::MAX),
+                job_limit: false,
             }
         })
     });

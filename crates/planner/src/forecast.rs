@@ -123,6 +123,10 @@ pub struct Detach {
     pub longer_than_timeout: Vec<StepId>,
     /// Runs of `apply` expected until the end (each continues where the last left).
     pub runs: u32,
+    /// The limit is the CI job's own timeout (GitLab's `CI_JOB_TIMEOUT`), not
+    /// `--wait-timeout`: the job is ended there, so apply should be told to detach earlier.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub job_limit: bool,
 }
 
 /// A resource's expected finish and, when its copy waits for the SMS quota, its place in the

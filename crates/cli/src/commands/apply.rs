@@ -238,15 +238,17 @@ pub fn run(mut args: ApplyArgs) -> miette::Result<ExitStatus> {
     let poll_interval = args
         .poll_interval
         .unwrap_or_else(|| crate::forecast::default_poll_interval(args.connect.local));
+    let (wait_timeout, job_limit) = crate::forecast::limit(args.wait_timeout);
     crate::forecast::attach(
         &mut plan,
         &spec,
         &snapshot,
         &crate::forecast::Assumed {
             parallelism: args.parallelism,
-            wait_timeout: args.wait_timeout,
+            wait_timeout,
             poll_interval,
             rate_limit: args.rate_limit,
+            job_limit,
         },
         conn.time_scale,
         conn.cloud.cloud_now(),

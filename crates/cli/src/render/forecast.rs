@@ -137,12 +137,21 @@ pub fn detach_lines(f: &Forecast) -> Vec<String> {
             n - 3
         ),
     };
-    lines.push(format!(
-        "With --wait-timeout {}, apply detaches at +{} {named}; the cloud goes on, and the next apply continues where it left (about {} runs in all).",
-        duration_text(d.at_seconds),
-        duration_text(d.at_seconds),
-        d.runs
-    ));
+    lines.push(if d.job_limit {
+        format!(
+            "The CI job's timeout (CI_JOB_TIMEOUT, {}) ends apply at +{} {named}: pass --wait-timeout below it, so apply detaches cleanly (exit 5) and the next run continues (about {} runs in all).",
+            duration_text(d.at_seconds),
+            duration_text(d.at_seconds),
+            d.runs
+        )
+    } else {
+        format!(
+            "With --wait-timeout {}, apply detaches at +{} {named}; the cloud goes on, and the next apply continues where it left (about {} runs in all).",
+            duration_text(d.at_seconds),
+            duration_text(d.at_seconds),
+            d.runs
+        )
+    });
     if !d.longer_than_timeout.is_empty() {
         let longer: Vec<&str> = d
             .longer_than_timeout
@@ -232,6 +241,24 @@ mod tests {
     }
 
     #[test]
+    fn a_ci_job_limit_says_the_job_ends_there_and_how_to_detach_cleanly() {
+        let mut f = forecast();
+        f.detach = Some(Detach {
+            at_seconds: 3600,
+            in_progress: vec![],
+            longer_than_timeout: vec![],
+            runs: 2,
+            job_limit: true,
+        });
+        assert_eq!(
+            detach_lines(&f),
+            [
+                "The CI job's timeout (CI_JOB_TIMEOUT, 1h) ends apply at +1h between steps: pass --wait-timeout below it, so apply detaches cleanly (exit 5) and the next run continues (about 2 runs in all)."
+            ]
+        );
+    }
+
+    #[test]
     fn a_detach_says_where_and_that_the_next_run_continues() {
         let mut f = forecast();
         f.detach = Some(Detach {
@@ -239,6 +266,7 @@ mod tests {
             in_progress: vec![StepId("server.db-01#wait.replicated".into())],
             longer_than_timeout: vec![StepId("server.db-01#wait.replicated".into())],
             runs: 3,
+            job_limit: false,
         });
         let lines = detach_lines(&f);
         assert_eq!(
