@@ -7,7 +7,7 @@
 //! Without `redis-server`, nothing is started and the comparison is held, saying why.
 
 use migplan_emulator::RedisInstance;
-use migplan_parser::{RedisInstance as Instance, RedisStage, ResourceKind, Spec, Stage};
+use migplan_parser::{RedisInstance as Instance, Spec};
 use migplan_redis_verify::harness::RedisServer;
 
 /// Sample keys written to each throwaway source.
@@ -23,28 +23,9 @@ pub struct LocalRedis {
     pub notice: String,
 }
 
-/// Redis entries whose data apply compares (`stage: verified`, `verify:`, or a dependency on
-/// `@verified`).
-fn comparing(spec: &Spec) -> Vec<&migplan_parser::RedisSpec> {
-    let verified = Some(Stage::Redis(RedisStage::Verified));
-    let gated = |name: &str| {
-        spec.servers
-            .iter()
-            .flat_map(|s| &s.depends_on)
-            .chain(spec.redis.iter().flat_map(|r| &r.depends_on))
-            .any(|d| {
-                d.on.kind == ResourceKind::Redis && d.on.name == name && d.on_stage == verified
-            })
-    };
-    spec.redis
-        .iter()
-        .filter(|r| r.verify.written || r.stage == RedisStage::Verified || gated(&r.name))
-        .collect()
-}
-
 /// Starts a server per instance id of the comparing entries, when `redis-server` runs here.
 pub fn start(spec: &Spec) -> LocalRedis {
-    let entries = comparing(spec);
+    let entries = spec.compared_redis();
     let mut out = LocalRedis::default();
     let ids: Vec<(String, Option<String>, bool)> = entries
         .iter()

@@ -188,6 +188,31 @@ pub struct Spec {
     pub windows: Vec<crate::WindowSpec>,
 }
 
+impl Spec {
+    /// The Redis migrations whose data apply compares (stage `verified`): those that ask for
+    /// it (`stage: verified`, a `verify:` section) or that something waits on at `@verified`.
+    /// Elsewhere `stopped` passes through `verified` without a comparison.
+    pub fn compared_redis(&self) -> Vec<&RedisSpec> {
+        let verified = Some(Stage::Redis(RedisStage::Verified));
+        let gated: std::collections::HashSet<&str> = self
+            .servers
+            .iter()
+            .flat_map(|s| &s.depends_on)
+            .chain(self.redis.iter().flat_map(|r| &r.depends_on))
+            .filter(|d| d.on.kind == ResourceKind::Redis && d.on_stage == verified)
+            .map(|d| d.on.name.as_str())
+            .collect();
+        self.redis
+            .iter()
+            .filter(|r| {
+                r.verify.written
+                    || r.stage == RedisStage::Verified
+                    || gated.contains(r.name.as_str())
+            })
+            .collect()
+    }
+}
+
 /// Target account and region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CloudSpec {

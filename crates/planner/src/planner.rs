@@ -49,15 +49,18 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
             items.push(plan_server(s, stage, &ix));
         }
     }
-    let gated = verify_gated(spec);
+    let compared: std::collections::HashSet<&str> = spec
+        .compared_redis()
+        .into_iter()
+        .map(|r| r.name.as_str())
+        .collect();
     for r in &spec.redis {
         if let Some(Stage::Redis(stage)) =
             goal(&ResourceAddr::redis(&r.name), Stage::Redis(r.stage))
         {
-            let verify = (r.verify.written
-                || r.stage == RedisStage::Verified
-                || gated.contains(r.name.as_str()))
-            .then(|| crate::kinds::Verify::of(r));
+            let verify = compared
+                .contains(r.name.as_str())
+                .then(|| crate::kinds::Verify::of(r));
             items.push(plan_redis(r, stage, verify, &ix, &opts.unset_secrets));
         }
     }
@@ -126,18 +129,6 @@ pub fn plan(spec: &Spec, live: &LiveSnapshot, opts: &PlanOptions) -> Result<Plan
         }),
         forecast: None,
     })
-}
-
-/// Redis migrations something waits on at stage `verified`.
-fn verify_gated(spec: &Spec) -> std::collections::HashSet<&str> {
-    let verified = Some(Stage::Redis(RedisStage::Verified));
-    spec.servers
-        .iter()
-        .flat_map(|s| &s.depends_on)
-        .chain(spec.redis.iter().flat_map(|r| &r.depends_on))
-        .filter(|d| d.on.kind == ResourceKind::Redis && d.on_stage == verified)
-        .map(|d| d.on.name.as_str())
-        .collect()
 }
 
 /// What `--target` keeps: each targeted resource at its own stage, and each resource they
