@@ -43,13 +43,9 @@ impl Run<'_> {
 
     /// `GET /v3/tasks/{id}/consistency-result`, retried like every read.
     async fn read_consistency(&mut self, id: &str) -> Result<ConsistencyResults, Halt> {
-        let sms = self.ctx.cloud.sms().clone();
-        let mut attempts = self.ctx.retry.attempts();
-        loop {
-            match sms.consistency_results(id).await {
-                Ok(r) => return Ok(r),
-                Err(e) => attempts.retry(e, retry_transient).await.map_err(gave_up)?,
-            }
-        }
+        let sms = self.ctx.cloud.sms();
+        self.read(|| sms.consistency_results(id))
+            .await
+            .map_err(|e| Halt::Failed(StepError::from_cloud(&e)))
     }
 }

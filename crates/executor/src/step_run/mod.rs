@@ -437,6 +437,29 @@ impl Run<'_> {
         Ok(id)
     }
 
+    /// A read (no write to mark): under a parallelism permit, repeated after throttling or a
+    /// refused connection; the last error when the attempts are spent or it is final.
+    async fn read<T, F, Fut>(&self, f: F) -> Result<T, CloudError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, CloudError>>,
+    {
+        let mut attempts = self.ctx.retry.attempts();
+        loop {
+            let r = {
+                let _permit = self.ctx.calls.acquire().await;
+                f().await
+            };
+            match r {
+                Ok(v) => return Ok(v),
+                Err(e) => attempts
+                    .retry(e, retry_transient)
+                    .await
+                    .map_err(GaveUp::into_inner)?,
+            }
+        }
+    }
+
     /// Repeats an idempotent call after throttling or a refused connection.
     async fn with_retries<F, Fut>(&mut self, f: F) -> Result<(), Halt>
     where

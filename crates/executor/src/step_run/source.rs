@@ -54,16 +54,9 @@ impl Run<'_> {
 
     /// A fresh read of one source server.
     async fn read_source(&mut self, source_id: &str) -> Result<SourceServer, Halt> {
-        let mut attempts = self.ctx.retry.attempts();
-        loop {
-            let r = {
-                let _permit = self.ctx.calls.acquire().await;
-                self.ctx.cloud.sms().show_source(source_id).await
-            };
-            match r {
-                Ok(s) => return Ok(s),
-                Err(e) => attempts.retry(e, retry_transient).await.map_err(gave_up)?,
-            }
-        }
+        let sms = self.ctx.cloud.sms();
+        self.read(|| sms.show_source(source_id))
+            .await
+            .map_err(|e| Halt::Failed(StepError::from_cloud(&e)))
     }
 }

@@ -98,19 +98,8 @@ impl Run<'_> {
 
     /// `ip:port` of a DCS instance, from ShowInstance.
     async fn instance_address(&mut self, end: End, id: &str) -> Result<String, Halt> {
-        let dcs = self.ctx.cloud.dcs().clone();
-        let mut attempts = self.ctx.retry.attempts();
-        let found = loop {
-            match dcs.show_instance(id).await {
-                Ok(inst) => break Ok(inst),
-                Err(e) => {
-                    if let Err(g) = attempts.retry(e, retry_transient).await {
-                        break Err(g.into_inner());
-                    }
-                }
-            }
-        };
-        let why = match found {
+        let dcs = self.ctx.cloud.dcs();
+        let why = match self.read(|| dcs.show_instance(id)).await {
             Ok(inst) => match inst.address() {
                 Some(a) => return Ok(a),
                 None => format!("instance {id} has no address yet (status {})", inst.status),
