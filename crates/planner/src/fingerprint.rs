@@ -106,7 +106,7 @@ impl FieldChange {
             other => other.to_string(),
         };
         // Values come from the API: no control characters, and bounded.
-        crate::display_text::shown(&text, 80)
+        migplan_wire::display_text::shown(&text, 80)
     }
 }
 

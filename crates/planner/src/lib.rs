@@ -46,7 +46,6 @@ mod call;
 pub mod chain;
 pub mod current;
 pub mod diff;
-mod display_text;
 pub mod error;
 pub mod fingerprint;
 pub mod forecast;

@@ -128,5 +128,5 @@ fn shown(v: &Value) -> String {
 
 /// A string with control characters escaped, cut at [`MAX_VALUE_CHARS`].
 fn escape(s: &str) -> String {
-    crate::display_text::shown(s, MAX_VALUE_CHARS)
+    migplan_wire::display_text::shown(s, MAX_VALUE_CHARS)
 }

@@ -34,6 +34,7 @@
 mod open_enum;
 
 pub mod dcs;
+pub mod display_text;
 pub mod error;
 pub mod http_date;
 pub mod signing;

@@ -320,19 +320,7 @@ fn shown(name: &str) -> String {
 
 /// Text from the service as shown: control characters escaped, clipped to [`NAME_CHARS`].
 fn escaped(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == NAME_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::display_text::shown(text, NAME_CHARS)
 }
 
 #[cfg(test)]
