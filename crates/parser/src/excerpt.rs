@@ -594,7 +594,39 @@ fn embedded_secrets(s: &str) -> Vec<Range<usize>> {
 fn text_secrets(s: &str) -> Vec<Range<usize>> {
     let mut out = lex_line(s).masked;
     out.extend(embedded_secrets(s));
+    out.extend(url_passwords(s));
     out.sort_by_key(|r| r.start);
+    out
+}
+
+/// The password of each URL with credentials (`redis://:PW@host`, `scheme://user:PW@host`),
+/// or the whole user part when it has no `:` (`redis://PW@host`): written where an address
+/// belongs, a secret all the same.
+fn url_passwords(s: &str) -> Vec<Range<usize>> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = s[from..].find("://").map(|i| from + i + 3) {
+        let end = b[at..]
+            .iter()
+            .position(|c| {
+                matches!(
+                    c,
+                    b'@' | b'/' | b' ' | b'\t' | b'"' | b'\'' | b',' | b'}' | b']'
+                )
+            })
+            .map_or(b.len(), |i| at + i);
+        if end < b.len() && b[end] == b'@' && end > at {
+            let user_end = b[at..end]
+                .iter()
+                .position(|&c| c == b':')
+                .map_or(at, |i| at + i + 1);
+            if end > user_end {
+                out.push(user_end..end);
+            }
+        }
+        from = end.max(at);
+    }
     out
 }
 

@@ -432,6 +432,16 @@ fn secret_plans() -> Vec<String> {
         redis(&format!(
             "    description: \"password: {SENTINEL}\"\n    source: {{addrs: \"x\"}}\n"
         )),
+        // Credentials in a URL written where an address belongs.
+        redis(&format!(
+            "    source: {{addrs: \"1.1.1.1:1\"}}\n    verify: {{source_address: \"redis://:{SENTINEL}@10.0.0.1:6379\"}}\n"
+        )),
+        redis(&format!(
+            "    source: {{addrs: \"redis://admin:{SENTINEL}@10.0.0.1:6379\"}}\n"
+        )),
+        redis(&format!(
+            "    source: {{addrs: \"1.1.1.1:1\"}}\n    verify: {{target_address: redis://{SENTINEL}@h:1, bogus: 1}}\n"
+        )),
         // Not YAML at all: masked by their look.
         redis(&format!(
             "    source: {{addrs: \"1.1.1.1:1\", password: '{SENTINEL}'\n"
